@@ -22,6 +22,7 @@ struct ike_header {
   std::uint32_t length = 0;  // filled by the encoder
   bool is_response() const { return flags & flag::response; }
   bool is_initiator() const { return flags & flag::initiator; }
+  bool operator==(const ike_header&) const = default;
 };
 inline constexpr std::size_t ike_header_size = 28;
 inline constexpr std::size_t generic_header_size = 4;
@@ -32,6 +33,7 @@ struct transform_attribute {
   bool tv = true;          // TV format: value holds the 16-bit value; TLV: data holds the bytes
   std::uint16_t value = 0;
   bytes data;
+  bool operator==(const transform_attribute&) const = default;
 };
 
 struct transform {
@@ -40,6 +42,7 @@ struct transform {
   std::vector<transform_attribute> attributes;
   // The Key Length attribute, if present.
   std::optional<std::uint16_t> key_length() const;
+  bool operator==(const transform&) const = default;
 };
 
 struct proposal {
@@ -47,40 +50,48 @@ struct proposal {
   protocol_id protocol = protocol_id::ike;
   bytes spi;  // empty for IKE_SA_INIT, 8 octets for IKE rekey, 4 for ESP/AH
   std::vector<transform> transforms;
+  bool operator==(const proposal&) const = default;
 };
 
 struct sa_payload {
   std::vector<proposal> proposals;
+  bool operator==(const sa_payload&) const = default;
 };
 
 // --- others ---
 struct ke_payload {
   std::uint16_t group = 0;
   bytes data;
+  bool operator==(const ke_payload&) const = default;
 };
 
 struct id_payload {  // IDi or IDr: which one is the payload's type
   id_type type = id_type::fqdn;
   bytes data;
+  bool operator==(const id_payload&) const = default;
 };
 
 struct cert_payload {
   cert_encoding encoding = cert_encoding::x509_signature;
   bytes data;
+  bool operator==(const cert_payload&) const = default;
 };
 
 struct certreq_payload {
   cert_encoding encoding = cert_encoding::x509_signature;
   bytes data;  // concatenated SHA-1 hashes of CA public keys for X.509
+  bool operator==(const certreq_payload&) const = default;
 };
 
 struct auth_payload {
   auth_method method = auth_method::psk;
   bytes data;
+  bool operator==(const auth_payload&) const = default;
 };
 
 struct nonce_payload {
   bytes data;  // 16..256 octets
+  bool operator==(const nonce_payload&) const = default;
 };
 
 struct notify_payload {
@@ -88,16 +99,19 @@ struct notify_payload {
   bytes spi;
   std::uint16_t type = 0;
   bytes data;
+  bool operator==(const notify_payload&) const = default;
 };
 
 struct delete_payload {
   protocol_id protocol = protocol_id::ike;
   std::uint8_t spi_size = 0;  // 0 for IKE, 4 for ESP/AH
   std::vector<bytes> spis;
+  bool operator==(const delete_payload&) const = default;
 };
 
 struct vendor_payload {
   bytes data;
+  bool operator==(const vendor_payload&) const = default;
 };
 
 struct traffic_selector {
@@ -107,26 +121,31 @@ struct traffic_selector {
   std::uint16_t end_port = 65535;
   bytes start_addr;  // 4 or 16 octets
   bytes end_addr;
+  bool operator==(const traffic_selector&) const = default;
 };
 
 struct ts_payload {  // TSi or TSr: which one is the payload's type
   std::vector<traffic_selector> selectors;
+  bool operator==(const ts_payload&) const = default;
 };
 
 struct cp_attribute {
   std::uint16_t type = 0;  // without the reserved high bit
   bytes value;
+  bool operator==(const cp_attribute&) const = default;
 };
 
 struct cp_payload {
   cfg_type type = cfg_type::request;
   std::vector<cp_attribute> attributes;
+  bool operator==(const cp_payload&) const = default;
 };
 
 struct eap_payload {  // parsed only so far: code, identifier and the rest
   std::uint8_t code = 0;
   std::uint8_t identifier = 0;
   bytes data;  // everything after the 4-octet EAP header (type and type data)
+  bool operator==(const eap_payload&) const = default;
 };
 
 // SK: the encrypted and integrity-protected payload. `first_inner` is the generic header's
@@ -134,6 +153,7 @@ struct eap_payload {  // parsed only so far: code, identifier and the rest
 struct sk_payload {
   payload_type first_inner = payload_type::none;
   bytes data;
+  bool operator==(const sk_payload&) const = default;
 };
 
 // SKF (RFC 7383 §2.5): one fragment; `first_inner` is non-zero only in fragment 1.
@@ -142,11 +162,13 @@ struct skf_payload {
   std::uint16_t fragment_number = 1;
   std::uint16_t total_fragments = 1;
   bytes data;  // IV || ciphertext || ICV of this fragment
+  bool operator==(const skf_payload&) const = default;
 };
 
 // A payload type we do not know, without the critical bit: kept so the message re-encodes.
 struct unknown_payload {
   bytes data;
+  bool operator==(const unknown_payload&) const = default;
 };
 
 using payload_body =
@@ -158,11 +180,13 @@ struct payload {
   payload_type type = payload_type::none;
   bool critical = false;
   payload_body body;
+  bool operator==(const payload&) const = default;
 };
 
 struct message {
   ike_header header;
   std::vector<payload> payloads;  // in wire order; an SK/SKF payload, if any, is the last one
+  bool operator==(const message&) const = default;
 };
 
 }  // namespace aike::wire
