@@ -1,0 +1,304 @@
+// SK framing (RFC 7296 §3.14): seal_message / open_message round trips, tampering, wrong keys,
+// truncation. The cipher here is a test-only AES-256-GCM (RFC 5282 layout: 8-octet explicit IV,
+// 4-octet salt at the end of the key, 16-octet ICV, AAD = everything before the SK body) written
+// directly on EVP, so these tests do not depend on the production sk_cipher.
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <memory>
+
+#include "engine/wire/message_codec.hpp"
+#include "engine/wire/payload_access.hpp"
+#include "engine/wire/sk_frame.hpp"
+
+namespace aike::wire {
+namespace {
+
+using crypto::sk_keys;
+
+// No `override` below on purpose: sk_cipher is gaining test hooks (seal_with_iv, seal_padded)
+// concurrently; declaring every member without it compiles whether or not the base has them.
+class test_gcm final : public crypto::sk_cipher {
+ public:
+  explicit test_gcm(std::size_t block) : block_(block) {}
+  std::size_t encr_key_size() const { return 36; }
+  std::size_t integ_key_size() const { return 0; }
+  std::size_t iv_size() const { return 8; }
+  std::size_t icv_size() const { return 16; }
+  std::size_t block_size() const { return block_; }
+  bool is_aead() const { return true; }
+
+  result<bytes> seal(const sk_keys& keys, bytes_view header, bytes_view plaintext) const {
+    bytes iv(8);
+    if (RAND_bytes(iv.data(), 8) != 1) return make_error(errc::crypto_failure, "rand");
+    return seal_with_iv(keys, header, plaintext, iv);
+  }
+
+  result<bytes> seal_with_iv(const sk_keys& keys, bytes_view header, bytes_view plaintext, bytes_view iv) const {
+    bytes buf = to_bytes(plaintext);
+    const std::size_t padded = (plaintext.size() + 1 + block_ - 1) / block_ * block_;
+    const std::size_t pad = padded - plaintext.size() - 1;
+    buf.insert(buf.end(), pad, 0);
+    buf.push_back(static_cast<std::uint8_t>(pad));
+    return seal_padded(keys, header, iv, buf);
+  }
+
+  result<bytes> seal_padded(const sk_keys& keys, bytes_view header, bytes_view iv, bytes_view padded) const {
+    last_header = to_bytes(header);
+    if (keys.encr.size() != 36 || iv.size() != 8) return make_error(errc::invalid_argument, "key or IV size");
+    bytes out = to_bytes(iv);
+    bytes ct(padded.size());
+    bytes tag(16);
+    if (!run(true, keys, iv, header, padded, ct, tag)) return make_error(errc::crypto_failure, "gcm");
+    append(out, ct);
+    append(out, tag);
+    return out;
+  }
+
+  result<bytes> open(const sk_keys& keys, bytes_view header, bytes_view body) const {
+    if (keys.encr.size() != 36) return make_error(errc::invalid_argument, "key size");
+    if (body.size() < 8 + 16 + 1) return make_error(errc::invalid_syntax, "SK body too short");
+    const bytes_view iv = body.first(8);
+    const bytes_view ct = body.subspan(8, body.size() - 24);
+    bytes tag = to_bytes(body.last(16));
+    bytes pt(ct.size());
+    if (!run(false, keys, iv, header, ct, pt, tag))
+      return make_error(errc::integrity_check_failed, "ICV does not verify");
+    const std::size_t pad = pt.back();
+    if (pad + 1 > pt.size()) return make_error(errc::invalid_syntax, "pad length");
+    pt.resize(pt.size() - pad - 1);
+    return pt;
+  }
+
+  mutable bytes last_header;  // what seal() got as AAD, to check the lengths were final
+
+ private:
+  static bool run(bool enc, const sk_keys& keys, bytes_view iv, bytes_view aad, bytes_view in, bytes& out,
+                  bytes& tag) {
+    std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
+    bytes nonce(keys.encr.begin() + 32, keys.encr.end());
+    append(nonce, iv);
+    int len = 0;
+    if (EVP_CipherInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, keys.encr.data(), nonce.data(), enc ? 1 : 0) != 1)
+      return false;
+    if (EVP_CipherUpdate(ctx.get(), nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) return false;
+    if (EVP_CipherUpdate(ctx.get(), out.data(), &len, in.data(), static_cast<int>(in.size())) != 1) return false;
+    if (!enc && EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, 16, tag.data()) != 1) return false;
+    if (EVP_CipherFinal_ex(ctx.get(), out.data() + len, &len) != 1) return false;
+    if (enc && EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, 16, tag.data()) != 1) return false;
+    return true;
+  }
+
+  std::size_t block_;
+};
+
+bytes filled(std::size_t n, std::uint8_t start) {
+  bytes b(n);
+  for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<std::uint8_t>(start + i);
+  return b;
+}
+
+sk_keys keys_a() { return sk_keys{filled(36, 0x10), {}}; }
+sk_keys keys_b() { return sk_keys{filled(36, 0x90), {}}; }
+
+ike_header auth_header() {
+  ike_header h;
+  h.spi_i = 0x0102030405060708ULL;
+  h.spi_r = 0x1112131415161718ULL;
+  h.exchange_type = exchange::ike_auth;
+  h.flags = flag::initiator;
+  h.message_id = 1;
+  return h;
+}
+
+std::vector<payload> auth_inner() {
+  proposal p;
+  p.protocol = protocol_id::esp;
+  p.spi = {0xca, 0xfe, 0x00, 0x01};
+  p.transforms = {{transform_type::encr, encr::aes_gcm_16, {{attr_key_length, true, 256, {}}}},
+                  {transform_type::esn, esn::no, {}}};
+  traffic_selector any4{ts_type::ipv4_addr_range, 0, 0, 65535, {0, 0, 0, 0}, {255, 255, 255, 255}};
+  return {make_payload(payload_type::idi, id_payload{id_type::fqdn, to_bytes("alice.example.org")}),
+          make_notify(notify::initial_contact),
+          make_payload(payload_type::auth, auth_payload{auth_method::psk, filled(32, 0x40)}),
+          make_payload(payload_type::sa, sa_payload{{p}}),
+          make_payload(payload_type::tsi, ts_payload{{any4}}),
+          make_payload(payload_type::tsr, ts_payload{{any4}})};
+}
+
+TEST(WireSkFrame, SealOpenRoundTrip) {
+  for (std::size_t block : {1, 4, 16}) {
+    test_gcm c(block);
+    auto sealed = seal_message(auth_header(), auth_inner(), c, keys_a());
+    ASSERT_TRUE(sealed.ok()) << sealed.err().message;
+    const bytes& d = sealed.value();
+
+    // Outer structure: header, then one SK payload naming IDi as the first inner payload.
+    auto outer = parse_message(d);
+    ASSERT_TRUE(outer.ok()) << outer.err().message;
+    EXPECT_EQ(outer->header.next_payload, payload_type::sk);
+    EXPECT_EQ(outer->header.length, d.size());
+    ASSERT_EQ(outer->payloads.size(), 1u);
+    const auto& sk = std::get<sk_payload>(outer->payloads[0].body);
+    EXPECT_EQ(sk.first_inner, payload_type::idi);
+    const std::size_t plain = encode_payloads(auth_inner()).size();
+    EXPECT_EQ(sk.data.size(), sk_body_size(c, plain));
+    EXPECT_EQ(sk.data.size(), 8 + (plain + 1 + block - 1) / block * block + 16);
+    // The AAD given to seal() already had the final lengths: it is the datagram's prefix.
+    EXPECT_EQ(c.last_header, bytes(d.begin(), d.end() - static_cast<std::ptrdiff_t>(sk.data.size())));
+    EXPECT_EQ(c.last_header.size(), 28u + 4u);
+
+    auto opened = open_message(d, c, keys_a());
+    ASSERT_TRUE(opened.ok()) << opened.err().message;
+    EXPECT_EQ(opened->payloads, auth_inner());
+    EXPECT_EQ(opened->header.spi_i, auth_header().spi_i);
+    EXPECT_EQ(opened->header.message_id, 1u);
+    EXPECT_EQ(opened->header.length, d.size());
+    EXPECT_EQ(find_first<id_payload>(opened.value(), payload_type::idi)->data, to_bytes("alice.example.org"));
+  }
+}
+
+TEST(WireSkFrame, EmptyInnerAndClearPayloads) {
+  test_gcm c(4);
+  // Liveness check: INFORMATIONAL with an empty SK (Next Payload 0).
+  ike_header h = auth_header();
+  h.exchange_type = exchange::informational;
+  auto empty = seal_message(h, {}, c, keys_a());
+  ASSERT_TRUE(empty.ok()) << empty.err().message;
+  EXPECT_EQ(empty->size(), 28u + 4u + 8u + 4u + 16u);  // 1 pad-length octet padded to 4
+  auto opened = open_message(empty.value(), c, keys_a());
+  ASSERT_TRUE(opened.ok()) << opened.err().message;
+  EXPECT_TRUE(opened->payloads.empty());
+  EXPECT_EQ(opened->header.exchange_type, exchange::informational);
+
+  // Unencrypted payloads before SK stay in front of the opened payloads and are covered by the AAD.
+  const std::vector<payload> clear = {make_payload(payload_type::vendor, vendor_payload{to_bytes("clear")})};
+  auto withclear = seal_message(auth_header(), clear, auth_inner(), c, keys_a());
+  ASSERT_TRUE(withclear.ok()) << withclear.err().message;
+  auto both = open_message(withclear.value(), c, keys_a());
+  ASSERT_TRUE(both.ok()) << both.err().message;
+  ASSERT_EQ(both->payloads.size(), 1 + auth_inner().size());
+  EXPECT_EQ(both->payloads[0], clear[0]);
+  EXPECT_EQ(c.last_header.size(), 28u + 9u + 4u);
+  bytes tampered = withclear.value();
+  tampered[28 + 4] ^= 0x01;  // inside the clear Vendor ID
+  auto bad = open_message(tampered, c, keys_a());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.err().code, errc::integrity_check_failed);
+}
+
+TEST(WireSkFrame, EveryTamperedOctetIsRejected) {
+  test_gcm c(16);
+  auto sealed = seal_message(auth_header(), auth_inner(), c, keys_a());
+  ASSERT_TRUE(sealed.ok());
+  const bytes& d = sealed.value();
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    bytes t = d;
+    t[i] ^= 0x80;
+    auto r = open_message(t, c, keys_a());
+    ASSERT_FALSE(r.ok()) << "flip at " << i << " accepted";
+    // Octets that keep the outer syntax valid (SPIs, flags, message ID, SK body) must fail the ICV.
+    const bool structural = (i >= 16 && i <= 18) || (i >= 24 && i < 28) || (i >= 28 && i < 32);
+    if (!structural) {
+      EXPECT_EQ(r.err().code, errc::integrity_check_failed) << "flip at " << i << ": " << r.err().message;
+    }
+  }
+}
+
+TEST(WireSkFrame, WrongKeysFail) {
+  test_gcm c(1);
+  auto sealed = seal_message(auth_header(), auth_inner(), c, keys_a());
+  ASSERT_TRUE(sealed.ok());
+  auto r = open_message(sealed.value(), c, keys_b());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.err().code, errc::integrity_check_failed);
+  // A one-bit difference in the salt is enough.
+  sk_keys k = keys_a();
+  k.encr.back() ^= 1;
+  auto r2 = open_message(sealed.value(), c, k);
+  ASSERT_FALSE(r2.ok());
+  EXPECT_EQ(r2.err().code, errc::integrity_check_failed);
+}
+
+TEST(WireSkFrame, TruncatedFails) {
+  test_gcm c(4);
+  auto sealed = seal_message(auth_header(), auth_inner(), c, keys_a());
+  ASSERT_TRUE(sealed.ok());
+  const bytes& d = sealed.value();
+  for (std::size_t n = 0; n < d.size(); ++n) {
+    ASSERT_FALSE(open_message(bytes_view(d).first(n), c, keys_a()).ok()) << n;
+    if (n < 32) continue;
+    // With header and SK lengths made consistent, the shortened body must fail the ICV (or size check).
+    bytes t(d.begin(), d.begin() + static_cast<std::ptrdiff_t>(n));
+    t[24] = static_cast<std::uint8_t>(n >> 24);
+    t[25] = static_cast<std::uint8_t>(n >> 16);
+    t[26] = static_cast<std::uint8_t>(n >> 8);
+    t[27] = static_cast<std::uint8_t>(n);
+    t[30] = static_cast<std::uint8_t>((n - 28) >> 8);
+    t[31] = static_cast<std::uint8_t>(n - 28);
+    auto r = open_message(t, c, keys_a());
+    ASSERT_FALSE(r.ok()) << n;
+  }
+}
+
+TEST(WireSkFrame, MessagesThatAreNotProtected) {
+  test_gcm c(1);
+  message plain{auth_header(), {make_notify(notify::initial_contact)}};
+  auto r = open_message(encode_message(plain), c, keys_a());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.err().code, errc::invalid_syntax);
+  auto none = open_message(encode_message(message{auth_header(), {}}), c, keys_a());
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.err().code, errc::invalid_syntax);
+  message frag{auth_header(), {make_payload(payload_type::skf, skf_payload{payload_type::idi, 1, 2, filled(40, 0)})}};
+  auto f = open_message(encode_message(frag), c, keys_a());
+  ASSERT_FALSE(f.ok());
+  EXPECT_EQ(f.err().code, errc::invalid_argument);
+  auto garbage = open_message(filled(10, 0), c, keys_a());
+  ASSERT_FALSE(garbage.ok());
+}
+
+TEST(WireSkFrame, MalformedOrCriticalInnerPayloads) {
+  test_gcm c(1);
+  // Seal by hand an SK whose plaintext is a truncated chain.
+  ike_header h = auth_header();
+  h.next_payload = payload_type::sk;
+  bytes inner = encode_payloads({make_notify(notify::initial_contact)});
+  inner.pop_back();
+  inner.pop_back();  // shorter than the Notify's length says
+  const std::size_t body = sk_body_size(c, inner.size());
+  h.length = static_cast<std::uint32_t>(28 + 4 + body);
+  bytes d = encode_header(h);
+  put_u8(d, static_cast<std::uint8_t>(payload_type::notify));
+  put_u8(d, 0);
+  put_u16(d, static_cast<std::uint16_t>(4 + body));
+  auto sealed = c.seal(keys_a(), d, inner);
+  ASSERT_TRUE(sealed.ok());
+  append(d, sealed.value());
+  auto r = open_message(d, c, keys_a());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.err().code, errc::invalid_syntax);
+  EXPECT_NE(r.err().message.find("inside SK"), std::string::npos) << r.err().message;
+
+  // An unknown critical payload inside: UNSUPPORTED_CRITICAL_PAYLOAD with its type.
+  auto crit = seal_message(auth_header(), {make_payload(static_cast<payload_type>(222), unknown_payload{{1, 2}}, true)},
+                           c, keys_a());
+  ASSERT_TRUE(crit.ok());
+  auto rc = open_message(crit.value(), c, keys_a());
+  ASSERT_FALSE(rc.ok());
+  EXPECT_EQ(rc.err().code, errc::unsupported_critical_payload);
+  EXPECT_EQ(rc.err().payload_type, 222);
+}
+
+TEST(WireSkFrame, TooLargeForOneSkPayload) {
+  test_gcm c(1);
+  std::vector<payload> big;
+  for (int i = 0; i < 300; ++i) big.push_back(make_payload(payload_type::cert, cert_payload{cert_encoding::x509_signature, bytes(250, 1)}));
+  auto r = seal_message(auth_header(), big, c, keys_a());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.err().code, errc::invalid_argument);
+}
+
+}  // namespace
+}  // namespace aike::wire
