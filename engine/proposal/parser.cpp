@@ -52,7 +52,8 @@ struct parsed_token {
 
 error config_error(std::string msg) { return make_error(errc::invalid_argument, std::move(msg)); }
 
-std::string in(std::string_view spec) { return " in proposal '" + std::string(spec) + "'"; }
+std::string named(std::string_view spec) { return "proposal '" + std::string(spec) + "'"; }
+std::string in(std::string_view spec) { return " in " + named(spec); }
 
 void add_unique(std::vector<parsed_token>& list, parsed_token t) {
   for (const auto& e : list)
@@ -97,7 +98,7 @@ result<wire::proposal> parse_one(std::string_view spec, kind k) {
   }
 
   const char* proto = k == kind::ike ? "IKE" : "ESP";
-  if (encrs.empty()) return config_error(std::string(proto) + " proposal has no encryption algorithm" + in(spec));
+  if (encrs.empty()) return config_error("no encryption algorithm in " + std::string(proto) + " " + named(spec));
 
   // RFC 7296 §3.3: combined-mode and plain ciphers must go in separate proposals.
   const parsed_token* aead = nullptr;
@@ -107,14 +108,14 @@ result<wire::proposal> parse_one(std::string_view spec, kind k) {
     if (!is_aead(e.kw->id) && !plain) plain = &e;
   }
   if (aead && plain)
-    return config_error("AEAD cipher '" + aead->text + "' and non-AEAD cipher '" + plain->text +
-                        "' must be in separate proposals" + in(spec));
+    return config_error("AEAD cipher '" + aead->text + "' mixed with non-AEAD cipher '" + plain->text + "'" +
+                        in(spec) + ": put them in separate proposals");
   if (aead && !integs.empty())
-    return config_error("AEAD cipher '" + aead->text + "' takes no integrity algorithm, but '" +
-                        integs.front().text + "' is given" + in(spec) +
+    return config_error("AEAD cipher '" + aead->text + "' combined with integrity algorithm '" +
+                        integs.front().text + "'" + in(spec) + ": AEAD takes none" +
                         (k == kind::ike ? prf_hint(integs.front().kw->id) : std::string()));
   if (plain && integs.empty())
-    return config_error("non-AEAD cipher '" + plain->text + "' needs an integrity algorithm" + in(spec));
+    return config_error("no integrity algorithm for non-AEAD cipher '" + plain->text + "'" + in(spec));
 
   wire::proposal p;
   p.protocol = k == kind::ike ? wire::protocol_id::ike : wire::protocol_id::esp;
@@ -123,14 +124,14 @@ result<wire::proposal> parse_one(std::string_view spec, kind k) {
   if (k == kind::ike) {
     if (!esns.empty()) return config_error("'" + esns.front().text + "' is only valid in ESP proposals" + in(spec));
     if (prfs.empty()) {
-      if (aead) return config_error("IKE proposal has no PRF (add e.g. 'prfsha256')" + in(spec));
+      if (aead) return config_error("no PRF in IKE " + named(spec) + " (add e.g. 'prfsha256')");
       for (const auto& i : integs)  // strongSwan convention: integrity implies the same-hash PRF
         if (auto prf = prf_for_integ(i.kw->id))
           p.transforms.push_back(make_transform(wire::transform_type::prf, *prf, 0));
     } else {
       for (const auto& f : prfs) p.transforms.push_back(make_transform(f.kw->type, f.kw->id, 0));
     }
-    if (kes.empty()) return config_error("IKE proposal has no key exchange group (add e.g. 'x25519')" + in(spec));
+    if (kes.empty()) return config_error("no key exchange group in IKE " + named(spec) + " (add e.g. 'x25519')");
   } else if (!prfs.empty()) {
     return config_error("PRF '" + prfs.front().text + "' is only valid in IKE proposals" + in(spec));
   }
