@@ -44,6 +44,17 @@ class sk_cipher {
   // Reverses seal(): checks the ICV first, then decrypts and strips padding. Returns the
   // inner payload bytes, or errc::integrity_check_failed / errc::invalid_syntax.
   virtual result<bytes> open(const sk_keys& keys, bytes_view header, bytes_view body) const = 0;
+
+  // --- test hooks (additive): known-answer tests need a fixed IV. Never use them to send
+  // traffic: an IV repeated under the same key breaks AES-GCM and ChaCha20-Poly1305. ---
+
+  // seal() with the caller's IV (iv_size() octets) instead of a fresh random one.
+  virtual result<bytes> seal_with_iv(const sk_keys& keys, bytes_view header, bytes_view plaintext,
+                                     bytes_view iv) const = 0;
+  // Encrypts `padded` as is: it must already end in the Pad Length octet and (CBC) be a
+  // multiple of block_size(). Returns IV || ciphertext || ICV, like seal().
+  virtual result<bytes> seal_padded(const sk_keys& keys, bytes_view header, bytes_view iv,
+                                    bytes_view padded) const = 0;
 };
 
 }  // namespace aike::crypto
