@@ -31,7 +31,7 @@ status aead_sk_cipher::check_key(const sk_keys& keys) const {
 }
 
 bytes aead_sk_cipher::nonce(const sk_keys& keys, bytes_view iv) const {
-  // RFC 5282 §4 / RFC 7634 §2: nonce = salt (the last 4 octets of SK_e) || IV.
+  // RFC 5282 / RFC 7634: nonce = salt (the last 4 octets of SK_e) || IV.
   bytes n(keys.encr.end() - static_cast<std::ptrdiff_t>(info_.salt_size), keys.encr.end());
   append(n, iv);
   return n;
@@ -63,7 +63,7 @@ result<bytes> aead_sk_cipher::seal_padded(const sk_keys& keys, bytes_view header
   int tail = 0;
   if (EVP_EncryptFinal_ex(ctx.get(), ct + len, &tail) != 1 || static_cast<std::size_t>(len + tail) != padded.size())
     return ossl::failure(name_ + ": EVP_EncryptFinal_ex");
-  // GCM's 8/12-octet ICVs are the leading octets of the full tag (RFC 5282 §3, NIST SP 800-38D).
+  // GCM's 8/12-octet ICVs are the leading octets of the full tag (RFC 5282, NIST SP 800-38D).
   if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_GET_TAG, static_cast<int>(info_.icv_size),
                           ct + padded.size()) != 1)
     return ossl::failure(name_ + ": getting the tag");

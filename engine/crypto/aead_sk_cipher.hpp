@@ -1,7 +1,7 @@
-// SK payload protection with an AEAD: AES-GCM with 8/12/16-octet ICV (RFC 5282 §3-§5) and
-// ChaCha20-Poly1305 (RFC 7634 §2-§4). SK_e is key || 4-octet salt; the nonce is
+// SK payload protection with an AEAD: AES-GCM with 8/12/16-octet ICV (RFC 5282) and
+// ChaCha20-Poly1305 (RFC 7634). SK_e is key || 4-octet salt; the nonce is
 // salt || 8-octet explicit IV; the AAD is everything from the IKE header to the end of the SK
-// generic header (RFC 5282 §5.1).
+// generic header (RFC 5282).
 #pragma once
 #include <string>
 

@@ -26,13 +26,13 @@ result<encr_info> encr_algorithm(std::uint16_t encr_id, std::uint16_t key_bits) 
     case wire::encr::aes_gcm_8:
     case wire::encr::aes_gcm_12:
     case wire::encr::aes_gcm_16: {
-      // RFC 5282 §3/§7.1: 4-octet salt after the key, 8-octet explicit IV, no block alignment.
+      // RFC 5282: 4-octet salt after the key, 8-octet explicit IV, no block alignment.
       if (!aes_key_bits(key_bits)) return bad_key_length("ENCR_AES_GCM", key_bits);
       const std::size_t icv = encr_id == wire::encr::aes_gcm_8 ? 8 : encr_id == wire::encr::aes_gcm_12 ? 12 : 16;
       return encr_info{key_bits / 8u, 4, 8, icv, 1, true};
     }
     case wire::encr::chacha20_poly1305:
-      // RFC 7634 §2-3: 256-bit key + 4-octet salt, 8-octet IV, 16-octet tag.
+      // RFC 7634: 256-bit key + 4-octet salt, 8-octet IV, 16-octet tag.
       if (key_bits != 0 && key_bits != 256)
         return make_error(errc::invalid_argument,
                           "ENCR_CHACHA20_POLY1305: key length " + std::to_string(key_bits) + " bits is not 256");

@@ -10,7 +10,7 @@ namespace aike::crypto {
 
 struct encr_info {
   std::size_t key_size;    // cipher key octets
-  std::size_t salt_size;   // extra key material for the nonce (RFC 5282 §7.1, RFC 7634 §2)
+  std::size_t salt_size;   // extra key material for the nonce (RFC 5282, RFC 7634)
   std::size_t iv_size;     // explicit IV in each SK payload
   std::size_t icv_size;    // AEAD tag octets (0 for non-AEAD: the integrity transform has the ICV)
   std::size_t block_size;  // padding granularity of the encrypted data
@@ -30,7 +30,7 @@ struct integ_info {
 };
 
 // integ_id: wire::integ. HMAC-SHA1-96 (RFC 2404), HMAC-SHA2-256-128/-384-192/-512-256
-// (RFC 4868 §2.3); wire::integ::none gives {0, 0} (the AEAD case).
+// (RFC 4868); wire::integ::none gives {0, 0} (the AEAD case).
 result<integ_info> integ_algorithm(std::uint16_t integ_id);
 
 // OpenSSL digest name behind an HMAC integrity transform; nullptr for none/unsupported.

@@ -167,12 +167,12 @@ result<ossl::pkey_ptr> modp_peer(const group_desc& g, bytes_view peer) {
   if (!y) return ossl::failure(label(g) + ": BN_bin2bn");
   auto key = modp_public_key(g, y.get(), errc::invalid_syntax);
   if (!key) return key;
-  // The partial check is the range test 1 < y < p-1 (RFC 6989 §2.1); with the safe primes of
+  // The partial check is the range test 1 < y < p-1 (RFC 6989); with the safe primes of
   // RFC 3526 that excludes the only small subgroup, so the full y^q check is not needed.
   ossl::pkey_ctx_ptr check(EVP_PKEY_CTX_new_from_pkey(nullptr, key->get(), nullptr));
   if (!check) return ossl::failure(label(g) + ": EVP_PKEY_CTX_new_from_pkey");
   if (EVP_PKEY_public_check_quick(check.get()) != 1)
-    return ossl::failure(errc::invalid_syntax, label(g) + ": peer public value is not in 1 < y < p-1 (RFC 6989 §2.1)");
+    return ossl::failure(errc::invalid_syntax, label(g) + ": peer public value is not in 1 < y < p-1 (RFC 6989)");
   return key;
 }
 
@@ -233,7 +233,7 @@ result<ossl::pkey_ptr> ecp_peer(const group_desc& g, bytes_view peer) {
   auto key = ecp_key(g, nullptr, enc, EVP_PKEY_PUBLIC_KEY, errc::invalid_syntax,
                      label(g) + ": peer public value is not a point on the curve");
   if (!key) return key;
-  // Explicitly: on the curve and not the point at infinity (RFC 6989 §2.3).
+  // Explicitly: on the curve and not the point at infinity (RFC 6989).
   ossl::pkey_ctx_ptr check(EVP_PKEY_CTX_new_from_pkey(nullptr, key->get(), nullptr));
   if (!check) return ossl::failure(label(g) + ": EVP_PKEY_CTX_new_from_pkey");
   if (EVP_PKEY_public_check_quick(check.get()) != 1)

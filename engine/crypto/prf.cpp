@@ -1,4 +1,4 @@
-// RFC 7296 §2.13 (prf, prf+) with the HMAC PRFs of RFC 2104 / RFC 4868 §2.1.
+// RFC 7296 §2.13 (prf, prf+) with the HMAC PRFs of RFC 2104 / RFC 4868.
 #include "engine/crypto/prf.hpp"
 
 #include <string>

@@ -7,7 +7,7 @@
 namespace aike::crypto {
 
 result<bytes> sk_cipher_base::seal(const sk_keys& keys, bytes_view header, bytes_view plaintext) const {
-  // A fresh random IV per message: RFC 3602 §2.1 requires unpredictable CBC IVs, and random
+  // A fresh random IV per message: RFC 3602 requires unpredictable CBC IVs, and random
   // 64-bit AEAD IVs do not repeat within the lifetime of any realistic IKE SA.
   bytes iv(iv_size());
   if (auto s = random_fill(iv); !s) return s.err();
