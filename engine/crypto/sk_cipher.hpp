@@ -51,8 +51,9 @@ class sk_cipher {
   // seal() with the caller's IV (iv_size() octets) instead of a fresh random one.
   virtual result<bytes> seal_with_iv(const sk_keys& keys, bytes_view header, bytes_view plaintext,
                                      bytes_view iv) const = 0;
-  // Encrypts `padded` as is: it must already end in the Pad Length octet and (CBC) be a
-  // multiple of block_size(). Returns IV || ciphertext || ICV, like seal().
+  // Encrypts `padded` as is: it should already end in the Pad Length octet and must be a
+  // multiple of block_size(). The Pad Length is not checked, so tests can also build
+  // authenticated messages with bad padding. Returns IV || ciphertext || ICV, like seal().
   virtual result<bytes> seal_padded(const sk_keys& keys, bytes_view header, bytes_view iv,
                                     bytes_view padded) const = 0;
 };

@@ -19,7 +19,7 @@ bytes pad_sk_plaintext(bytes_view plaintext, std::size_t block_size);
 // Validates the Pad Length of decrypted data (any padding content is accepted) and returns the
 // inner payloads. errc::invalid_syntax if the Pad Length does not fit.
 result<bytes> strip_sk_padding(bytes_view decrypted);
-// seal_padded() input check: non-empty, a multiple of block_size, Pad Length fits.
+// seal_padded() input check: non-empty and a multiple of block_size.
 status check_padded(bytes_view padded, std::size_t block_size);
 
 }  // namespace aike::crypto
