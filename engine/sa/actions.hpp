@@ -1,0 +1,60 @@
+// What an IKE SA state machine asks its owner to do. The owner (an actor, or a test) drains
+// them after every event: the engine itself never sends, sleeps or touches the kernel.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "engine/common/bytes.hpp"
+#include "engine/common/endpoint.hpp"
+#include "engine/sa/child_sa.hpp"
+
+namespace aike::sa {
+
+enum class timer_kind { retransmit, dpd, half_open };
+const char* to_string(timer_kind k);
+
+enum class log_level { debug, info, warning, error };
+
+struct send_datagram {
+  endpoint local;   // port 4500 means: prepend the non-ESP marker (RFC 3948)
+  endpoint remote;
+  bytes data;       // the IKE message, without marker
+};
+
+// Deliver on_timer(kind, token) after `after`; a token that is no longer current is ignored,
+// so the owner never needs to cancel anything.
+struct arm_timer {
+  timer_kind kind;
+  std::chrono::milliseconds after;
+  std::uint64_t token;
+};
+
+struct install_child { child_sa child; };   // both directions, keys included
+struct remove_child { child_sa child; };    // keys wiped
+
+struct ike_established {};
+// The IKE SA is over; the owner removes it. `peer_dead` is set when retransmissions ran out
+// (the owner applies dpd_action); `reason` is one line for the log and the CLI.
+struct ike_closed {
+  std::string reason;
+  bool peer_dead = false;
+};
+
+// A datagram was ignored (undecryptable, unexpected message id, malformed); the owner counts
+// drops by reason.
+struct dropped {
+  std::string reason;
+};
+
+struct log_line {
+  log_level level;
+  std::string text;
+};
+
+using action = std::variant<send_datagram, arm_timer, install_child, remove_child, ike_established,
+                            ike_closed, dropped, log_line>;
+
+}  // namespace aike::sa

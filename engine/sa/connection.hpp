@@ -1,0 +1,84 @@
+// What one configured connection asks of its IKE SAs, in engine terms. config/ builds these
+// from TOML; they are immutable and shared (std::shared_ptr<const connection>) by every SA
+// made from them, so a reload never changes an SA that already exists.
+#pragma once
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/auth/identity.hpp"
+#include "engine/auth/keys.hpp"
+#include "engine/auth/trust_store.hpp"
+#include "engine/common/endpoint.hpp"
+#include "engine/ts/selector.hpp"
+#include "engine/wire/payloads.hpp"
+
+namespace aike::sa {
+
+using std::chrono::milliseconds;
+
+enum class auth_kind { psk, pubkey };
+enum class child_mode { tunnel, transport };
+
+struct local_auth {
+  auth_kind kind = auth_kind::psk;
+  auth::identity id;
+  std::optional<auth::private_key> key;     // pubkey: our private key
+  std::vector<auth::certificate> certs;     // pubkey: our chain (end entity first); empty = raw key
+  std::optional<auth::public_key> raw_key;  // pubkey without certs: sent as RAW_PUBLIC_KEY
+};
+
+struct remote_auth {
+  auth_kind kind = auth_kind::psk;
+  auth::identity id;                                // may be %any
+  std::vector<auth::public_key> pubkeys;            // trusted raw keys of the peer
+  std::shared_ptr<const auth::trust_store> cas;     // trust anchors for the peer's certificates
+};
+
+struct psk_secret {
+  std::vector<auth::identity> ids;  // the secret applies between any two of these (or to any if empty)
+  bytes secret;
+};
+
+struct child_config {
+  std::string name;
+  std::vector<ts::selector> local_ts;
+  std::vector<ts::selector> remote_ts;
+  std::vector<wire::proposal> esp_proposals;
+  child_mode mode = child_mode::tunnel;
+};
+
+struct retransmit_policy {
+  milliseconds timeout{4000};
+  double base = 1.8;
+  int tries = 5;
+  // §2.1: the n-th retransmission waits timeout * base^n.
+  milliseconds delay(int attempt) const;
+  // Sum of all waits: how long a peer may stay silent before we give up.
+  milliseconds budget() const;
+};
+
+struct connection {
+  std::string name;
+  std::vector<ip_address> local_addrs;   // empty = any
+  std::vector<ip_address> remote_addrs;  // empty = %any
+  std::uint16_t remote_port = 500;
+  std::vector<wire::proposal> ike_proposals;
+  local_auth local;
+  remote_auth remote;
+  std::vector<child_config> children;
+  bool fragmentation = true;
+  bool force_encap = false;
+  milliseconds dpd_delay{0};  // 0 = no liveness checks
+  retransmit_policy retransmit;
+  milliseconds half_open_timeout{30000};  // responder: give up waiting for IKE_AUTH
+  std::vector<psk_secret> secrets;        // the PSKs this connection may use
+
+  const child_config* find_child(std::string_view child_name) const;
+  // The PSK between `a` and `b` (either order), best match first: both ids listed, then one.
+  std::optional<bytes> find_psk(const auth::identity& a, const auth::identity& b) const;
+};
+
+}  // namespace aike::sa

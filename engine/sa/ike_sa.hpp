@@ -1,0 +1,189 @@
+// The IKE SA state machine (RFC 7296): IKE_SA_INIT, IKE_AUTH with the first CHILD_SA, and
+// INFORMATIONAL (DELETE, liveness), for both roles. A plain object owned by exactly one
+// caller: events go in through the on_*/request methods, and everything the SA wants done
+// (send these bytes, arm this timer, install this CHILD_SA, ...) comes out of take_actions().
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/crypto/key_exchange.hpp"
+#include "engine/crypto/keymat.hpp"
+#include "engine/crypto/prf.hpp"
+#include "engine/crypto/sk_cipher.hpp"
+#include "engine/sa/actions.hpp"
+#include "engine/sa/child_sa.hpp"
+#include "engine/sa/connection.hpp"
+#include "engine/sa/message_window.hpp"
+#include "engine/wire/payloads.hpp"
+
+namespace aike::sa {
+
+enum class ike_state {
+  created,      // nothing sent or received yet
+  init_sent,    // initiator: IKE_SA_INIT request out
+  init_done,    // responder: IKE_SA_INIT answered, waiting for IKE_AUTH
+  auth_sent,    // initiator: IKE_AUTH request out
+  established,
+  deleting,     // our DELETE of the IKE SA is out
+  closed,
+};
+const char* to_string(ike_state s);
+
+// What the SA needs from its owner, synchronously.
+struct sa_environment {
+  std::function<std::uint32_t()> new_child_spi;  // an unused inbound ESP SPI
+  std::function<std::uint32_t()> new_child_id;   // a unique CHILD_SA id
+};
+
+struct ike_sa_params {
+  std::uint32_t unique_id = 0;
+  // Initiator: the connection to use. Responder: connections whose addresses match; the one
+  // whose identities match is chosen in IKE_AUTH (the first one's proposals answer IKE_SA_INIT).
+  std::vector<std::shared_ptr<const connection>> connections;
+  endpoint local;
+  endpoint remote;
+  std::uint16_t natt_port = 4500;  // where IKE moves once NAT is detected (RFC 7296 §2.23)
+  sa_environment env;
+};
+
+class ike_sa {
+ public:
+  static std::unique_ptr<ike_sa> make_initiator(ike_sa_params p);
+  // The responder's SPI is chosen here, so the owner can index the SA before the first reply.
+  static std::unique_ptr<ike_sa> make_responder(ike_sa_params p);
+  ~ike_sa();
+
+  // --- events ---
+  // Initiator: send IKE_SA_INIT; IKE_AUTH then brings up `child` (a child of the connection;
+  // empty = the first child, if any).
+  void initiate(const std::string& child = {});
+  // A datagram for this SA, non-ESP marker already removed. `local` is where it arrived.
+  void on_datagram(bytes_view datagram, const endpoint& local, const endpoint& remote);
+  void on_timer(timer_kind kind, std::uint64_t token);
+  // Graceful delete: INFORMATIONAL with DELETE, children removed when it is answered (or the
+  // peer does not answer within the retransmission budget).
+  void request_delete();
+  // Delete one CHILD_SA by unique id; false if this SA has no such child.
+  bool request_child_delete(std::uint32_t child_id);
+  // Send a liveness check now (the DPD timer does this by itself when configured).
+  void request_liveness_check();
+  // Close without telling the peer (daemon shutdown without delete, dpd_action after death).
+  void close(const std::string& reason);
+
+  std::vector<action> take_actions();
+
+  // --- read-only view (list-sas) ---
+  std::uint32_t unique_id() const { return params_.unique_id; }
+  ike_state state() const { return state_; }
+  bool is_initiator() const { return initiator_; }
+  std::uint64_t spi_i() const { return spi_i_; }
+  std::uint64_t spi_r() const { return spi_r_; }
+  std::uint64_t local_spi() const { return initiator_ ? spi_i_ : spi_r_; }
+  std::uint64_t remote_spi() const { return initiator_ ? spi_r_ : spi_i_; }
+  const endpoint& local() const { return local_; }
+  const endpoint& remote() const { return remote_; }
+  const connection* conn() const { return conn_.get(); }
+  std::shared_ptr<const connection> conn_ptr() const { return conn_; }
+  std::string local_id() const;
+  std::string remote_id() const;
+  std::string proposal_string() const;
+  bool nat_detected() const { return nat_local_ || nat_remote_; }
+  const std::map<std::uint32_t, child_sa>& children() const { return children_; }
+
+ private:
+  ike_sa(ike_sa_params p, bool initiator);
+
+  // IKE_SA_INIT
+  void send_init_request();
+  void handle_init_request(const wire::message& m, bytes_view raw, const endpoint& local, const endpoint& remote);
+  void handle_init_response(const wire::message& m, bytes_view raw, const endpoint& local, const endpoint& remote);
+  std::vector<wire::payload> nat_detection_payloads(std::uint64_t spi_r, const endpoint& local, const endpoint& remote) const;
+  void check_nat_detection(const std::vector<wire::payload>& ps, std::uint64_t spi_r, const endpoint& local, const endpoint& remote);
+  bool derive_ike_keys(bytes_view peer_ke);
+  void switch_to_natt_ports();
+
+  // IKE_AUTH
+  void send_auth_request();
+  void handle_auth_request(const wire::message& m);
+  void handle_auth_response(const wire::message& m);
+  std::optional<bytes> make_auth(const connection& c, const auth::identity& peer_id, std::vector<wire::payload>& out);
+  bool verify_peer_auth(const connection& c, const std::vector<wire::payload>& ps, const auth::identity& peer_id, std::string& why);
+  std::vector<wire::payload> child_request_payloads(const child_config& cc, child_sa& pending);
+  // Responder: picks the child config, proposal and selectors; fills `out` with the answer.
+  void answer_child(const connection& c, const std::vector<wire::payload>& req, std::vector<wire::payload>& out);
+  void complete_child(child_sa& ch, const wire::proposal& chosen);
+
+  // INFORMATIONAL and established-state traffic
+  void handle_protected(const wire::ike_header& h, bytes_view raw, const endpoint& local, const endpoint& remote);
+  void handle_informational_request(const wire::message& m, std::vector<wire::payload>& reply);
+  void handle_informational_response(const wire::message& m);
+  void start_next_request();
+
+  // Messages
+  void send_request(wire::exchange ex, std::vector<wire::payload> inner);
+  void send_response(const wire::ike_header& req, std::vector<wire::payload> inner, const endpoint& local, const endpoint& remote);
+  void send_clear_error(const wire::ike_header& req, std::uint16_t notify_type, bytes data, const endpoint& local, const endpoint& remote);
+  result<bytes> protect(wire::ike_header h, const std::vector<wire::payload>& inner) const;
+  void transmit(bytes data, const endpoint& local, const endpoint& remote);
+  void arm(timer_kind kind, std::chrono::milliseconds after);
+  void on_established();
+  void finish(const std::string& reason, bool peer_dead = false);
+  void log(log_level lvl, std::string text);
+  void drop(std::string reason);
+
+  ike_sa_params params_;
+  bool initiator_;
+  ike_state state_ = ike_state::created;
+  std::shared_ptr<const connection> conn_;
+  endpoint local_, remote_;
+  std::uint64_t spi_i_ = 0, spi_r_ = 0;
+
+  // IKE_SA_INIT material
+  std::unique_ptr<crypto::key_exchange> ke_;
+  std::uint16_t ke_group_ = 0;
+  bytes ni_, nr_;
+  bytes cookie_;
+  bytes init_request_, init_response_;  // exact bytes, signed in AUTH
+  int ke_retries_ = 0;
+  wire::proposal ike_proposal_;
+  std::vector<std::uint16_t> peer_hash_algorithms_;
+  bool peer_fragmentation_ = false;
+  bool nat_local_ = false, nat_remote_ = false;
+
+  // Keys
+  std::optional<crypto::prf> prf_;
+  std::unique_ptr<crypto::sk_cipher> cipher_;
+  crypto::ike_keys keys_;
+  crypto::sk_keys keys_in_, keys_out_;
+
+  // IKE_AUTH
+  std::string wanted_child_;
+  std::optional<child_sa> pending_child_;
+  std::optional<auth::identity> peer_id_;
+
+  std::map<std::uint32_t, child_sa> children_;
+
+  // Exchanges
+  message_window window_;
+  enum class queued { liveness, delete_ike, delete_child };
+  struct queued_request {
+    queued kind;
+    std::uint32_t child_id = 0;
+  };
+  std::deque<queued_request> queue_;
+  std::optional<queued_request> in_flight_;
+  bool received_since_dpd_ = false;
+
+  std::uint64_t next_token_ = 1;
+  std::map<timer_kind, std::uint64_t> timer_tokens_;
+
+  std::vector<action> actions_;
+};
+
+}  // namespace aike::sa
