@@ -1,0 +1,28 @@
+#include <gtest/gtest.h>
+
+#include "kernel/null_backend.hpp"
+
+using namespace aike;
+
+TEST(NullBackend, InstallListRemove) {
+  kernel::null_backend b;
+  kernel::child_install c;
+  c.ike_id = 7;
+  c.connection = "site";
+  c.child.id = 3;
+  c.child.name = "net";
+  c.child.reqid = 1;
+  c.child.spi_in = 0xc0000001;
+  c.child.spi_out = 0xc0000002;
+  c.child.local_ts = {*ts::selector::parse("10.1.0.0/24"), *ts::selector::parse("10.1.1.0/24")};
+  ASSERT_TRUE(b.install(c).ok());
+  EXPECT_FALSE(b.install(c).ok());  // the same CHILD_SA twice is a bug in the caller
+  auto l = b.list();
+  ASSERT_EQ(l.size(), 1u);
+  EXPECT_EQ(l[0].spi_in, 0xc0000001u);
+  EXPECT_EQ(l[0].local_ts.size(), 2u);
+  EXPECT_EQ(l[0].reqid, 1u);
+  EXPECT_TRUE(b.remove(3).ok());
+  EXPECT_TRUE(b.remove(3).ok());
+  EXPECT_TRUE(b.list().empty());
+}
