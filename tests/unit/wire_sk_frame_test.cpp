@@ -1,7 +1,8 @@
 // SK framing (RFC 7296 §3.14): seal_message / open_message round trips, tampering, wrong keys,
-// truncation. The cipher here is a test-only AES-256-GCM (RFC 5282 layout: 8-octet explicit IV,
+// truncation. Most tests use a test-only AES-256-GCM (RFC 5282 layout: 8-octet explicit IV,
 // 4-octet salt at the end of the key, 16-octet ICV, AAD = everything before the SK body) written
-// directly on EVP, so these tests do not depend on the production sk_cipher.
+// directly on EVP, which also records the AAD it was given; WireSkFrameReal repeats the key
+// checks with the production ciphers from sk_cipher::create.
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -299,6 +300,65 @@ TEST(WireSkFrame, TooLargeForOneSkPayload) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.err().code, errc::invalid_argument);
 }
+
+// The production ciphers from sk_cipher::create: the frame's size prediction (sk_body_size)
+// must match what seal() produces, and open_message must undo seal_message.
+struct real_cipher {
+  const char* name;
+  std::uint16_t encr_id;
+  std::uint16_t key_bits;
+  std::uint16_t integ_id;
+};
+
+class WireSkFrameReal : public ::testing::TestWithParam<real_cipher> {};
+
+TEST_P(WireSkFrameReal, SealOpenTamperWrongKeys) {
+  const real_cipher rc = GetParam();
+  auto c = crypto::sk_cipher::create(rc.encr_id, rc.key_bits, rc.integ_id);
+  ASSERT_TRUE(c.ok()) << c.err().message;
+  const crypto::sk_cipher& cipher = *c.value();
+  const sk_keys k{filled(cipher.encr_key_size(), 1), filled(cipher.integ_key_size(), 2)};
+  const sk_keys other{filled(cipher.encr_key_size(), 3), filled(cipher.integ_key_size(), 4)};
+
+  for (std::size_t extra = 0; extra < 20; ++extra) {  // several plaintext lengths: all paddings
+    std::vector<payload> inner = auth_inner();
+    inner.push_back(make_payload(payload_type::vendor, vendor_payload{filled(extra + 1, 0)}));
+    auto sealed = seal_message(auth_header(), inner, cipher, k);
+    ASSERT_TRUE(sealed.ok()) << sealed.err().message;
+    auto outer = parse_message(sealed.value());
+    ASSERT_TRUE(outer.ok()) << outer.err().message;
+    EXPECT_EQ(std::get<sk_payload>(outer->payloads.back().body).data.size(),
+              sk_body_size(cipher, encode_payloads(inner).size()));
+    auto opened = open_message(sealed.value(), cipher, k);
+    ASSERT_TRUE(opened.ok()) << opened.err().message;
+    EXPECT_EQ(opened->payloads, inner);
+  }
+
+  auto sealed = seal_message(auth_header(), auth_inner(), cipher, k);
+  ASSERT_TRUE(sealed.ok());
+  const bytes& d = sealed.value();
+  // SPI, Message ID, IV, ciphertext and ICV octets: each flip fails the integrity check.
+  for (std::size_t i : {std::size_t{0}, std::size_t{15}, std::size_t{20}, std::size_t{32}, d.size() / 2, d.size() - 1}) {
+    bytes t = d;
+    t[i] ^= 0x01;
+    auto r = open_message(t, cipher, k);
+    ASSERT_FALSE(r.ok()) << i;
+    EXPECT_EQ(r.err().code, errc::integrity_check_failed) << i << ": " << r.err().message;
+  }
+  auto wrong = open_message(d, cipher, other);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.err().code, errc::integrity_check_failed);
+  for (std::size_t n = 0; n < d.size(); ++n) ASSERT_FALSE(open_message(bytes_view(d).first(n), cipher, k).ok()) << n;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Ciphers, WireSkFrameReal,
+    ::testing::Values(real_cipher{"AesGcm16_256", encr::aes_gcm_16, 256, integ::none},
+                      real_cipher{"AesGcm16_128", encr::aes_gcm_16, 128, integ::none},
+                      real_cipher{"ChaCha20Poly1305", encr::chacha20_poly1305, 0, integ::none},
+                      real_cipher{"AesCbc128HmacSha256", encr::aes_cbc, 128, integ::hmac_sha2_256_128},
+                      real_cipher{"AesCbc256HmacSha512", encr::aes_cbc, 256, integ::hmac_sha2_512_256}),
+    [](const ::testing::TestParamInfo<real_cipher>& i) { return std::string(i.param.name); });
 
 }  // namespace
 }  // namespace aike::wire
