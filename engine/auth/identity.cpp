@@ -260,17 +260,14 @@ std::string identity::to_string() const {
     }
     case wire::id_type::fqdn:
     case wire::id_type::rfc822_addr: {
+      bool fqdn = type == wire::id_type::fqdn;
       std::string s(data.begin(), data.end());
-      if (!printable_text(s)) return (type == wire::id_type::fqdn ? "fqdn:#" : "email:#") + to_hex(data);
-      // Keep the string form parseable back into the same type.
-      if (type == wire::id_type::fqdn) {
-        std::string z = s;
-        std::uint8_t addr[16];
-        bool looks_other = s.find('@') != std::string::npos || s.find('=') != std::string::npos ||
-                           inet_pton(AF_INET, z.c_str(), addr) == 1 || inet_pton(AF_INET6, z.c_str(), addr) == 1;
-        return looks_other ? "fqdn:" + s : s;
-      }
-      return s.find('=') != std::string::npos || s.find('@') == std::string::npos ? "email:" + s : s;
+      if (!printable_text(s)) return (fqdn ? "fqdn:#" : "email:#") + to_hex(data);
+      // Plain form when it parses back to this identity ("moon.example"), otherwise the
+      // explicit prefix ("fqdn:10.0.0.1", "fqdn:%any", "email:no-at-sign").
+      auto back = parse(s);
+      if (back.ok() && !back->any && back->type == type && back->data == data) return s;
+      return (fqdn ? "fqdn:" : "email:") + s;
     }
     case wire::id_type::der_asn1_dn:
       return dn_to_string(data);

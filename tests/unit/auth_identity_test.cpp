@@ -143,6 +143,29 @@ TEST(AuthIdentity, MalformedPayloadStillPrints) {
   EXPECT_FALSE(dn.matches(must_parse("C=CH")));
 }
 
+TEST(AuthIdentity, ToStringParsesBackForOddValues) {
+  // Received identities whose plain text would parse as something else get a prefix.
+  struct { wire::id_type type; const char* data; const char* text; } cases[] = {
+      {wire::id_type::fqdn, "%any", "fqdn:%any"},
+      {wire::id_type::fqdn, "moon example", "fqdn:moon example"},
+      {wire::id_type::fqdn, "user@example.org", "fqdn:user@example.org"},
+      {wire::id_type::fqdn, "CN=moon", "fqdn:CN=moon"},
+      {wire::id_type::fqdn, "@#0102", "fqdn:@#0102"},
+      {wire::id_type::rfc822_addr, "no-at-sign", "email:no-at-sign"},
+      {wire::id_type::rfc822_addr, "a=b@example.org", "email:a=b@example.org"},
+  };
+  for (auto& c : cases) {
+    identity id = identity::from_payload(wire::id_payload{c.type, to_bytes(c.data)});
+    EXPECT_EQ(id.to_string(), c.text);
+    identity back = must_parse(id.to_string());
+    EXPECT_FALSE(back.is_any()) << c.text;
+    EXPECT_EQ(back.type, c.type) << c.text;
+    EXPECT_EQ(back.data, id.data) << c.text;
+  }
+  identity ctl = identity::from_payload(wire::id_payload{wire::id_type::fqdn, bytes{'a', 0x0a, 'b'}});
+  EXPECT_EQ(ctl.to_string(), "fqdn:#610a62");
+}
+
 TEST(AuthIdentity, WildcardFqdnAndEmail) {
   identity pat = must_parse("*.example.org");
   EXPECT_EQ(pat.type, wire::id_type::fqdn);
@@ -175,6 +198,22 @@ TEST(AuthIdentity, DnWildcardValue) {
   EXPECT_FALSE(must_parse("C=DE, O=Example, CN=moon").matches(pat));
   EXPECT_FALSE(must_parse("C=CH, O=Example").matches(pat));
   EXPECT_FALSE(must_parse("C=CH, O=Example, OU=x, CN=moon").matches(pat));
+}
+
+TEST(AuthIdentity, OddInputsFailCleanlyOrRoundTrip) {
+  for (const char* s : {"=", ",", "\\", "\"", "C=\\", "C=CH+", "+", "@#", "%", "C=CH,,CN=x", "CN=a\\2", "CN=\\41BC",
+                        "CN=\"a\"b", "C==CH", "1.2.3.4.5", "::", "[::1]", "*", "@*", "x@", "@@", ";CN=x", "CN=x;"}) {
+    auto r = identity::parse(s);
+    if (!r.ok()) {
+      EXPECT_FALSE(r.err().message.empty()) << s;
+      continue;
+    }
+    auto back = identity::parse(r->to_string());
+    ASSERT_TRUE(back.ok()) << s << " -> " << r->to_string();
+    EXPECT_EQ(back->type, r->type) << s;
+    EXPECT_EQ(back->data, r->data) << s << " -> " << r->to_string();
+  }
+  EXPECT_EQ(must_parse("CN=\\41BC").to_string(), "CN=ABC");  // RFC 4514 hex escape
 }
 
 TEST(AuthIdentity, Errors) {
