@@ -236,8 +236,17 @@ result<wire::proposal> check_reply(const wire::proposal& reply, const std::vecto
     const auto ke = of_type(reply, transform_type::ke);
     if (ke.empty() || ke.front()->id == wire::ke::none) return fail("no key exchange group");
   } else {
-    if (offered_has(transform_type::ke) && n(transform_type::ke) != 1) return fail("no KE transform");
-    if (offered_has(transform_type::esn) && n(transform_type::esn) != 1) return fail("no ESN transform");
+    // Leaving out a type is read as its NONE value, which is fine only if we offered that value.
+    auto offered_id = [&](transform_type t, std::uint16_t id) {
+      const auto ts = of_type(*ours, t);
+      return std::any_of(ts.begin(), ts.end(), [&](const wire::transform* x) { return x->id == id; });
+    };
+    if (offered_has(transform_type::ke) && n(transform_type::ke) == 0 &&
+        !offered_id(transform_type::ke, wire::ke::none))
+      return fail("no KE transform although we require PFS");
+    if (offered_has(transform_type::esn) && n(transform_type::esn) == 0 &&
+        !offered_id(transform_type::esn, wire::esn::no))
+      return fail("no ESN transform although we require ESN");
   }
   return reply;
 }

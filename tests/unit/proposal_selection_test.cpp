@@ -262,12 +262,26 @@ TEST(ProposalSelection, CheckReplyRejectsBadAnswers) {
   EXPECT_FALSE(check_reply(cbc_reply, cbc, protocol_id::ike).ok());
   const auto esp_offer = esp({"aes128gcm16"});
   auto esp_reply = esp_offer[0];
-  esp_reply.transforms.pop_back();
+  esp_reply.transforms.push_back(esp_offer[0].transforms.back());  // two ESN transforms
   EXPECT_FALSE(check_reply(esp_reply, esp_offer, protocol_id::esp).ok());
   esp_reply = esp_offer[0];
   EXPECT_TRUE(check_reply(esp_reply, esp_offer, protocol_id::esp).ok());
   esp_reply.spi.clear();
   EXPECT_FALSE(check_reply(esp_reply, esp_offer, protocol_id::esp).ok());
+}
+
+TEST(ProposalSelection, CheckReplyReadsMissingOptionalTypeAsNone) {
+  // We offered PFS as optional (group or NONE) and "no ESN": an answer without KE / ESN types is fine.
+  auto offered = esp({"aes128gcm16-modp2048"});
+  offered[0].transforms.insert(offered[0].transforms.begin() + 2, {transform_type::ke, wire::ke::none, {}});
+  auto reply = offered[0];
+  std::erase_if(reply.transforms, [](const wire::transform& t) {
+    return t.type == transform_type::ke || t.type == transform_type::esn;
+  });
+  EXPECT_TRUE(check_reply(reply, offered, protocol_id::esp).ok());
+  // With PFS required, or only ESN offered, leaving them out is not.
+  EXPECT_FALSE(check_reply(reply, esp({"aes128gcm16-modp2048"}), protocol_id::esp).ok());
+  EXPECT_FALSE(check_reply(reply, esp({"aes128gcm16-esn"}), protocol_id::esp).ok());
 }
 
 TEST(ProposalSelection, CheckReplyRejectsIntegrityWithAead) {
