@@ -253,6 +253,8 @@ result<bytes> ecx_public_bytes(const group_desc& g, EVP_PKEY* key) {
 
 // --- the one implementation --------------------------------------------------------------
 
+// Every group through EVP_PKEY; derive() picks the peer import and validation of its family
+// (RFC 3526 + RFC 6989 range check, RFC 5903 §7, RFC 8031 §2).
 class evp_key_exchange final : public key_exchange {
  public:
   evp_key_exchange(const group_desc& g, ossl::pkey_ptr key, bytes pub)

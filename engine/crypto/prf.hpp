@@ -18,6 +18,7 @@ class prf {
   // Preferred key size (RFC 7296 §2.14: the PRF's key size for SK_d, SK_pi, SK_pr).
   std::size_t key_size() const { return out_size_; }
 
+  // HMAC(key, data). Empty only if OpenSSL itself fails (e.g. out of memory).
   bytes compute(bytes_view key, bytes_view data) const;
   // prf+ (§2.13): T1 | T2 | ... truncated to `length`; at most 255 blocks.
   result<bytes> plus(bytes_view key, bytes_view seed, std::size_t length) const;
