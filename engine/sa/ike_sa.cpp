@@ -117,15 +117,15 @@ ike_sa::~ike_sa() {
 
 std::unique_ptr<ike_sa> ike_sa::make_initiator(ike_sa_params p) {
   std::unique_ptr<ike_sa> sa(new ike_sa(std::move(p), true));
-  do sa->spi_i_ = crypto::random_u64();
-  while (sa->spi_i_ == 0);
+  sa->spi_i_ = sa->params_.local_spi;
+  while (sa->spi_i_ == 0) sa->spi_i_ = crypto::random_u64();
   return sa;
 }
 
 std::unique_ptr<ike_sa> ike_sa::make_responder(ike_sa_params p) {
   std::unique_ptr<ike_sa> sa(new ike_sa(std::move(p), false));
-  do sa->spi_r_ = crypto::random_u64();
-  while (sa->spi_r_ == 0);
+  sa->spi_r_ = sa->params_.local_spi;
+  while (sa->spi_r_ == 0) sa->spi_r_ = crypto::random_u64();
   return sa;
 }
 
@@ -722,6 +722,7 @@ bool ike_sa::verify_peer_auth(const connection& c, const std::vector<wire::paylo
 std::vector<wire::payload> ike_sa::child_request_payloads(const child_config& cc, child_sa& pending) {
   std::vector<wire::payload> out;
   pending.id = params_.env.new_child_id();
+  pending.reqid = params_.env.new_reqid ? params_.env.new_reqid() : pending.id;
   pending.name = cc.name;
   pending.mode = cc.mode;
   pending.spi_in = params_.env.new_child_spi();
@@ -852,6 +853,7 @@ void ike_sa::answer_child(const connection& c, const std::vector<wire::payload>&
     }
     child_sa ch;
     ch.id = params_.env.new_child_id();
+    ch.reqid = params_.env.new_reqid ? params_.env.new_reqid() : ch.id;
     ch.name = cc.name;
     ch.mode = (want_transport && cc.mode == child_mode::transport) ? child_mode::transport : child_mode::tunnel;
     ch.spi_out = get_u32(chosen->spi.data());

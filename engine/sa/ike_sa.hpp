@@ -39,6 +39,9 @@ const char* to_string(ike_state s);
 struct sa_environment {
   std::function<std::uint32_t()> new_child_spi;  // an unused inbound ESP SPI
   std::function<std::uint32_t()> new_child_id;   // a unique CHILD_SA id
+  // A reqid for a new CHILD_SA: one per CHILD_SA, shared by all its selectors and kept across
+  // its rekeys. Unset: the child's unique id is used.
+  std::function<std::uint32_t()> new_reqid;
 };
 
 struct ike_sa_params {
@@ -48,7 +51,8 @@ struct ike_sa_params {
   std::vector<std::shared_ptr<const connection>> connections;
   endpoint local;
   endpoint remote;
-  std::uint16_t natt_port = 4500;  // where IKE moves once NAT is detected (RFC 7296 §2.23)
+  std::uint16_t natt_port = 4500;
+  std::uint64_t local_spi = 0;     // our IKE SPI; 0 = pick a random one  // where IKE moves once NAT is detected (RFC 7296 §2.23)
   sa_environment env;
 };
 

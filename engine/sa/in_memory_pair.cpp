@@ -10,7 +10,10 @@ in_memory_pair::in_memory_pair(std::shared_ptr<const connection> initiator_conn,
     : conn_a_(std::move(initiator_conn)), conn_b_(std::move(responder_conn)) {}
 
 sa_environment in_memory_pair::env() {
-  return {[this] { return next_spi_++; }, [this] { return next_id_++; }};
+  sa_environment e;
+  e.new_child_spi = [this] { return next_spi_++; };
+  e.new_child_id = [this] { return next_id_++; };
+  return e;
 }
 
 void in_memory_pair::start(const std::string& child) {
