@@ -1,6 +1,7 @@
 // Building and opening protected IKEv2 messages: the inner payloads travel in one SK payload
 // (RFC 7296 §3.14) sealed by a crypto::sk_cipher.
 #pragma once
+#include <optional>
 #include <vector>
 
 #include "engine/common/bytes.hpp"
@@ -28,5 +29,50 @@ result<bytes> seal_message(ike_header h, const std::vector<payload>& clear, cons
 // errc::integrity_check_failed when the ICV does not verify; errc::invalid_syntax for any
 // malformed outer or inner part; errc::invalid_argument for an SKF fragment (reassemble first).
 result<message> open_message(bytes_view datagram, const crypto::sk_cipher& c, const crypto::sk_keys& keys);
+
+// --- RFC 7383 IKE fragmentation ---
+
+// Splits the encoded `inner` payloads into Encrypted Fragment (SKF) messages of at most
+// `max_datagram` octets each (the whole IKE message, without IP/UDP headers or the non-ESP
+// marker). Each fragment repeats `h` (same Message ID), carries Fragment Number and Total
+// Fragments, and is sealed on its own; the AAD/ICV input is everything before the IV, i.e.
+// including those two fields (§2.5). errc::invalid_argument if max_datagram leaves no room for
+// data or more than 65535 fragments would be needed.
+result<std::vector<bytes>> seal_fragments(ike_header h, const std::vector<payload>& inner, std::size_t max_datagram,
+                                          const crypto::sk_cipher& c, const crypto::sk_keys& keys);
+
+// Collects the fragments of one message (one Message ID) and returns the message once all
+// have arrived. Every fragment is verified before it changes any state (§2.6), so only the peer
+// holding the keys can affect reassembly. A fragment whose Total Fragments is larger than the
+// one collected so far restarts reassembly (the sender re-fragmented smaller, §2.6.2); a smaller
+// one, or a duplicate, is ignored.
+class fragment_reassembly {
+ public:
+  // Fragments announcing more than `max_fragments` are refused: bounds the memory one message uses.
+  explicit fragment_reassembly(std::size_t max_fragments = 64) : max_fragments_(max_fragments) {}
+  ~fragment_reassembly() { clear(); }
+  fragment_reassembly(const fragment_reassembly&) = delete;
+  fragment_reassembly& operator=(const fragment_reassembly&) = delete;
+
+  // Verifies and decrypts one SKF datagram. Returns the complete message (header of fragment 1
+  // as received, then the inner payloads) when this was the last missing fragment, std::nullopt
+  // while fragments are missing or when the fragment was ignored. Errors:
+  // integrity_check_failed (fragment dropped, state kept), invalid_syntax (malformed fragment or
+  // reassembled chain; on the latter the state is cleared), invalid_argument (not an SKF
+  // message, other Message ID or exchange than the fragments collected, too many fragments).
+  result<std::optional<message>> add(bytes_view datagram, const crypto::sk_cipher& c, const crypto::sk_keys& keys);
+
+  void clear();
+  std::uint16_t total_fragments() const { return total_; }  // 0 when nothing is collected
+  std::size_t received() const { return received_; }
+
+ private:
+  std::size_t max_fragments_;
+  ike_header header_{};  // of the first fragment that arrived; fragment 1's once it is in
+  payload_type first_inner_ = payload_type::none;
+  std::uint16_t total_ = 0;
+  std::size_t received_ = 0;
+  std::vector<std::optional<bytes>> parts_;  // decrypted data, index = Fragment Number - 1
+};
 
 }  // namespace aike::wire

@@ -301,6 +301,193 @@ TEST(WireSkFrame, TooLargeForOneSkPayload) {
   EXPECT_EQ(r.err().code, errc::invalid_argument);
 }
 
+// ----------------------------------------------------------- RFC 7383 SKF ---
+
+std::vector<payload> big_inner() {
+  std::vector<payload> ps = auth_inner();
+  ps.insert(ps.begin() + 1, make_payload(payload_type::cert, cert_payload{cert_encoding::x509_signature, filled(2500, 0)}));
+  return ps;
+}
+
+result<std::optional<message>> feed_all(fragment_reassembly& r, const std::vector<bytes>& frags,
+                                        const crypto::sk_cipher& c, const sk_keys& k,
+                                        const std::vector<std::size_t>& order) {
+  result<std::optional<message>> last = std::optional<message>{};
+  for (std::size_t i : order) {
+    last = r.add(frags[i], c, k);
+    if (!last.ok() || last.value().has_value()) return last;
+  }
+  return last;
+}
+
+TEST(WireSkFragments, SplitAndReassembleInAnyOrder) {
+  for (std::size_t block : {1, 16}) {
+    test_gcm c(block);
+    const std::size_t max = 500;
+    auto frags = seal_fragments(auth_header(), big_inner(), max, c, keys_a());
+    ASSERT_TRUE(frags.ok()) << frags.err().message;
+    const std::size_t n = frags->size();
+    ASSERT_GE(n, 6u);
+    std::size_t total_plain = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const bytes& d = frags.value()[i];
+      EXPECT_LE(d.size(), max);
+      if (i + 1 < n) {
+        EXPECT_GT(d.size(), max - block) << "fragment " << i + 1 << " is not full";
+      }
+      auto m = parse_message(d);
+      ASSERT_TRUE(m.ok()) << m.err().message;
+      EXPECT_EQ(m->header.message_id, auth_header().message_id);
+      EXPECT_EQ(m->header.next_payload, payload_type::skf);
+      ASSERT_EQ(m->payloads.size(), 1u);
+      const auto& f = std::get<skf_payload>(m->payloads[0].body);
+      EXPECT_EQ(f.fragment_number, i + 1);
+      EXPECT_EQ(f.total_fragments, n);
+      EXPECT_EQ(f.first_inner, i == 0 ? payload_type::idi : payload_type::none);
+      total_plain += f.data.size() - 8 - 16;
+    }
+    EXPECT_GE(total_plain, encode_payloads(big_inner()).size());
+    // The AAD of the last fragment: IKE header, SKF header and the two fragment fields (§2.5).
+    const bytes& lastd = frags->back();
+    EXPECT_EQ(c.last_header, bytes(lastd.begin(), lastd.begin() + 36));
+
+    std::vector<std::size_t> order(n);
+    for (std::size_t i = 0; i < n; ++i) order[i] = i;
+    std::vector<std::vector<std::size_t>> orders = {order, std::vector<std::size_t>(order.rbegin(), order.rend())};
+    std::vector<std::size_t> mixed = order;
+    std::swap(mixed[0], mixed[n / 2]);
+    std::swap(mixed[1], mixed[n - 1]);
+    orders.push_back(mixed);
+    for (const auto& o : orders) {
+      fragment_reassembly r;
+      auto done = feed_all(r, frags.value(), c, keys_a(), o);
+      ASSERT_TRUE(done.ok()) << done.err().message;
+      ASSERT_TRUE(done->has_value());
+      EXPECT_EQ(done->value().payloads, big_inner());
+      EXPECT_EQ(done->value().header.spi_i, auth_header().spi_i);
+      EXPECT_EQ(r.received(), 0u);  // state cleared after completion
+    }
+  }
+}
+
+TEST(WireSkFragments, SmallAndEmptyMessagesGiveOneFragment) {
+  test_gcm c(4);
+  for (const auto& inner : {std::vector<payload>{}, auth_inner()}) {
+    auto frags = seal_fragments(auth_header(), inner, 1280, c, keys_a());
+    ASSERT_TRUE(frags.ok()) << frags.err().message;
+    ASSERT_EQ(frags->size(), 1u);
+    fragment_reassembly r;
+    auto done = r.add(frags->front(), c, keys_a());
+    ASSERT_TRUE(done.ok()) << done.err().message;
+    ASSERT_TRUE(done->has_value());
+    EXPECT_EQ(done->value().payloads, inner);
+  }
+}
+
+TEST(WireSkFragments, TamperedDuplicateAndForeignFragments) {
+  test_gcm c(1);
+  auto frags = seal_fragments(auth_header(), big_inner(), 600, c, keys_a());
+  ASSERT_TRUE(frags.ok());
+  const auto& fs = frags.value();
+  ASSERT_GE(fs.size(), 3u);
+  fragment_reassembly r;
+  ASSERT_TRUE(r.add(fs[0], c, keys_a()).ok());
+  EXPECT_EQ(r.received(), 1u);
+  EXPECT_EQ(r.total_fragments(), fs.size());
+
+  // Tampered: rejected, nothing stored.
+  bytes bad = fs[1];
+  bad[bad.size() - 3] ^= 1;
+  auto rb = r.add(bad, c, keys_a());
+  ASSERT_FALSE(rb.ok());
+  EXPECT_EQ(rb.err().code, errc::integrity_check_failed);
+  // The Fragment Number is authenticated too: renumbering fragment 2 as 3 fails.
+  bad = fs[1];
+  bad[33] = 3;
+  rb = r.add(bad, c, keys_a());
+  ASSERT_FALSE(rb.ok());
+  EXPECT_EQ(rb.err().code, errc::integrity_check_failed);
+  // Wrong keys.
+  rb = r.add(fs[1], c, keys_b());
+  ASSERT_FALSE(rb.ok());
+  EXPECT_EQ(rb.err().code, errc::integrity_check_failed);
+  EXPECT_EQ(r.received(), 1u);
+
+  // Duplicate: ignored.
+  auto dup = r.add(fs[0], c, keys_a());
+  ASSERT_TRUE(dup.ok());
+  EXPECT_FALSE(dup->has_value());
+  EXPECT_EQ(r.received(), 1u);
+
+  // Another Message ID while reassembling.
+  ike_header other = auth_header();
+  other.message_id = 9;
+  auto foreign = seal_fragments(other, auth_inner(), 600, c, keys_a());
+  ASSERT_TRUE(foreign.ok());
+  auto rf = r.add(foreign->front(), c, keys_a());
+  ASSERT_FALSE(rf.ok());
+  EXPECT_EQ(rf.err().code, errc::invalid_argument);
+
+  // Not a fragment at all.
+  auto whole = seal_message(auth_header(), auth_inner(), c, keys_a());
+  ASSERT_TRUE(whole.ok());
+  auto rw = r.add(whole.value(), c, keys_a());
+  ASSERT_FALSE(rw.ok());
+  EXPECT_EQ(rw.err().code, errc::invalid_argument);
+
+  // The rest completes the message.
+  result<std::optional<message>> last = std::optional<message>{};
+  for (std::size_t i = 1; i < fs.size(); ++i) last = r.add(fs[i], c, keys_a());
+  ASSERT_TRUE(last.ok()) << last.err().message;
+  ASSERT_TRUE(last->has_value());
+  EXPECT_EQ(last->value().payloads, big_inner());
+}
+
+TEST(WireSkFragments, RefragmentedSmallerRestartsReassembly) {
+  test_gcm c(1);
+  auto coarse = seal_fragments(auth_header(), big_inner(), 1200, c, keys_a());
+  auto fine = seal_fragments(auth_header(), big_inner(), 400, c, keys_a());
+  ASSERT_TRUE(coarse.ok());
+  ASSERT_TRUE(fine.ok());
+  ASSERT_LT(coarse->size(), fine->size());
+  fragment_reassembly r;
+  ASSERT_TRUE(r.add(coarse.value()[0], c, keys_a()).ok());
+  ASSERT_TRUE(r.add(coarse.value()[1], c, keys_a()).ok());
+  EXPECT_EQ(r.total_fragments(), coarse->size());
+  // A fragment with more Total Fragments replaces the collection.
+  ASSERT_TRUE(r.add(fine.value()[0], c, keys_a()).ok());
+  EXPECT_EQ(r.total_fragments(), fine->size());
+  EXPECT_EQ(r.received(), 1u);
+  // Late fragments of the coarser set are ignored.
+  auto stale = r.add(coarse.value()[2], c, keys_a());
+  ASSERT_TRUE(stale.ok());
+  EXPECT_FALSE(stale->has_value());
+  EXPECT_EQ(r.received(), 1u);
+  result<std::optional<message>> last = std::optional<message>{};
+  for (std::size_t i = 1; i < fine->size(); ++i) last = r.add(fine.value()[i], c, keys_a());
+  ASSERT_TRUE(last.ok()) << last.err().message;
+  ASSERT_TRUE(last->has_value());
+  EXPECT_EQ(last->value().payloads, big_inner());
+}
+
+TEST(WireSkFragments, Limits) {
+  test_gcm c(16);
+  // IKE header 28 + SKF header 8 + IV 8 + ICV 16 = 60 octets: 61 leaves no whole block for data,
+  // 76 leaves one block of 16: 15 octets of data and the Pad Length octet.
+  auto tiny = seal_fragments(auth_header(), auth_inner(), 61, c, keys_a());
+  ASSERT_FALSE(tiny.ok());
+  EXPECT_EQ(tiny.err().code, errc::invalid_argument);
+  auto smallest = seal_fragments(auth_header(), auth_inner(), 76, c, keys_a());
+  ASSERT_TRUE(smallest.ok()) << smallest.err().message;
+  EXPECT_EQ(smallest->size(), (encode_payloads(auth_inner()).size() + 14) / 15);
+  // More fragments than the reassembly accepts.
+  fragment_reassembly r(4);
+  auto rr = r.add(smallest->front(), c, keys_a());
+  ASSERT_FALSE(rr.ok());
+  EXPECT_EQ(rr.err().code, errc::invalid_argument);
+  EXPECT_EQ(r.received(), 0u);
+}
+
 // The production ciphers from sk_cipher::create: the frame's size prediction (sk_body_size)
 // must match what seal() produces, and open_message must undo seal_message.
 struct real_cipher {
@@ -349,6 +536,19 @@ TEST_P(WireSkFrameReal, SealOpenTamperWrongKeys) {
   ASSERT_FALSE(wrong.ok());
   EXPECT_EQ(wrong.err().code, errc::integrity_check_failed);
   for (std::size_t n = 0; n < d.size(); ++n) ASSERT_FALSE(open_message(bytes_view(d).first(n), cipher, k).ok()) << n;
+
+  // RFC 7383 fragments with the same cipher.
+  auto frags = seal_fragments(auth_header(), big_inner(), 576, cipher, k);
+  ASSERT_TRUE(frags.ok()) << frags.err().message;
+  fragment_reassembly r;
+  result<std::optional<message>> last = std::optional<message>{};
+  for (const auto& f : frags.value()) {
+    EXPECT_LE(f.size(), 576u);
+    last = r.add(f, cipher, k);
+    ASSERT_TRUE(last.ok()) << last.err().message;
+  }
+  ASSERT_TRUE(last->has_value());
+  EXPECT_EQ(last->value().payloads, big_inner());
 }
 
 INSTANTIATE_TEST_SUITE_P(
