@@ -407,7 +407,10 @@ void ike_sa::send_init_request() {
   m.header.flags = wire::flag::initiator;
   if (!cookie_.empty()) m.payloads.push_back(notify(wire::notify::cookie, cookie_));
   wire::sa_payload sa;
-  sa.proposals = proposal::with_ke_group_first(conn_->ike_proposals, ke_group_);
+  // The first offer is the configured list; after INVALID_KE_PAYLOAD only proposals with the
+  // asked group remain, that group first.
+  offered_ = ke_retries_ == 0 ? conn_->ike_proposals : proposal::with_ke_group_first(conn_->ike_proposals, ke_group_);
+  sa.proposals = offered_;
   m.payloads.push_back(wire::make_payload(payload_type::sa, std::move(sa)));
   m.payloads.push_back(wire::make_payload(payload_type::ke, wire::ke_payload{ke_group_, ke_->public_value()}));
   m.payloads.push_back(wire::make_payload(payload_type::nonce, wire::nonce_payload{ni_}));
@@ -431,7 +434,7 @@ void ike_sa::handle_init_response(const wire::message& m, bytes_view raw, const 
                                   const endpoint& remote) {
   const auto& ps = m.payloads;
   if (auto* c = wire::find_notify(ps, wire::notify::cookie)) {
-    if (++ke_retries_ > max_cookie_retries + max_ke_retries || c->data.empty() || c->data.size() > 64) {
+    if (++cookie_retries_ > max_cookie_retries || c->data.empty() || c->data.size() > 64) {
       finish("peer keeps asking for a COOKIE");
       return;
     }
@@ -469,7 +472,7 @@ void ike_sa::handle_init_response(const wire::message& m, bytes_view raw, const 
     return;
   }
   auto chosen = proposal::check_reply(sa->proposals.front(),
-                                      proposal::with_ke_group_first(conn_->ike_proposals, ke_group_),
+                                      offered_,
                                       wire::protocol_id::ike);
   if (!chosen) {
     finish("peer chose a proposal we did not offer: " + chosen.err().message);
@@ -519,7 +522,9 @@ void ike_sa::handle_init_request(const wire::message& m, bytes_view raw, const e
     finish("IKE_SA_INIT from " + remote.to_string() + " without SA, KE or nonce");
     return;
   }
-  auto chosen = proposal::select(sa->proposals, conn_->ike_proposals, wire::protocol_id::ike);
+  // The group of the peer's KE payload breaks ties, so a peer that guessed a group we accept
+  // needs no INVALID_KE_PAYLOAD round trip.
+  auto chosen = proposal::select(sa->proposals, conn_->ike_proposals, wire::protocol_id::ike, ke->group);
   if (!chosen) {
     send_clear_error(m.header, wire::notify::no_proposal_chosen, {}, local, remote);
     finish("no acceptable proposal from " + remote.to_string() + " for '" + conn_->name + "': " +

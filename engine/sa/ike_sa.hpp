@@ -155,6 +155,8 @@ class ike_sa {
   bytes cookie_;
   bytes init_request_, init_response_;  // exact bytes, signed in AUTH
   int ke_retries_ = 0;
+  int cookie_retries_ = 0;
+  std::vector<wire::proposal> offered_;  // the IKE proposals of our last IKE_SA_INIT
   wire::proposal ike_proposal_;
   std::vector<std::uint16_t> peer_hash_algorithms_;
   bool peer_fragmentation_ = false;
