@@ -1,0 +1,3 @@
+#!/bin/sh
+# Test updown script: does nothing.
+exit 0
