@@ -468,7 +468,7 @@ std::optional<connection> read_connection(section& s, const std::string& name, c
       if (secret_applies(secret, ike)) ike.secrets.push_back(secret.psk);
     // A psk side always has its table (without one the default is pubkey).
     section* side = local_psk ? (local ? &*local : nullptr) : (remote ? &*remote : nullptr);
-    if (ike.secrets.empty() && side && local_ok && remote_ok) {
+    if (ike.secrets.empty() && side && local_ok && remote_ok && !ctx.secrets_incomplete) {
       side->error("auth", "no entry of [secrets] is for '" + ike.local.id.to_string() + "' or '" +
                              ike.remote.id.to_string() + "' (add one with ids = [...] and secret = ...)");
     }

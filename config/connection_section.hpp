@@ -15,6 +15,7 @@ namespace aike::config::detail {
 struct load_context {
   const daemon_config& daemon;
   const std::vector<named_secret>& secrets;
+  bool secrets_incomplete;  // an entry of [secrets] had a problem: do not also blame the connections
   std::string base_dir;  // relative paths start here
   credential_cache& creds;
 };

@@ -123,7 +123,8 @@ void read_daemon(std::optional<section> daemon, std::optional<section> kernel, c
     if (auto p = d.integer("ike_port", 0, 65535)) out.ike_port = static_cast<std::uint16_t>(*p);
     if (auto p = d.integer("natt_port", 0, 65535)) out.natt_port = static_cast<std::uint16_t>(*p);
     if (out.ike_port != 0 && out.ike_port == out.natt_port)
-      d.error("natt_port", "natt_port must differ from ike_port (" + std::to_string(out.ike_port) + ")");
+      d.error(d.has("natt_port") ? "natt_port" : "ike_port",
+              "natt_port must differ from ike_port (" + std::to_string(out.ike_port) + ")");
     if (auto k = d.choice<kernel_mode>("kernel", {{"auto", kernel_mode::auto_},
                                                   {"xfrm", kernel_mode::xfrm},
                                                   {"userspace", kernel_mode::userspace},

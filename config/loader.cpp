@@ -51,13 +51,17 @@ load_result load_string(std::string_view text, const std::string& path_for_messa
   detail::read_daemon(top.subtable("daemon"), top.subtable("kernel"), base_dir, cfg.daemon);
 
   std::vector<detail::named_secret> secrets;
+  bool secrets_incomplete = false;
   if (auto s = top.subtable("secrets")) {
     secrets = detail::read_secrets(*s);
     cfg.secrets = s->table_node().size();
+    secrets_incomplete = secrets.size() != cfg.secrets;
+  } else {
+    secrets_incomplete = top.has("secrets");  // there, but not a table
   }
 
   if (auto conns = top.subtable("connections")) {
-    detail::load_context ctx{cfg.daemon, secrets, base_dir, creds};
+    detail::load_context ctx{cfg.daemon, secrets, secrets_incomplete, base_dir, creds};
     for (const auto& [k, v] : detail::in_file_order(conns->table_node())) {
       (void)v;
       std::string name(k->str());
