@@ -1,5 +1,7 @@
 #include "config/connection_section.hpp"
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 
 #include "config/duration.hpp"
@@ -217,7 +219,8 @@ bool read_local(section* side, section& conn, const std::vector<ip_address>& loc
     if (certs && !certs->empty()) {
       out.certs = *certs;
       auto cert_key = auth::public_key::from_cert(certs->front());
-      if (out.key && cert_key && !(*cert_key == out.key->public_part()))
+      // EVP_PKEY_eq, not public_key::operator== (which DER-encodes both keys, slowly in OpenSSL 3).
+      if (out.key && cert_key && EVP_PKEY_eq(cert_key->get(), out.key->get()) != 1)
         s.error("private_key", "'" + *key_path + "' is not the key of the first certificate in certs (" +
                                    certs->front().subject().to_string() + ")");
       if (id && !certs->front().has_identity(*id))
@@ -226,7 +229,7 @@ bool read_local(section* side, section& conn, const std::vector<ip_address>& loc
       if (!id && !(side && side->has("id"))) id = certs->front().subject();  // swanctl's default with a certificate
     } else if (out.key) {
       if (pubkeys && pubkeys->size() == 1) {
-        if (!(pubkeys->front() == out.key->public_part()))
+        if (EVP_PKEY_eq(pubkeys->front().get(), out.key->get()) != 1)
           s.error("pubkeys", "not the public key of private_key '" + *key_path + "'");
         out.raw_key = pubkeys->front();
       } else {

@@ -1,6 +1,7 @@
 #include "config/credential_cache.hpp"
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <set>
@@ -9,8 +10,12 @@
 
 namespace aike::config {
 
+// The objects one connection uses, by address: every credential of a loaded connection came out of
+// this cache, so the address names the entry. (Computing fingerprints here instead would mean
+// re-encoding every key, which OpenSSL 3 makes slow.) The connection holds the objects, so an
+// address cannot be reused by another object while the pin lives.
 struct credential_cache::pin_set {
-  std::set<bytes> public_keys, certificates, private_keys, trust_stores;
+  std::set<const void*> objects;
 };
 
 namespace {
@@ -50,12 +55,42 @@ auth::private_key credential_cache::intern(const auth::private_key& k) {
   return private_keys_.try_emplace(std::move(fp), k).first->second;
 }
 
+bytes credential_cache::content_key(kind k, const std::string& text) {
+  bytes key(1 + EVP_MAX_MD_SIZE);
+  key[0] = static_cast<std::uint8_t>(k);
+  unsigned int len = 0;
+  if (EVP_Digest(text.data(), text.size(), key.data() + 1, &len, EVP_sha256(), nullptr) != 1) return {};
+  key.resize(1 + len);
+  return key;
+}
+
+std::optional<std::vector<bytes>> credential_cache::known_content(const bytes& content) {
+  if (content.empty()) return std::nullopt;
+  std::lock_guard lock(mu_);
+  auto it = by_content_.find(content);
+  if (it == by_content_.end()) return std::nullopt;
+  return it->second;
+}
+
+void credential_cache::remember_content(bytes content, std::vector<bytes> fingerprints) {
+  if (content.empty()) return;
+  std::lock_guard lock(mu_);
+  by_content_[std::move(content)] = std::move(fingerprints);
+}
+
 result<auth::public_key> credential_cache::public_key_from_file(const std::string& path) {
   auto text = read_text_file(path);
   if (!text) return text.err();
+  bytes content = content_key(kind::public_key, *text);
+  if (auto fps = known_content(content)) {
+    std::lock_guard lock(mu_);
+    if (auto it = public_keys_.find(fps->front()); it != public_keys_.end()) return it->second;
+  }
   auto key = looks_like_pem(*text) ? auth::public_key::from_pem(*text) : auth::public_key::from_spki_der(as_bytes(*text));
   if (!key) return in_file(path, key.err());
-  return intern(*key);
+  auth::public_key interned = intern(*key);
+  remember_content(std::move(content), {interned.fingerprint()});
+  return interned;
 }
 
 result<auth::certificate> credential_cache::certificate_from_file(const std::string& path) {
@@ -67,6 +102,14 @@ result<auth::certificate> credential_cache::certificate_from_file(const std::str
 result<std::vector<auth::certificate>> credential_cache::chain_from_file(const std::string& path) {
   auto text = read_text_file(path);
   if (!text) return text.err();
+  bytes content = content_key(kind::certificates, *text);
+  if (auto fps = known_content(content)) {
+    std::lock_guard lock(mu_);
+    std::vector<auth::certificate> chain;
+    for (const auto& fp : *fps)
+      if (auto it = certificates_.find(fp); it != certificates_.end()) chain.push_back(it->second);
+    if (chain.size() == fps->size()) return chain;
+  }
   std::vector<auth::certificate> chain;
   if (looks_like_pem(*text)) {
     auto parsed = auth::certificate::chain_from_pem(*text);
@@ -77,18 +120,32 @@ result<std::vector<auth::certificate>> credential_cache::chain_from_file(const s
     if (!parsed) return in_file(path, parsed.err());
     chain.push_back(std::move(*parsed));
   }
-  for (auto& c : chain) c = intern(c);
+  std::vector<bytes> fps;
+  for (auto& c : chain) {
+    c = intern(c);
+    fps.push_back(c.fingerprint());
+  }
+  remember_content(std::move(content), std::move(fps));
   return chain;
 }
 
 result<auth::private_key> credential_cache::private_key_from_file(const std::string& path) {
   auto text = read_text_file(path);
   if (!text) return text.err();
-  auto key = auth::private_key::from_pem(*text);
+  bytes content = content_key(kind::private_key, *text);
+  std::optional<auth::private_key> known;
+  if (auto fps = known_content(content)) {
+    std::lock_guard lock(mu_);
+    if (auto it = private_keys_.find(fps->front()); it != private_keys_.end()) known = it->second;
+  }
+  auto key = known ? result<auth::private_key>(*known) : auth::private_key::from_pem(*text);
   // The PEM text is key material: do not leave it in freed heap memory.
   OPENSSL_cleanse(text->data(), text->size());
   if (!key) return in_file(path, key.err());
-  return intern(*key);
+  if (known) return *known;
+  auth::private_key interned = intern(*key);
+  remember_content(std::move(content), {interned.public_part().fingerprint()});
+  return interned;
 }
 
 std::shared_ptr<const auth::trust_store> credential_cache::trust_store_for(const std::vector<auth::certificate>& cas) {
@@ -110,13 +167,13 @@ std::shared_ptr<const auth::trust_store> credential_cache::trust_store_for(const
 
 std::shared_ptr<const void> credential_cache::pin(const sa::connection& c) {
   auto p = std::make_shared<pin_set>();
-  if (c.local.key) p->private_keys.insert(c.local.key->public_part().fingerprint());
-  for (const auto& cert : c.local.certs) p->certificates.insert(cert.fingerprint());
-  if (c.local.raw_key) p->public_keys.insert(c.local.raw_key->fingerprint());
-  for (const auto& k : c.remote.pubkeys) p->public_keys.insert(k.fingerprint());
+  if (c.local.key) p->objects.insert(c.local.key->get());
+  for (const auto& cert : c.local.certs) p->objects.insert(cert.get());
+  if (c.local.raw_key) p->objects.insert(c.local.raw_key->get());
+  for (const auto& k : c.remote.pubkeys) p->objects.insert(k.get());
   if (c.remote.cas) {
-    for (const auto& ca : c.remote.cas->cas()) p->certificates.insert(ca.fingerprint());
-    p->trust_stores.insert(store_key(c.remote.cas->cas()));
+    p->objects.insert(c.remote.cas.get());
+    for (const auto& ca : c.remote.cas->cas()) p->objects.insert(ca.get());
   }
   std::lock_guard lock(mu_);
   drop_dead_pins();
@@ -136,21 +193,27 @@ std::size_t credential_cache::size() const {
 void credential_cache::prune() {
   std::lock_guard lock(mu_);
   drop_dead_pins();
-  pin_set live;
+  std::set<const void*> live;
   for (const auto& w : pins_)
-    if (auto p = w.lock()) {
-      live.public_keys.insert(p->public_keys.begin(), p->public_keys.end());
-      live.certificates.insert(p->certificates.begin(), p->certificates.end());
-      live.private_keys.insert(p->private_keys.begin(), p->private_keys.end());
-      live.trust_stores.insert(p->trust_stores.begin(), p->trust_stores.end());
-    }
-  auto keep_live = [](auto& map, const std::set<bytes>& keep) {
-    std::erase_if(map, [&](const auto& entry) { return keep.count(entry.first) == 0; });
-  };
-  keep_live(public_keys_, live.public_keys);
-  keep_live(certificates_, live.certificates);
-  keep_live(private_keys_, live.private_keys);
-  keep_live(trust_stores_, live.trust_stores);
+    if (auto p = w.lock()) live.insert(p->objects.begin(), p->objects.end());
+  auto used = [&](const void* object) { return live.count(object) != 0; };
+  std::erase_if(public_keys_, [&](const auto& e) { return !used(e.second.get()); });
+  std::erase_if(certificates_, [&](const auto& e) { return !used(e.second.get()); });
+  std::erase_if(private_keys_, [&](const auto& e) { return !used(e.second.get()); });
+  std::erase_if(trust_stores_, [&](const auto& e) { return !used(e.second.get()); });
+  // Forget file contents whose credentials are gone.
+  std::erase_if(by_content_, [&](const auto& entry) {
+    const auto kind_of = static_cast<kind>(entry.first.front());
+    const auto gone = [&](const bytes& fp) {
+      switch (kind_of) {
+        case kind::public_key: return public_keys_.count(fp) == 0;
+        case kind::private_key: return private_keys_.count(fp) == 0;
+        case kind::certificates: return certificates_.count(fp) == 0;
+      }
+      return true;
+    };
+    return std::any_of(entry.second.begin(), entry.second.end(), gone);
+  });
 }
 
 }  // namespace aike::config

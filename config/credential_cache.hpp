@@ -11,12 +11,14 @@
 // prune() drops every entry no live pin names. Dropping an entry never frees a key still in use:
 // the handles are reference-counted, the cache only forgets it for deduplication.
 //
-// Files are read every time (a reload must see a changed file); only the parsed objects are shared.
-// All members are safe to call from several threads.
+// Files are read every time (a reload must see a changed file), but a file whose bytes hash to
+// what was parsed before is not parsed again: OpenSSL 3's PEM decoders take about a millisecond
+// per key, which would dominate a reload. All members are safe to call from several threads.
 #pragma once
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,7 +46,8 @@ class credential_cache {
   // A trust store holding `cas` (duplicates dropped, order kept); the same CA set gives the same store.
   std::shared_ptr<const auth::trust_store> trust_store_for(const std::vector<auth::certificate>& cas);
 
-  // Keeps every credential `c` holds in the cache while the returned handle lives.
+  // Keeps every credential `c` holds in the cache while the returned handle lives. The credentials
+  // must have come from this cache (the loader's do); others are simply not kept.
   std::shared_ptr<const void> pin(const sa::connection& c);
 
   // Interned entries: public keys + certificates + private keys + trust stores.
@@ -54,10 +57,16 @@ class credential_cache {
 
  private:
   struct pin_set;
+  enum class kind : std::uint8_t { public_key, certificates, private_key };
   // Interning happens under the lock; the files are read and parsed outside it.
   auth::public_key intern(const auth::public_key& k);
   auth::certificate intern(const auth::certificate& c);
   auth::private_key intern(const auth::private_key& k);
+  // SHA-256 of the file bytes, tagged with what they were parsed as.
+  static bytes content_key(kind k, const std::string& text);
+  // The fingerprints `content` parsed to last time, if every one of them is still interned.
+  std::optional<std::vector<bytes>> known_content(const bytes& content);
+  void remember_content(bytes content, std::vector<bytes> fingerprints);
   void drop_dead_pins();
 
   mutable std::mutex mu_;
@@ -65,6 +74,7 @@ class credential_cache {
   std::map<bytes, auth::certificate> certificates_;
   std::map<bytes, auth::private_key> private_keys_;
   std::map<bytes, std::shared_ptr<const auth::trust_store>> trust_stores_;
+  std::map<bytes, std::vector<bytes>> by_content_;  // content_key -> fingerprints (several for a chain)
   std::vector<std::weak_ptr<const pin_set>> pins_;
 };
 

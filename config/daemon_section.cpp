@@ -1,5 +1,7 @@
 #include "config/daemon_section.hpp"
 
+#include <openssl/evp.h>
+
 #include <charconv>
 
 #include "config/file_text.hpp"
@@ -61,7 +63,7 @@ void check_control_tls(section& d, const daemon_config& out) {
     if (!key) d.error("control_key", key.err().message);
     else if (cert) {
       auto cert_key = auth::public_key::from_cert(*cert);
-      if (cert_key && !(*cert_key == key->public_part()))
+      if (cert_key && EVP_PKEY_eq(cert_key->get(), key->get()) != 1)
         d.error("control_key", "'" + out.control_key + "' is not the key of control_cert '" + out.control_cert + "'");
     }
   }
