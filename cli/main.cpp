@@ -1,16 +1,214 @@
-// aikectl: the control client. Later issues add the subcommands; for now it reports its version.
+// aikectl: controls aiked by sending actor messages over TCP (CAF middleman). Every request
+// carries the token the daemon wrote to its token file.
+// Exit codes: 0 done, 1 the operation failed or partly failed, 2 usage error,
+// 3 daemon unreachable or authentication refused.
+#include <CLI/CLI.hpp>
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
 #include <cstdio>
-#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+namespace {
+
+using ctl_atom = caf::atom_constant<caf::atom("ctl")>;
+
+constexpr int exit_usage = 2, exit_unreachable = 3;
+
+struct target {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 4510;
+};
+
+bool parse_uri(const std::string& uri, target& t, std::string& err) {
+  std::string rest = uri;
+  if (rest.rfind("tcp://", 0) == 0) rest = rest.substr(6);
+  std::string host, port;
+  if (!rest.empty() && rest[0] == '[') {
+    auto close = rest.find(']');
+    if (close == std::string::npos) {
+      err = "bad --uri '" + uri + "': missing ']'";
+      return false;
+    }
+    host = rest.substr(1, close - 1);
+    if (close + 1 < rest.size() && rest[close + 1] == ':') port = rest.substr(close + 2);
+  } else {
+    auto colon = rest.rfind(':');
+    host = colon == std::string::npos ? rest : rest.substr(0, colon);
+    if (colon != std::string::npos) port = rest.substr(colon + 1);
+  }
+  if (host.empty()) {
+    err = "bad --uri '" + uri + "': no host";
+    return false;
+  }
+  t.host = host;
+  if (!port.empty()) {
+    try {
+      unsigned long p = std::stoul(port);
+      if (p == 0 || p > 65535) throw std::out_of_range("port");
+      t.port = static_cast<std::uint16_t>(p);
+    } catch (...) {
+      err = "bad --uri '" + uri + "': port must be 1-65535";
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  if (argc >= 2 && (!std::strcmp(argv[1], "version") || !std::strcmp(argv[1], "--version"))) {
-    std::printf("aikectl %s\n", AIKE_VERSION);
-    return 0;
+  CLI::App app{"aikectl: control the aike IKEv2 daemon"};
+  app.require_subcommand(1);
+  std::string uri = "tcp://127.0.0.1:4510";
+  std::string token_file = "/run/aike/control.token";
+  app.add_option("--uri", uri, "daemon control endpoint, tcp://HOST:PORT")->capture_default_str();
+  app.add_option("--token-file", token_file, "file with the daemon's control token")->capture_default_str();
+
+  std::string cmd;
+  std::vector<std::string> args;
+  bool json = false;
+  auto add_json = [&](CLI::App* sub) { sub->add_flag("--json", json, "print JSON"); };
+
+  auto* version = app.add_subcommand("version", "print the daemon's version");
+  auto* list_conns = app.add_subcommand("list-conns", "list the configured connections");
+  add_json(list_conns);
+
+  auto* list_sas = app.add_subcommand("list-sas", "list IKE SAs and their CHILD_SAs (never blocks)");
+  std::string ike_name, child_name;
+  std::uint32_t ike_id = 0, child_id = 0;
+  list_sas->add_option("--ike", ike_name, "only SAs of this connection");
+  list_sas->add_option("--ike-id", ike_id, "only the IKE SA with this unique id");
+  add_json(list_sas);
+
+  auto* stats = app.add_subcommand("stats", "SAs by state, half-open count, messages, drops, memory, uptime");
+  add_json(stats);
+
+  auto* initiate = app.add_subcommand("initiate", "bring up an IKE SA (and a CHILD_SA)");
+  std::uint32_t count = 1, timeout = 30;
+  bool noblock = false, force = false, all = false;
+  auto* init_ike = initiate->add_option("--ike", ike_name, "connection to initiate");
+  auto* init_child = initiate->add_option("--child", child_name, "CHILD_SA to initiate (with its IKE SA)");
+  init_ike->excludes(init_child);
+  initiate->add_option("--count", count, "start N independent IKE SAs (needs unique = \"never\")")->check(CLI::Range(1u, 1000000u));
+  initiate->add_option("--timeout", timeout, "seconds to wait")->capture_default_str();
+  initiate->add_flag("--noblock", noblock, "do not wait for the SAs to come up");
+  add_json(initiate);
+
+  auto* terminate = app.add_subcommand("terminate", "delete IKE SAs or CHILD_SAs; reports only what really ended");
+  auto* t_ike = terminate->add_option("--ike", ike_name, "all IKE SAs of this connection");
+  auto* t_ike_id = terminate->add_option("--ike-id", ike_id, "the IKE SA with this unique id");
+  auto* t_child = terminate->add_option("--child", child_name, "all CHILD_SAs with this name");
+  auto* t_child_id = terminate->add_option("--child-id", child_id, "the CHILD_SA with this unique id");
+  auto* t_all = terminate->add_flag("--all", all, "every IKE SA");
+  terminate->add_flag("--force", force, "close without sending DELETE");
+  terminate->add_option("--timeout", timeout, "seconds to wait")->capture_default_str();
+  terminate->add_flag("--noblock", noblock, "do not wait");
+  add_json(terminate);
+
+  auto* rekey = app.add_subcommand("rekey", "rekey IKE SAs or CHILD_SAs");
+  auto* r_ike = rekey->add_option("--ike", ike_name, "IKE SAs of this connection");
+  auto* r_ike_id = rekey->add_option("--ike-id", ike_id, "the IKE SA with this unique id");
+  auto* r_child = rekey->add_option("--child", child_name, "CHILD_SAs with this name");
+  auto* r_child_id = rekey->add_option("--child-id", child_id, "the CHILD_SA with this unique id");
+  auto* r_all = rekey->add_flag("--all", all, "every SA");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : exit_usage;
   }
-  if (argc >= 2 && std::strcmp(argv[1], "--help") && std::strcmp(argv[1], "-h")) {
-    std::fprintf(stderr, "aikectl: unknown command '%s' (try --help)\n", argv[1]);
-    return 2;
+
+  auto put = [&](const std::string& k, const std::string& v) { args.push_back(k + "=" + v); };
+  if (json) args.push_back("json");
+  if (version->parsed()) {
+    cmd = "version";
+  } else if (list_conns->parsed()) {
+    cmd = "list-conns";
+  } else if (list_sas->parsed()) {
+    cmd = "list-sas";
+    if (!ike_name.empty()) put("ike", ike_name);
+    if (list_sas->count("--ike-id")) put("ike-id", std::to_string(ike_id));
+  } else if (stats->parsed()) {
+    cmd = "stats";
+  } else if (initiate->parsed()) {
+    cmd = "initiate";
+    if (!init_ike->count() && !init_child->count()) {
+      std::fprintf(stderr, "aikectl initiate: needs --ike NAME or --child NAME\n");
+      return exit_usage;
+    }
+    if (!ike_name.empty()) put("ike", ike_name);
+    if (!child_name.empty()) put("child", child_name);
+    put("count", std::to_string(count));
+    put("timeout", std::to_string(timeout));
+    if (noblock) args.push_back("noblock");
+  } else if (terminate->parsed() || rekey->parsed()) {
+    bool is_term = terminate->parsed();
+    cmd = is_term ? "terminate" : "rekey";
+    std::size_t n = is_term ? t_ike->count() + t_ike_id->count() + t_child->count() + t_child_id->count() + t_all->count()
+                            : r_ike->count() + r_ike_id->count() + r_child->count() + r_child_id->count() + r_all->count();
+    if (n != 1) {
+      std::fprintf(stderr, "aikectl %s: needs exactly one of --ike, --ike-id, --child, --child-id, --all\n", cmd.c_str());
+      return exit_usage;
+    }
+    if (!ike_name.empty()) put("ike", ike_name);
+    if (!child_name.empty()) put("child", child_name);
+    if ((is_term ? t_ike_id : r_ike_id)->count()) put("ike-id", std::to_string(ike_id));
+    if ((is_term ? t_child_id : r_child_id)->count()) put("child-id", std::to_string(child_id));
+    if (all) args.push_back("all");
+    if (is_term) {
+      if (force) args.push_back("force");
+      if (noblock) args.push_back("noblock");
+      put("timeout", std::to_string(timeout));
+    }
   }
-  std::printf("usage: aikectl version\n");
-  return 0;
+
+  target t;
+  std::string err;
+  if (!parse_uri(uri, t, err)) {
+    std::fprintf(stderr, "aikectl: %s\n", err.c_str());
+    return exit_usage;
+  }
+  std::string token;
+  {
+    std::ifstream f(token_file);
+    if (!f) {
+      std::fprintf(stderr, "aikectl: cannot read the token file %s (%s); run as a user who can read it, or pass "
+                           "--token-file\n", token_file.c_str(), std::strerror(errno));
+      return exit_unreachable;
+    }
+    std::getline(f, token);
+  }
+
+  caf::actor_system_config cfg;
+  cfg.load<caf::io::middleman>();
+  caf::actor_system sys{cfg};
+  auto daemon = sys.middleman().remote_actor(t.host, t.port);
+  if (!daemon) {
+    std::fprintf(stderr, "aikectl: cannot reach aiked at %s:%u (%s); is it running?\n", t.host.c_str(),
+                 static_cast<unsigned>(t.port), sys.render(daemon.error()).c_str());
+    return exit_unreachable;
+  }
+  std::string joined;
+  for (const auto& a : args) joined += a + "\n";
+  int code = exit_unreachable;
+  caf::scoped_actor self{sys};
+  self->request(*daemon, std::chrono::seconds(timeout + 60), ctl_atom::value, token, cmd, joined)
+      .receive(
+          [&](std::int32_t c, const std::string& out) {
+            std::fputs(out.c_str(), c == 0 ? stdout : (c == 3 ? stderr : stdout));
+            code = c;
+          },
+          [&](caf::error& e) {
+            std::fprintf(stderr, "aikectl: no answer from aiked: %s\n", sys.render(e).c_str());
+            code = exit_unreachable;
+          });
+  std::fflush(stdout);
+  // Leave without tearing the connection down politely: nothing is pending, and a clean CAF
+  // shutdown can take a while.
+  std::_Exit(code);
 }

@@ -1,25 +1,196 @@
-// aiked: the IKEv2 daemon. Later issues add the actor system; for now it runs the engine's
-// self-check and reports its version.
-#include <cstdio>
-#include <cstring>
+// aiked: the IKEv2 daemon. Parses its own flags (no CAF_MAIN), reads the TOML configuration,
+// opens the IKE sockets, starts the actors and waits for a signal.
+#include <CLI/CLI.hpp>
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
 
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include "actors/control/control_actor.hpp"
+#include "actors/kernel_actor.hpp"
+#include "actors/logger.hpp"
+#include "actors/messages.hpp"
+#include "actors/registry.hpp"
+#include "config/config.hpp"
 #include "daemon/self_test.hpp"
+#include "kernel/null_backend.hpp"
+
+namespace {
+
+using namespace aike;
+
+bool is_loopback(const std::string& host) {
+  auto a = ip_address::parse(host);
+  if (!a) return host == "localhost";
+  if (a->v6) {
+    std::array<std::uint8_t, 16> one{};
+    one[15] = 1;
+    return a->octets == one;
+  }
+  return a->octets[0] == 127;
+}
+
+std::shared_ptr<const actors::log_levels> make_levels(const config::log_config& lc) {
+  auto l = std::make_shared<actors::log_levels>();
+  actors::parse_level(lc.default_level, l->fallback);
+  for (const auto& [sub, lvl] : lc.subsystems) {
+    actors::subsystem s;
+    actors::level v;
+    if (actors::parse_subsystem(sub, s) && actors::parse_level(lvl, v)) l->by_subsystem[s] = v;
+  }
+  return l;
+}
+
+int run_daemon(const std::string& config_path) {
+  config::credential_cache creds;
+  auto loaded = config::load_file(config_path, creds);
+  for (const auto& w : loaded.warnings) std::fprintf(stderr, "aiked: warning: %s\n", w.to_string().c_str());
+  if (!loaded.cfg) {
+    for (const auto& p : loaded.problems) std::fprintf(stderr, "aiked: %s\n", p.to_string().c_str());
+    std::fprintf(stderr, "aiked: configuration has %zu problem(s); not starting\n", loaded.problems.size());
+    return 1;
+  }
+  auto cfg = std::make_shared<const config::config>(std::move(*loaded.cfg));
+  const auto& d = cfg->daemon;
+
+  std::shared_ptr<kernel::backend> backend;
+  switch (d.kernel) {
+    case config::kernel_mode::null:
+    case config::kernel_mode::auto_:
+      backend = std::make_shared<kernel::null_backend>();
+      break;
+    case config::kernel_mode::xfrm:
+    case config::kernel_mode::userspace:
+      std::fprintf(stderr,
+                   "aiked: kernel = \"%s\" is not available in this version (the XFRM and userspace ESP backends "
+                   "are being built); use kernel = \"null\" or \"auto\"\n",
+                   d.kernel == config::kernel_mode::xfrm ? "xfrm" : "userspace");
+      return 1;
+  }
+  if (!is_loopback(d.control_host)) {
+    std::fprintf(stderr,
+                 "aiked: control = \"%s:%u\" is not a loopback address; a control endpoint off loopback needs TLS "
+                 "with client certificates, which this version does not offer yet; use 127.0.0.1\n",
+                 d.control_host.c_str(), static_cast<unsigned>(d.control_port));
+    return 1;
+  }
+
+  net::udp_config ucfg;
+  ucfg.listen = d.listen;
+  ucfg.ike_port = d.ike_port;
+  ucfg.natt_port = d.natt_port;
+  auto io_opened = net::udp_io::open(ucfg);
+  if (!io_opened) {
+    std::fprintf(stderr, "aiked: %s\n", io_opened.err().message.c_str());
+    return 1;
+  }
+  std::shared_ptr<net::udp_io> io = std::move(*io_opened);
+
+  // Signals are taken by sigwait() below; block them before any thread starts.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+
+  caf::actor_system_config sys_cfg;
+  sys_cfg.set("scheduler.policy", caf::atom("sharing"));
+  unsigned workers = d.workers ? d.workers : std::max(1u, std::thread::hardware_concurrency());
+  sys_cfg.set("scheduler.max-threads", static_cast<size_t>(workers));
+  sys_cfg.load<caf::io::middleman>();
+  caf::actor_system sys{sys_cfg};
+
+  auto levels = make_levels(d.log);
+  auto logger = sys.spawn(actors::logger_actor, d.log.file);
+  actors::log_sink log(logger, levels, actors::subsystem::daemon);
+  for (const auto& w : io->warnings()) log.with(actors::subsystem::net)(actors::level::warning, w);
+  if (d.kernel == config::kernel_mode::auto_)
+    log.with(actors::subsystem::knl)(actors::level::warning,
+                                     "kernel = \"auto\": using the null backend (CHILD_SAs are negotiated and "
+                                     "listed, no packets are protected) until the XFRM and userspace backends exist");
+
+  auto kernel = sys.spawn(actors::kernel_actor, backend, log.with(actors::subsystem::knl));
+  auto registry = sys.spawn(actors::registry_actor, cfg, io, kernel, log.with(actors::subsystem::ike));
+  io->start([registry](net::datagram&& dg) { caf::anon_send(registry, actors::dgram_atom::value, std::move(dg)); },
+            nullptr);
+
+  auto token = actors::write_control_token(d.control_token);
+  if (!token) {
+    std::fprintf(stderr, "aiked: %s\n", token.err().message.c_str());
+    io->stop();
+    caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
+    return 1;
+  }
+  auto control = sys.spawn(actors::control_actor, registry, kernel, cfg, *token, log.with(actors::subsystem::ctl));
+  auto port = caf::io::publish(control, d.control_port, d.control_host.c_str(), true);
+  if (!port) {
+    std::fprintf(stderr, "aiked: cannot listen for aikectl on %s:%u: %s\n", d.control_host.c_str(),
+                 static_cast<unsigned>(d.control_port), sys.render(port.error()).c_str());
+    io->stop();
+    return 1;
+  }
+  log(actors::level::info, std::string("aiked ") + AIKE_VERSION + " started: " + std::to_string(cfg->connections.size()) +
+                               " connection(s), IKE on port " + std::to_string(io->bound_port(false)) + "/" +
+                               std::to_string(io->bound_port(true)) + ", control on " + d.control_host + ":" +
+                               std::to_string(*port));
+
+  for (const auto& c : cfg->connections)
+    for (const auto& ch : c.children)
+      if (ch.start == config::start_action::start)
+        caf::anon_send(registry, actors::initiate_atom::value, c.ike->name, ch.name, std::uint32_t{1},
+                       std::uint32_t{30000}, false);
+
+  for (;;) {
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    if (sig == SIGHUP) {
+      log(actors::level::info, "SIGHUP: configuration reload arrives with the control-plane work; ignored");
+      continue;
+    }
+    log(actors::level::info, std::string("shutting down (") + strsignal(sig) + ")");
+    break;
+  }
+  {
+    caf::scoped_actor self{sys};
+    self->request(registry, std::chrono::seconds(15), actors::shutdown_atom::value, d.delete_on_stop,
+                  std::uint32_t{10000})
+        .receive([&](actors::bulk_result& r) {
+          log(actors::level::info, "closed " + std::to_string(r.completed) + " of " + std::to_string(r.matched) + " IKE SA(s)");
+        },
+                 [&](caf::error& e) { log(actors::level::warning, "shutdown: " + sys.render(e)); });
+  }
+  io->stop();
+  caf::io::unpublish(control, *port);
+  for (auto* a : {&control, &registry, &kernel}) caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(logger, caf::exit_reason::user_shutdown);
+  std::remove(d.control_token.c_str());
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--version")) {
-      std::printf("aiked %s\n", AIKE_VERSION);
-      return 0;
-    }
-    if (!std::strcmp(argv[i], "--self-test")) return aike::daemon::run_self_test();
-    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
-      std::printf("usage: aiked [--self-test] [--version] [--help]\n"
-                  "  --self-test  negotiate IKE SAs between two in-memory engines and print them\n");
-      return 0;
-    }
-    std::fprintf(stderr, "aiked: unknown option '%s' (try --help)\n", argv[i]);
-    return 2;
+  CLI::App app{"aiked: IKEv2 daemon"};
+  std::string config_path = "/etc/aike/aiked.toml";
+  bool check = false, self_test = false, version = false;
+  app.add_option("-c,--config", config_path, "configuration file")->capture_default_str();
+  app.add_flag("--check-config", check, "validate the configuration, print every problem, exit 1 on any");
+  app.add_flag("--self-test", self_test, "negotiate IKE SAs between two in-memory engines and print them");
+  app.add_flag("-V,--version", version, "print the version");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
   }
-  std::printf("aiked %s\n", AIKE_VERSION);
-  return 0;
+  if (version) {
+    std::printf("aiked %s\n", AIKE_VERSION);
+    return 0;
+  }
+  if (self_test) return aike::daemon::run_self_test();
+  if (check) return aike::config::check_config(config_path, std::cout, std::cerr);
+  return run_daemon(config_path);
 }

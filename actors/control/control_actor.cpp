@@ -1,0 +1,462 @@
+#include "actors/control/control_actor.hpp"
+
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+
+#include "actors/control/json_writer.hpp"
+#include "actors/messages.hpp"
+#include "engine/crypto/random.hpp"
+#include "engine/proposal/parser.hpp"
+
+namespace aike::actors {
+namespace {
+
+using self_ptr = caf::stateful_actor<control_state>*;
+using args_map = std::map<std::string, std::string>;
+
+constexpr std::int32_t exit_ok = 0, exit_failed = 1, exit_usage = 2, exit_refused = 3;
+
+// Arguments arrive as "key=value" lines (plain strings cross the TCP boundary safely).
+args_map parse_args(const std::string& text) {
+  args_map m;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string a = text.substr(start, end - start);
+    start = end + 1;
+    if (a.empty()) continue;
+    auto eq = a.find('=');
+    if (eq == std::string::npos)
+      m[a] = "1";
+    else
+      m[a.substr(0, eq)] = a.substr(eq + 1);
+  }
+  return m;
+}
+
+bool get_u32(const args_map& a, const std::string& k, std::uint32_t& out) {
+  auto it = a.find(k);
+  if (it == a.end()) return false;
+  try {
+    std::size_t pos = 0;
+    unsigned long v = std::stoul(it->second, &pos);
+    if (pos != it->second.size() || v > 0xffffffffUL) return false;
+    out = static_cast<std::uint32_t>(v);
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+std::int64_t now_s() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string hex8(std::uint32_t v) {
+  char b[16];
+  std::snprintf(b, sizeof b, "%08x", v);
+  return b;
+}
+
+std::string hex16(std::uint64_t v) {
+  char b[24];
+  std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v));
+  return b;
+}
+
+std::string sas_json(const std::vector<sa::ike_summary>& sas) {
+  json_writer j;
+  j.begin_array();
+  for (const auto& s : sas) {
+    j.begin_object()
+        .field("name", s.name)
+        .field("id", s.id)
+        .field("state", s.state)
+        .field("initiator", s.initiator)
+        .field("local_addr", s.local.addr.to_string())
+        .field("local_port", static_cast<unsigned>(s.local.port))
+        .field("remote_addr", s.remote.addr.to_string())
+        .field("remote_port", static_cast<unsigned>(s.remote.port))
+        .field("local_id", s.local_id)
+        .field("remote_id", s.remote_id)
+        .field("local_spi", hex16(s.local_spi))
+        .field("remote_spi", hex16(s.remote_spi))
+        .field("proposal", s.proposal)
+        .field("nat", s.nat)
+        .field("established_s", s.established_at ? now_s() - s.established_at : std::int64_t{0});
+    j.key("children").begin_array();
+    for (const auto& c : s.children) {
+      j.begin_object()
+          .field("name", c.name)
+          .field("id", c.id)
+          .field("state", c.state)
+          .field("reqid", c.reqid)
+          .field("mode", c.mode)
+          .field("spi_in", hex8(c.spi_in))
+          .field("spi_out", hex8(c.spi_out))
+          .field("local_ts", c.local_ts)
+          .field("remote_ts", c.remote_ts)
+          .field("proposal", c.proposal)
+          .field("encap", c.encap)
+          .end_object();
+    }
+    j.end_array().end_object();
+  }
+  j.end_array();
+  return j.str() + "\n";
+}
+
+std::string join(const std::vector<std::string>& v, const char* sep = " ") {
+  std::string s;
+  for (const auto& x : v) {
+    if (!s.empty()) s += sep;
+    s += x;
+  }
+  return s;
+}
+
+std::string sas_text(const std::vector<sa::ike_summary>& sas) {
+  std::string o;
+  for (const auto& s : sas) {
+    o += s.name + ": #" + std::to_string(s.id) + ", " + s.state + ", IKEv2, " + hex16(s.initiator ? s.local_spi : s.remote_spi) +
+         "_i" + (s.initiator ? "*" : "") + " " + hex16(s.initiator ? s.remote_spi : s.local_spi) + "_r" +
+         (s.initiator ? "" : "*") + "\n";
+    o += "  local  '" + s.local_id + "' @ " + s.local.to_string() + "\n";
+    o += "  remote '" + s.remote_id + "' @ " + s.remote.to_string() + (s.nat ? " (NAT-T)" : "") + "\n";
+    if (!s.proposal.empty()) o += "  " + s.proposal + "\n";
+    if (s.established_at) o += "  established " + std::to_string(now_s() - s.established_at) + "s ago\n";
+    for (const auto& c : s.children) {
+      o += "  " + c.name + ": #" + std::to_string(c.id) + ", reqid " + std::to_string(c.reqid) + ", " + c.state + ", " +
+           c.mode + (c.encap ? "-in-UDP" : "") + ", ESP:" + c.proposal + "\n";
+      o += "    in  " + hex8(c.spi_in) + "\n    out " + hex8(c.spi_out) + "\n";
+      o += "    local  " + join(c.local_ts) + "\n    remote " + join(c.remote_ts) + "\n";
+    }
+  }
+  return o;
+}
+
+std::string bulk_text(const char* verb, const bulk_result& r, bool json) {
+  if (json) {
+    json_writer j;
+    j.begin_object()
+        .field("matched", static_cast<std::uint64_t>(r.matched))
+        .field("completed", static_cast<std::uint64_t>(r.completed))
+        .field("failed", static_cast<std::uint64_t>(r.failed))
+        .field("not_done", r.not_done)
+        .field("errors", r.errors)
+        .end_object();
+    return j.str() + "\n";
+  }
+  std::string o;
+  for (const auto& e : r.errors) o += e + "\n";
+  o += std::string(verb) + " " + std::to_string(r.completed) + " / " + std::to_string(r.matched);
+  if (r.failed) o += ", " + std::to_string(r.failed) + " failed";
+  o += "\n";
+  if (!r.not_done.empty()) o += "not finished in time: " + join(r.not_done) + "\n";
+  return o;
+}
+
+std::int32_t bulk_code(const bulk_result& r) {
+  return (r.errors.empty() && r.failed == 0 && r.not_done.empty()) ? exit_ok : exit_failed;
+}
+
+std::string conns_json(const config::config& cfg) {
+  json_writer j;
+  j.begin_array();
+  for (const auto& c : cfg.connections) {
+    const auto& ike = *c.ike;
+    std::vector<std::string> la, ra, props;
+    for (const auto& a : ike.local_addrs) la.push_back(a.to_string());
+    for (const auto& a : ike.remote_addrs) ra.push_back(a.to_string());
+    if (ra.empty()) ra.push_back("%any");
+    for (const auto& p : ike.ike_proposals) props.push_back(proposal::to_string(p));
+    j.begin_object()
+        .field("name", ike.name)
+        .field("local_addrs", la)
+        .field("remote_addrs", ra)
+        .field("proposals", props)
+        .field("local_id", ike.local.id.to_string())
+        .field("remote_id", ike.remote.id.to_string());
+    j.key("children").begin_array();
+    for (const auto& ch : ike.children) {
+      std::vector<std::string> lt, rt, ep;
+      for (const auto& t : ch.local_ts) lt.push_back(t.to_string());
+      for (const auto& t : ch.remote_ts) rt.push_back(t.to_string());
+      for (const auto& p : ch.esp_proposals) ep.push_back(proposal::to_string(p));
+      j.begin_object()
+          .field("name", ch.name)
+          .field("local_ts", lt)
+          .field("remote_ts", rt)
+          .field("esp_proposals", ep)
+          .field("mode", ch.mode == sa::child_mode::tunnel ? "tunnel" : "transport")
+          .end_object();
+    }
+    j.end_array().end_object();
+  }
+  j.end_array();
+  return j.str() + "\n";
+}
+
+std::string conns_text(const config::config& cfg) {
+  std::string o;
+  for (const auto& c : cfg.connections) {
+    const auto& ike = *c.ike;
+    std::vector<std::string> la, ra, props;
+    for (const auto& a : ike.local_addrs) la.push_back(a.to_string());
+    for (const auto& a : ike.remote_addrs) ra.push_back(a.to_string());
+    for (const auto& p : ike.ike_proposals) props.push_back(proposal::to_string(p));
+    o += ike.name + ": " + (la.empty() ? "%any" : join(la, ",")) + "..." + (ra.empty() ? "%any" : join(ra, ",")) +
+         " IKEv2\n";
+    o += "  local:  " + ike.local.id.to_string() + " (" + (ike.local.kind == sa::auth_kind::psk ? "psk" : "pubkey") + ")\n";
+    o += "  remote: " + ike.remote.id.to_string() + " (" + (ike.remote.kind == sa::auth_kind::psk ? "psk" : "pubkey") +
+         ")\n";
+    o += "  proposals: " + join(props, ", ") + "\n";
+    for (const auto& ch : ike.children) {
+      std::vector<std::string> lt, rt;
+      for (const auto& t : ch.local_ts) lt.push_back(t.to_string());
+      for (const auto& t : ch.remote_ts) rt.push_back(t.to_string());
+      o += "  " + ch.name + ": " + (ch.mode == sa::child_mode::tunnel ? "TUNNEL" : "TRANSPORT") + "\n";
+      o += "    local:  " + (lt.empty() ? std::string("dynamic") : join(lt)) + "\n";
+      o += "    remote: " + (rt.empty() ? std::string("dynamic") : join(rt)) + "\n";
+    }
+  }
+  return o;
+}
+
+long rss_bytes() {
+  std::ifstream f("/proc/self/statm");
+  long pages = 0, resident = 0;
+  f >> pages >> resident;
+  return resident * sysconf(_SC_PAGESIZE);
+}
+
+caf::message reply(std::int32_t code, std::string text) { return caf::make_message(code, std::move(text)); }
+
+}  // namespace
+
+result<std::string> write_control_token(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash != std::string::npos && slash > 0) {
+    std::string dir = path.substr(0, slash);
+    if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+      return make_error(errc::invalid_argument, "cannot create " + dir + ": " + std::strerror(errno));
+  }
+  std::string token = to_hex(crypto::random_bytes(32));
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return make_error(errc::invalid_argument, "cannot write " + tmp + ": " + std::strerror(errno));
+  fchmod(fd, 0600);
+  std::string line = token + "\n";
+  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  ::close(fd);
+  if (!ok || rename(tmp.c_str(), path.c_str()) != 0)
+    return make_error(errc::invalid_argument, "cannot write " + path + ": " + std::strerror(errno));
+  return token;
+}
+
+caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor registry, caf::actor kernel,
+                            std::shared_ptr<const config::config> cfg, std::string token, log_sink log) {
+  auto& st = self->state;
+  st.registry = std::move(registry);
+  st.kernel = std::move(kernel);
+  st.cfg = std::move(cfg);
+  st.token = std::move(token);
+  st.log = std::move(log);
+  st.started_at = now_s();
+  return {
+      [self](ctl_atom, const std::string& token, const std::string& cmd,
+             const std::string& raw_args) -> caf::result<caf::message> {
+        auto& st = self->state;
+        if (token.size() != st.token.size() || CRYPTO_memcmp(token.data(), st.token.data(), token.size()) != 0) {
+          st.log(level::warning, "refused control request '" + cmd.substr(0, 32) + "': wrong or missing token");
+          return reply(exit_refused, "authentication refused: wrong token (check --token-file)\n");
+        }
+        auto args = parse_args(raw_args);
+        bool json = args.count("json");
+        st.log(level::debug, "control: " + cmd);
+
+        if (cmd == "version") return reply(exit_ok, std::string("aiked ") + AIKE_VERSION + "\n");
+
+        if (cmd == "list-conns") return reply(exit_ok, json ? conns_json(*st.cfg) : conns_text(*st.cfg));
+
+        if (cmd == "list-sas") {
+          sa_filter f;
+          std::uint32_t id = 0;
+          if (args.count("ike")) {
+            f.kind = sa_filter::by::ike_name;
+            f.name = args["ike"];
+          } else if (args.count("ike-id")) {
+            if (!get_u32(args, "ike-id", id)) return reply(exit_usage, "--ike-id needs a number\n");
+            f.kind = sa_filter::by::ike_id;
+            f.id = id;
+          }
+          auto rp = self->make_response_promise();
+          self->request(st.registry, std::chrono::seconds(30), list_atom::value, f)
+              .then([rp, json](std::vector<sa::ike_summary>& v) mutable {
+                rp.deliver(exit_ok, json ? sas_json(v) : sas_text(v));
+              },
+                    [rp](caf::error& e) mutable {
+                      rp.deliver(exit_failed, "list-sas failed: " + caf::to_string(e) + "\n");
+                    });
+          return caf::result<caf::message>(caf::delegated<caf::message>());
+        }
+
+        if (cmd == "stats") {
+          auto rp = self->make_response_promise();
+          auto started = st.started_at;
+          self->request(st.registry, std::chrono::seconds(30), stats_atom::value)
+              .then([rp, json, started](registry_stats& s) mutable {
+                long rss = rss_bytes();
+                std::int64_t up = now_s() - started;
+                if (json) {
+                  json_writer j;
+                  j.begin_object()
+                      .field("ike_sas", static_cast<std::uint64_t>(s.ike_sas))
+                      .field("ike_sas_established", static_cast<std::uint64_t>(s.ike_sas_established))
+                      .field("half_open", static_cast<std::uint64_t>(s.half_open))
+                      .field("child_sas", static_cast<std::uint64_t>(s.child_sas))
+                      .field("updown_running", std::uint64_t{0})
+                      .field("updown_queued", std::uint64_t{0})
+                      .field("messages_in", s.messages_in)
+                      .field("messages_out", s.messages_out);
+                  j.key("drops").begin_object();
+                  for (const auto& [r, n] : s.drops) j.field(r, n);
+                  j.end_object();
+                  j.key("by_state").begin_object();
+                  for (const auto& [k, n] : s.by_state) j.field(k, static_cast<std::uint64_t>(n));
+                  j.end_object();
+                  j.field("rss_bytes", static_cast<std::int64_t>(rss)).field("uptime_s", up).end_object();
+                  rp.deliver(exit_ok, j.str() + "\n");
+                  return;
+                }
+                std::string o = "uptime: " + std::to_string(up) + "s, resident memory: " + std::to_string(rss / 1024) +
+                                " KiB\nIKE SAs: " + std::to_string(s.ike_sas) + " total, " +
+                                std::to_string(s.ike_sas_established) + " established, " + std::to_string(s.half_open) +
+                                " half-open\nCHILD_SAs: " + std::to_string(s.child_sas) + "\nmessages: " +
+                                std::to_string(s.messages_in) + " in, " + std::to_string(s.messages_out) + " out\n";
+                if (!s.drops.empty()) {
+                  o += "dropped:";
+                  for (const auto& [r, n] : s.drops) o += " " + r + "=" + std::to_string(n);
+                  o += "\n";
+                }
+                rp.deliver(exit_ok, o);
+              },
+                    [rp](caf::error& e) mutable { rp.deliver(exit_failed, "stats failed: " + caf::to_string(e) + "\n"); });
+          return caf::result<caf::message>(caf::delegated<caf::message>());
+        }
+
+        if (cmd == "initiate") {
+          std::string conn, child;
+          if (args.count("child")) {
+            child = args["child"];
+            for (const auto& c : st.cfg->connections)
+              if (c.ike->find_child(child)) {
+                conn = c.ike->name;
+                break;
+              }
+            if (conn.empty()) return reply(exit_failed, "no child named '" + child + "' in any connection\n");
+          } else if (args.count("ike")) {
+            conn = args["ike"];
+            if (!st.cfg->find(conn)) return reply(exit_failed, "no connection named '" + conn + "'\n");
+          } else {
+            return reply(exit_usage, "initiate needs --ike NAME or --child NAME\n");
+          }
+          std::uint32_t count = 1, timeout = 30;
+          if (args.count("count") && (!get_u32(args, "count", count) || count == 0))
+            return reply(exit_usage, "--count needs a positive number\n");
+          if (args.count("timeout") && !get_u32(args, "timeout", timeout))
+            return reply(exit_usage, "--timeout needs a number of seconds\n");
+          bool block = !args.count("noblock");
+          auto rp = self->make_response_promise();
+          self->request(st.registry, std::chrono::seconds(timeout + 30), initiate_atom::value, conn, child, count,
+                        timeout * 1000, block)
+              .then([rp, json, block](bulk_result& r) mutable {
+                std::int32_t code = bulk_code(r);
+                if (!block && r.errors.empty()) {
+                  rp.deliver(code, json ? bulk_text("initiated", r, true)
+                                        : "initiating " + std::to_string(r.matched) + " IKE SA(s)\n");
+                  return;
+                }
+                rp.deliver(code, bulk_text("established", r, json));
+              },
+                    [rp](caf::error& e) mutable { rp.deliver(exit_failed, "initiate failed: " + caf::to_string(e) + "\n"); });
+          return caf::result<caf::message>(caf::delegated<caf::message>());
+        }
+
+        if (cmd == "terminate") {
+          sa_filter f;
+          std::uint32_t id = 0;
+          int selectors = 0;
+          if (args.count("all")) {
+            f.kind = sa_filter::by::all;
+            ++selectors;
+          }
+          if (args.count("ike")) {
+            f.kind = sa_filter::by::ike_name;
+            f.name = args["ike"];
+            ++selectors;
+          }
+          if (args.count("child")) {
+            f.kind = sa_filter::by::child_name;
+            f.name = args["child"];
+            ++selectors;
+          }
+          if (args.count("ike-id")) {
+            if (!get_u32(args, "ike-id", id)) return reply(exit_usage, "--ike-id needs a number\n");
+            f.kind = sa_filter::by::ike_id;
+            f.id = id;
+            ++selectors;
+          }
+          if (args.count("child-id")) {
+            if (!get_u32(args, "child-id", id)) return reply(exit_usage, "--child-id needs a number\n");
+            f.kind = sa_filter::by::child_id;
+            f.id = id;
+            ++selectors;
+          }
+          if (selectors != 1)
+            return reply(exit_usage, "terminate needs exactly one of --ike, --ike-id, --child, --child-id, --all\n");
+          std::uint32_t timeout = 30;
+          if (args.count("timeout") && !get_u32(args, "timeout", timeout))
+            return reply(exit_usage, "--timeout needs a number of seconds\n");
+          bool block = !args.count("noblock");
+          bool force = args.count("force");
+          auto rp = self->make_response_promise();
+          self->request(st.registry, std::chrono::seconds(timeout + 30), terminate_atom::value, f, force,
+                        timeout * 1000, block)
+              .then([rp, json, block](bulk_result& r) mutable {
+                if (!block) {
+                  rp.deliver(exit_ok, json ? bulk_text("terminating", r, true)
+                                           : "terminating " + std::to_string(r.matched) + " SA(s)\n");
+                  return;
+                }
+                std::int32_t code = bulk_code(r);
+                if (r.matched == 0) code = exit_failed;
+                rp.deliver(code, r.matched == 0 && !json ? std::string("no matching SA\n")
+                                                         : bulk_text("terminated", r, json));
+              },
+                    [rp](caf::error& e) mutable {
+                      rp.deliver(exit_failed, "terminate failed: " + caf::to_string(e) + "\n");
+                    });
+          return caf::result<caf::message>(caf::delegated<caf::message>());
+        }
+
+        if (cmd == "rekey")
+          return reply(exit_failed, "rekeying is not available in this version of aiked yet (CREATE_CHILD_SA "
+                                    "rekeying is being built); nothing was changed\n");
+
+        return reply(exit_usage, "unknown command '" + cmd + "'\n");
+      },
+  };
+}
+
+}  // namespace aike::actors

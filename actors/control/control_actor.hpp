@@ -1,0 +1,34 @@
+// The control actor: what aikectl talks to over TCP (CAF's middleman). Every request carries the
+// token from the daemon's token file; without it nothing happens. Commands are forwarded to the
+// registry as plain messages; the control actor only formats the answers (text or JSON).
+#pragma once
+#include <caf/all.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/logger.hpp"
+#include "config/config.hpp"
+
+namespace aike::actors {
+
+struct control_state {
+  caf::actor registry;
+  caf::actor kernel;
+  std::shared_ptr<const config::config> cfg;
+  std::string token;
+  log_sink log;
+  std::int64_t started_at = 0;
+  static inline const char* name = "control";
+};
+
+// Request: (ctl, token, command, args as "key=value" lines) -> (int32 exit code, output text).
+// Exit codes as aikectl reports them: 0 done, 1 failed or partly failed, 2 usage, 3 refused.
+caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor registry, caf::actor kernel,
+                            std::shared_ptr<const config::config> cfg, std::string token, log_sink log);
+
+// A fresh random token (hex), written to `path` with mode 0600 in a directory made with 0700.
+result<std::string> write_control_token(const std::string& path);
+
+}  // namespace aike::actors

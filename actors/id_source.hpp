@@ -1,0 +1,14 @@
+// Process-wide sources of unique numbers (CHILD_SA ids, reqids, inbound SPIs). Lock-free
+// counters: SA actors on any thread may draw from them; nothing else is shared.
+#pragma once
+#include <cstdint>
+
+namespace aike::actors {
+
+std::uint32_t next_child_id();
+std::uint32_t next_reqid();
+// An inbound ESP SPI: random with the top bits set (0xc0000000-0xcfffffff), like the values
+// operators are used to seeing; never 0 and never in the reserved range 1..255.
+std::uint32_t next_esp_spi();
+
+}  // namespace aike::actors

@@ -1,0 +1,43 @@
+// One actor per IKE SA. It owns the engine's sa::ike_sa and moves its actions out: datagrams to
+// the network, timers as delayed messages to itself, CHILD_SAs to the kernel actor, summaries
+// and its end to the registry. It holds no protocol logic of its own.
+#pragma once
+#include <caf/all.hpp>
+
+#include <memory>
+#include <string>
+
+#include "actors/logger.hpp"
+#include "actors/network/udp_io.hpp"
+#include "engine/sa/ike_sa.hpp"
+
+namespace aike::actors {
+
+struct ike_sa_init {
+  sa::ike_sa_params params;
+  bool initiator = false;
+  std::string child;  // initiator: the CHILD_SA to bring up with IKE_AUTH
+  caf::actor registry;
+  caf::actor kernel;
+  std::shared_ptr<net::udp_io> io;
+  log_sink log;
+};
+
+struct ike_sa_actor_state {
+  std::unique_ptr<sa::ike_sa> sa;
+  caf::actor registry, kernel;
+  std::shared_ptr<net::udp_io> io;
+  log_sink log;
+  std::int64_t established_at = 0;
+  int kernel_pending = 0;  // removals not yet confirmed by the kernel actor
+  bool closed = false;
+  bool peer_dead = false;
+  std::string reason;
+  static inline const char* name = "ike_sa";
+};
+
+caf::behavior ike_sa_actor(caf::stateful_actor<ike_sa_actor_state>* self, ike_sa_init init);
+
+}  // namespace aike::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aike::actors::ike_sa_init)

@@ -1,0 +1,46 @@
+// Logging for aiked: one logger actor writes lines (stderr, optional file); every other actor
+// holds a `log_sink` that filters by subsystem level before sending, so a line below the
+// configured level costs nothing. Levels are fixed when the sink is made (from the config).
+#pragma once
+#include <caf/all.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+
+namespace aike::actors {
+
+enum class level { error = 0, warning = 1, info = 2, debug = 3 };
+enum class subsystem { daemon, ike, net, cfg, knl, updown, ctl };
+const char* name_of(level l);
+const char* name_of(subsystem s);
+bool parse_level(const std::string& s, level& out);
+bool parse_subsystem(const std::string& s, subsystem& out);
+
+struct log_levels {
+  level fallback = level::info;
+  std::map<subsystem, level> by_subsystem;
+  level of(subsystem s) const;
+};
+
+class log_sink {
+ public:
+  log_sink() = default;
+  log_sink(caf::actor logger, std::shared_ptr<const log_levels> levels, subsystem sys, std::string context = {})
+      : logger_(std::move(logger)), levels_(std::move(levels)), sys_(sys), context_(std::move(context)) {}
+  bool enabled(level l) const { return levels_ && l <= levels_->of(sys_); }
+  void operator()(level l, const std::string& text) const;
+  // The same sink for another subsystem or with a context prefix such as "site[12]".
+  log_sink with(subsystem sys, std::string context = {}) const { return {logger_, levels_, sys, std::move(context)}; }
+
+ private:
+  caf::actor logger_;
+  std::shared_ptr<const log_levels> levels_;
+  subsystem sys_ = subsystem::daemon;
+  std::string context_;
+};
+
+// Writes "2026-11-29T03:27:20.123Z INFO  [ike] site[3]: text" to stderr and, if given, a file.
+caf::behavior logger_actor(caf::event_based_actor* self, std::string file);
+
+}  // namespace aike::actors

@@ -1,0 +1,77 @@
+// The messages actors exchange inside aiked. Atoms name the operation; payload types that never
+// leave the process are allowed as "unsafe" (not serializable), and only the control protocol's
+// plain strings and integers cross TCP.
+#pragma once
+#include <caf/all.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/network/udp_io.hpp"
+#include "engine/sa/summary.hpp"
+#include "config/config.hpp"
+#include "kernel/backend.hpp"
+
+namespace aike::actors {
+
+// --- datagrams, timers, SA life cycle ---
+using dgram_atom = caf::atom_constant<caf::atom("dgram")>;        // (dgram, net::datagram)
+using timer_atom = caf::atom_constant<caf::atom("timer")>;        // (timer, int kind, uint64 token)
+using initiate_atom = caf::atom_constant<caf::atom("initiate")>;  // to an SA: (initiate, child)
+using terminate_atom = caf::atom_constant<caf::atom("terminate")>;  // to an SA: (terminate, bool force)
+using child_del_atom = caf::atom_constant<caf::atom("childdel")>;   // to an SA: (childdel, child id)
+using update_atom = caf::atom_constant<caf::atom("saupdate")>;    // SA -> registry: (saupdate, sa::ike_summary)
+using gone_atom = caf::atom_constant<caf::atom("sagone")>;        // SA -> registry: (sagone, id, reason, peer_dead)
+using drop_atom = caf::atom_constant<caf::atom("drop")>;          // (drop, reason)
+using timeout_atom = caf::atom_constant<caf::atom("timeout")>;    // registry: (timeout, op id)
+
+// --- kernel actor ---
+using install_atom = caf::atom_constant<caf::atom("install")>;  // (install, kernel::child_install) -> (ok|error string)
+using remove_atom = caf::atom_constant<caf::atom("remove")>;    // (remove, child id) -> ok
+using list_atom = caf::atom_constant<caf::atom("list")>;        // registry: (list, filter) -> snapshots; kernel: (list) -> children
+
+// --- logging ---
+using log_atom = caf::atom_constant<caf::atom("log")>;  // (log, int level, std::string line)
+
+// --- control (crosses TCP: only strings and integers) ---
+// aikectl -> control: (ctl, token, command, args as "key=value") -> (int32 exit code, output)
+using ctl_atom = caf::atom_constant<caf::atom("ctl")>;
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
+using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
+
+// Which SAs a bulk operation addresses.
+struct sa_filter {
+  enum class by { all, ike_name, ike_id, child_name, child_id } kind = by::all;
+  std::string name;
+  std::uint32_t id = 0;
+};
+
+// Registry -> control: the outcome of a bulk operation.
+struct bulk_result {
+  std::size_t matched = 0;    // SAs the operation addressed
+  std::size_t completed = 0;  // SAs that really ended (or came up, for initiate)
+  std::size_t failed = 0;
+  std::vector<std::string> not_done;  // "site[12]" of those that did not finish in time
+  std::vector<std::string> errors;
+};
+
+struct registry_stats {
+  std::size_t ike_sas = 0, ike_sas_established = 0, half_open = 0, child_sas = 0;
+  std::uint64_t messages_in = 0, messages_out = 0;
+  std::map<std::string, std::uint64_t> drops;
+  std::map<std::string, std::size_t> by_state;
+};
+
+}  // namespace aike::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aike::net::datagram)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aike::kernel::child_install)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aike::sa::ike_summary)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<aike::sa::ike_summary>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aike::actors::sa_filter)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aike::actors::bulk_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aike::actors::registry_stats)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<aike::kernel::installed_child>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const aike::config::config>)

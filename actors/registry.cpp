@@ -1,0 +1,478 @@
+#include "actors/registry.hpp"
+
+#include <algorithm>
+
+#include "actors/id_source.hpp"
+#include "actors/ike_sa_actor.hpp"
+#include "actors/route_lookup.hpp"
+#include "engine/crypto/random.hpp"
+#include "engine/wire/message_codec.hpp"
+#include "engine/wire/payload_access.hpp"
+
+namespace aike::actors {
+namespace {
+
+using self_ptr = caf::stateful_actor<registry_state>*;
+
+constexpr auto cookie_rotation = std::chrono::minutes(2);
+
+std::string label(const registry_entry& e, std::uint32_t id) { return e.connection + "[" + std::to_string(id) + "]"; }
+
+bool contains(const std::vector<ip_address>& list, const ip_address& a) {
+  return list.empty() || std::find(list.begin(), list.end(), a) != list.end();
+}
+
+void count_drop(self_ptr self, const std::string& reason, const endpoint& from) {
+  auto& st = self->state;
+  ++st.drops[reason];
+  std::uint64_t total = 0;
+  for (const auto& [r, n] : st.drops) total += n;
+  // Rate-limited: the first drop, then one line per 1,000 (a flood must not flood the log).
+  if (total == 1 || total - st.drops_logged_at >= 1000) {
+    st.drops_logged_at = total;
+    st.log(level::info, "dropped datagram from " + from.to_string() + ": " + reason + " (" + std::to_string(total) +
+                            " dropped so far)");
+  } else {
+    st.log(level::debug, "dropped datagram from " + from.to_string() + ": " + reason);
+  }
+}
+
+std::uint64_t fresh_spi(self_ptr self) {
+  std::uint64_t spi = 0;
+  while (spi == 0 || self->state.by_spi.count(spi)) spi = crypto::random_u64();
+  return spi;
+}
+
+sa::sa_environment environment() {
+  sa::sa_environment env;
+  env.new_child_spi = next_esp_spi;
+  env.new_child_id = next_child_id;
+  env.new_reqid = next_reqid;
+  return env;
+}
+
+std::uint32_t spawn_sa(self_ptr self, bool initiator, std::vector<std::shared_ptr<const sa::connection>> conns,
+                       const endpoint& local, const endpoint& remote, const std::string& child) {
+  auto& st = self->state;
+  std::uint32_t id = st.next_id++;
+  ike_sa_init init;
+  init.params.unique_id = id;
+  init.params.connections = std::move(conns);
+  init.params.local = local;
+  init.params.remote = remote;
+  init.params.natt_port = st.cfg->daemon.natt_port;
+  init.params.local_spi = fresh_spi(self);
+  init.params.env = environment();
+  init.initiator = initiator;
+  init.child = child;
+  init.registry = caf::actor_cast<caf::actor>(self);
+  init.kernel = st.kernel;
+  init.io = st.io;
+  std::string conn_name = init.params.connections.front()->name;
+  init.log = st.log.with(subsystem::ike, conn_name + "[" + std::to_string(id) + "]");
+  std::uint64_t spi = init.params.local_spi;
+  registry_entry e;
+  e.connection = conn_name;
+  e.child = child;
+  e.initiator = initiator;
+  e.summary.name = conn_name;
+  e.summary.id = id;
+  e.summary.state = "CONNECTING";
+  e.summary.initiator = initiator;
+  e.summary.local_spi = spi;
+  e.handle = self->spawn(ike_sa_actor, std::move(init));
+  st.by_spi.emplace(spi, id);
+  st.sas.emplace(id, std::move(e));
+  ++st.half_open;
+  // A terminate --all in progress covers SAs that appear while it runs.
+  for (auto& [op_id, op] : st.ops) {
+    if (op.what == bulk_op::kind::terminate_ike && op.all) {
+      op.pending.insert(id);
+      ++op.result.matched;
+      self->send(st.sas[id].handle, terminate_atom::value, op.force);
+    }
+  }
+  return id;
+}
+
+// Finishes an operation whose pending set is empty.
+void maybe_complete(self_ptr self, std::uint64_t op_id) {
+  auto it = self->state.ops.find(op_id);
+  if (it == self->state.ops.end() || !it->second.pending.empty()) return;
+  it->second.promise.deliver(it->second.result);
+  self->state.ops.erase(it);
+}
+
+bool matches(const registry_entry& e, std::uint32_t id, const sa_filter& f) {
+  switch (f.kind) {
+    case sa_filter::by::all: return true;
+    case sa_filter::by::ike_name: return e.connection == f.name;
+    case sa_filter::by::ike_id: return id == f.id;
+    case sa_filter::by::child_name:
+      return std::any_of(e.summary.children.begin(), e.summary.children.end(),
+                         [&](const sa::child_summary& c) { return c.name == f.name; });
+    case sa_filter::by::child_id:
+      return std::any_of(e.summary.children.begin(), e.summary.children.end(),
+                         [&](const sa::child_summary& c) { return c.id == f.id; });
+  }
+  return false;
+}
+
+void on_datagram(self_ptr self, net::datagram& d) {
+  auto& st = self->state;
+  ++st.messages_in;
+  auto h = wire::parse_header(d.data);
+  if (!h) {
+    count_drop(self, "malformed", d.remote);
+    return;
+  }
+  // The original initiator sets the I flag: then our SPI is the responder's, else the initiator's.
+  bool from_initiator = h->is_initiator();
+  std::uint64_t ours = from_initiator ? h->spi_r : h->spi_i;
+  if (ours != 0) {
+    auto it = st.by_spi.find(ours);
+    if (it == st.by_spi.end()) {
+      count_drop(self, "unknown_spi", d.remote);
+      return;
+    }
+    self->send(st.sas[it->second].handle, dgram_atom::value, std::move(d));
+    return;
+  }
+  if (h->exchange_type != wire::exchange::ike_sa_init || h->is_response() || !from_initiator || h->message_id != 0) {
+    count_drop(self, "unknown_spi", d.remote);
+    return;
+  }
+  auto key = std::make_pair(h->spi_i, d.remote.to_string());
+  if (auto it = st.by_init.find(key); it != st.by_init.end()) {
+    self->send(st.sas[it->second].handle, dgram_atom::value, std::move(d));  // a retransmission
+    return;
+  }
+  // A new IKE_SA_INIT. Under load (§2.6), insist on a COOKIE before keeping any state.
+  if (st.half_open >= st.cfg->daemon.half_open_cookie_threshold) {
+    auto m = wire::parse_message(d.data);
+    if (!m) {
+      count_drop(self, "malformed", d.remote);
+      return;
+    }
+    auto* ni = wire::find_first<wire::nonce_payload>(m->payloads, wire::payload_type::nonce);
+    auto* c = wire::find_notify(m->payloads, wire::notify::cookie);
+    if (!ni) {
+      count_drop(self, "malformed", d.remote);
+      return;
+    }
+    if (!c || !st.cookies.check(c->data, ni->data, d.remote.addr, h->spi_i)) {
+      wire::message r;
+      r.header.spi_i = h->spi_i;
+      r.header.exchange_type = wire::exchange::ike_sa_init;
+      r.header.flags = wire::flag::response;
+      wire::notify_payload n;
+      n.type = wire::notify::cookie;
+      n.data = st.cookies.make(ni->data, d.remote.addr, h->spi_i);
+      r.payloads.push_back(wire::make_payload(wire::payload_type::notify, std::move(n)));
+      st.io->send(d.local, d.remote, wire::encode_message(r));
+      ++st.drops["cookie_required"];
+      return;
+    }
+  }
+  std::vector<std::shared_ptr<const sa::connection>> candidates;
+  for (int pass = 0; pass < 2; ++pass) {  // connections naming the peer's address first, then %any
+    for (const auto& c : st.cfg->connections) {
+      const auto& ike = *c.ike;
+      if (pass == 0 ? ike.remote_addrs.empty() : !ike.remote_addrs.empty()) continue;
+      if (contains(ike.local_addrs, d.local.addr) && contains(ike.remote_addrs, d.remote.addr))
+        candidates.push_back(c.ike);
+    }
+  }
+  if (candidates.empty()) {
+    st.log(level::info, "no connection for IKE_SA_INIT " + d.local.to_string() + " <- " + d.remote.to_string() +
+                            ", sending NO_PROPOSAL_CHOSEN");
+    wire::message r;
+    r.header.spi_i = h->spi_i;
+    r.header.exchange_type = wire::exchange::ike_sa_init;
+    r.header.flags = wire::flag::response;
+    wire::notify_payload n;
+    n.type = wire::notify::no_proposal_chosen;
+    r.payloads.push_back(wire::make_payload(wire::payload_type::notify, std::move(n)));
+    st.io->send(d.local, d.remote, wire::encode_message(r));
+    ++st.drops["no_connection"];
+    return;
+  }
+  std::uint32_t id = spawn_sa(self, false, std::move(candidates), d.local, d.remote, {});
+  st.sas[id].init_key = key;
+  st.by_init.emplace(key, id);
+  self->send(st.sas[id].handle, dgram_atom::value, std::move(d));
+}
+
+void on_update(self_ptr self, sa::ike_summary s) {
+  auto& st = self->state;
+  auto it = st.sas.find(s.id);
+  if (it == st.sas.end()) return;
+  auto& e = it->second;
+  bool now_up = s.state == "ESTABLISHED";
+  e.connection = s.name;
+  e.summary = std::move(s);
+  if (now_up && e.half_open) {
+    e.half_open = false;
+    --st.half_open;
+    st.by_init.erase(e.init_key);
+    // unique ids: another established SA of the same connection and peer identity?
+    if (const auto* conn = st.cfg->find(e.connection)) {
+      if (conn->unique == config::unique_policy::replace || conn->unique == config::unique_policy::keep) {
+        for (auto& [oid, other] : st.sas) {
+          if (oid == e.summary.id || other.half_open || other.connection != e.connection ||
+              other.summary.remote_id != e.summary.remote_id)
+            continue;
+          bool replace = conn->unique == config::unique_policy::replace;
+          std::uint32_t victim = replace ? oid : e.summary.id;
+          st.log(level::info, "unique policy '" + std::string(replace ? "replace" : "keep") + "': deleting " +
+                                  label(st.sas[victim], victim) + " of peer '" + e.summary.remote_id + "'");
+          self->send(st.sas[victim].handle, terminate_atom::value, false);
+          if (!replace) break;
+        }
+      }
+    }
+    for (auto& [op_id, op] : st.ops) {
+      if (op.what == bulk_op::kind::initiate && op.pending.erase(e.summary.id)) {
+        ++op.result.completed;
+        maybe_complete(self, op_id);
+        break;
+      }
+    }
+  }
+  // CHILD_SA terminations complete when the child is gone from the summary.
+  for (auto op_it = st.ops.begin(); op_it != st.ops.end();) {
+    auto& op = op_it->second;
+    auto next = std::next(op_it);
+    if (op.what == bulk_op::kind::terminate_child) {
+      auto c = op.children.find(e.summary.id);
+      if (c != op.children.end()) {
+        for (auto cid = c->second.begin(); cid != c->second.end();) {
+          bool present = std::any_of(e.summary.children.begin(), e.summary.children.end(),
+                                     [&](const sa::child_summary& x) { return x.id == *cid; });
+          if (!present) {
+            ++op.result.completed;
+            cid = c->second.erase(cid);
+          } else {
+            ++cid;
+          }
+        }
+        if (c->second.empty()) {
+          op.children.erase(c);
+          op.pending.erase(e.summary.id);
+        }
+        maybe_complete(self, op_it->first);
+      }
+    }
+    op_it = next;
+  }
+}
+
+void on_gone(self_ptr self, std::uint32_t id, const std::string& reason, bool peer_dead) {
+  auto& st = self->state;
+  auto it = st.sas.find(id);
+  if (it == st.sas.end()) return;
+  registry_entry e = std::move(it->second);
+  st.sas.erase(it);
+  st.by_spi.erase(e.summary.local_spi);
+  if (e.half_open) {
+    --st.half_open;
+    st.by_init.erase(e.init_key);
+  }
+  std::vector<std::uint64_t> touched;
+  for (auto& [op_id, op] : st.ops) {
+    if (!op.pending.erase(id)) continue;
+    touched.push_back(op_id);
+    switch (op.what) {
+      case bulk_op::kind::initiate:
+        ++op.result.failed;
+        op.result.errors.push_back(label(e, id) + ": " + reason);
+        break;
+      case bulk_op::kind::terminate_ike:
+        ++op.result.completed;
+        break;
+      case bulk_op::kind::terminate_child: {
+        auto c = op.children.find(id);
+        if (c != op.children.end()) {
+          op.result.completed += c->second.size();
+          op.children.erase(c);
+        }
+        break;
+      }
+    }
+  }
+  for (auto op_id : touched) maybe_complete(self, op_id);
+  // dpd_action / close after a dead peer: restart brings the connection up again.
+  if (peer_dead && e.initiator) {
+    if (const auto* conn = st.cfg->find(e.connection); conn && conn->on_dpd == config::dpd_action::restart) {
+      st.log(level::info, label(e, id) + ": peer is dead, restarting '" + e.connection + "' (dpd_action = restart)");
+      const auto& ike = *conn->ike;
+      if (!ike.remote_addrs.empty()) {
+        endpoint remote{ike.remote_addrs.front(), ike.remote_port};
+        endpoint local{ike.local_addrs.empty() ? source_address_for(remote.addr).value_or(ip_address{})
+                                               : ike.local_addrs.front(),
+                       conn->local_port};
+        spawn_sa(self, true, {conn->ike}, local, remote, e.child);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+caf::behavior registry_actor(caf::stateful_actor<registry_state>* self, std::shared_ptr<const config::config> cfg,
+                             std::shared_ptr<net::udp_io> io, caf::actor kernel, log_sink log) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.io = std::move(io);
+  st.kernel = std::move(kernel);
+  st.log = std::move(log);
+  self->delayed_send(self, cookie_rotation, timeout_atom::value, std::uint64_t{0});
+  return {
+      [self](dgram_atom, net::datagram& d) { on_datagram(self, d); },
+      [self](update_atom, sa::ike_summary& s) { on_update(self, std::move(s)); },
+      [self](gone_atom, std::uint32_t id, const std::string& reason, bool peer_dead) {
+        on_gone(self, id, reason, peer_dead);
+      },
+      [self](drop_atom, const std::string& reason) { ++self->state.drops[reason]; },
+      // (initiate, connection, child, count, timeout ms, block) -> bulk_result
+      [self](initiate_atom, const std::string& conn_name, const std::string& child, std::uint32_t count,
+             std::uint32_t timeout_ms, bool block) -> caf::result<bulk_result> {
+        auto& st = self->state;
+        const auto* conn = st.cfg->find(conn_name);
+        bulk_result r;
+        if (!conn) {
+          r.errors.push_back("no connection named '" + conn_name + "'");
+          return r;
+        }
+        const auto& ike = *conn->ike;
+        if (ike.remote_addrs.empty()) {
+          r.errors.push_back("connection '" + conn_name + "' has no remote address to initiate to (remote_addrs = %any)");
+          return r;
+        }
+        if (count > 1 && conn->unique != config::unique_policy::never && conn->unique != config::unique_policy::no) {
+          r.errors.push_back("--count needs unique = \"never\" (or \"no\") on connection '" + conn_name + "'");
+          return r;
+        }
+        endpoint remote{ike.remote_addrs.front(), ike.remote_port};
+        endpoint local{ike.local_addrs.empty() ? ip_address{} : ike.local_addrs.front(), conn->local_port};
+        if (ike.local_addrs.empty()) {
+          auto src = source_address_for(remote.addr);
+          if (!src) {
+            r.errors.push_back("no route to " + remote.addr.to_string() + " for connection '" + conn_name + "'");
+            return r;
+          }
+          local.addr = *src;
+        }
+        bulk_op op;
+        op.what = bulk_op::kind::initiate;
+        for (std::uint32_t i = 0; i < count; ++i) {
+          std::uint32_t id = spawn_sa(self, true, {conn->ike}, local, remote, child);
+          op.pending.insert(id);
+        }
+        op.result.matched = count;
+        if (!block) {
+          op.result.completed = 0;
+          return op.result;
+        }
+        auto op_id = st.next_op++;
+        op.promise = self->make_response_promise();
+        auto promise = op.promise;
+        st.ops.emplace(op_id, std::move(op));
+        self->delayed_send(self, std::chrono::milliseconds(timeout_ms), timeout_atom::value, op_id);
+        return caf::result<bulk_result>(caf::delegated<bulk_result>());
+      },
+      // (terminate, filter, force, timeout ms, block) -> bulk_result
+      [self](terminate_atom, const sa_filter& f, bool force, std::uint32_t timeout_ms,
+             bool block) -> caf::result<bulk_result> {
+        auto& st = self->state;
+        bulk_op op;
+        op.all = f.kind == sa_filter::by::all;
+        op.force = force;
+        bool child_op = f.kind == sa_filter::by::child_name || f.kind == sa_filter::by::child_id;
+        op.what = child_op ? bulk_op::kind::terminate_child : bulk_op::kind::terminate_ike;
+        for (auto& [id, e] : st.sas) {
+          if (!matches(e, id, f)) continue;
+          if (child_op) {
+            for (const auto& c : e.summary.children) {
+              if ((f.kind == sa_filter::by::child_name && c.name == f.name) ||
+                  (f.kind == sa_filter::by::child_id && c.id == f.id)) {
+                op.children[id].insert(c.id);
+                ++op.result.matched;
+                self->send(e.handle, child_del_atom::value, c.id);
+              }
+            }
+            op.pending.insert(id);
+          } else {
+            op.pending.insert(id);
+            ++op.result.matched;
+            self->send(e.handle, terminate_atom::value, force);
+          }
+        }
+        if (!block || op.pending.empty()) return op.result;
+        auto op_id = st.next_op++;
+        op.promise = self->make_response_promise();
+        st.ops.emplace(op_id, std::move(op));
+        self->delayed_send(self, std::chrono::milliseconds(timeout_ms), timeout_atom::value, op_id);
+        return caf::result<bulk_result>(caf::delegated<bulk_result>());
+      },
+      [self](list_atom, const sa_filter& f) {
+        std::vector<sa::ike_summary> out;
+        for (const auto& [id, e] : self->state.sas)
+          if (matches(e, id, f)) out.push_back(e.summary);
+        std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+        return out;
+      },
+      [self](stats_atom) {
+        auto& st = self->state;
+        registry_stats s;
+        s.ike_sas = st.sas.size();
+        s.half_open = st.half_open;
+        for (const auto& [id, e] : st.sas) {
+          ++s.by_state[e.summary.state];
+          if (e.summary.state == "ESTABLISHED") ++s.ike_sas_established;
+          s.child_sas += e.summary.children.size();
+        }
+        s.messages_in = st.messages_in;
+        s.messages_out = st.io ? st.io->counters().sent : 0;
+        s.drops = st.drops;
+        return s;
+      },
+      [self](timeout_atom, std::uint64_t op_id) {
+        auto& st = self->state;
+        if (op_id == 0) {  // periodic COOKIE secret rotation
+          st.cookies.rotate();
+          self->delayed_send(self, cookie_rotation, timeout_atom::value, std::uint64_t{0});
+          return;
+        }
+        auto it = st.ops.find(op_id);
+        if (it == st.ops.end()) return;
+        auto& op = it->second;
+        for (auto id : op.pending) {
+          auto e = st.sas.find(id);
+          op.result.not_done.push_back(e == st.sas.end() ? std::to_string(id) : label(e->second, id));
+        }
+        op.promise.deliver(op.result);
+        st.ops.erase(it);
+      },
+      // Daemon shutdown: every SA deleted (or closed quietly), answered when all are gone.
+      [self](shutdown_atom, bool send_delete, std::uint32_t timeout_ms) -> caf::result<bulk_result> {
+        auto& st = self->state;
+        bulk_op op;
+        op.all = true;
+        op.force = !send_delete;
+        for (auto& [id, e] : st.sas) {
+          op.pending.insert(id);
+          ++op.result.matched;
+          self->send(e.handle, terminate_atom::value, !send_delete);
+        }
+        if (op.pending.empty()) return op.result;
+        auto op_id = st.next_op++;
+        op.promise = self->make_response_promise();
+        st.ops.emplace(op_id, std::move(op));
+        self->delayed_send(self, std::chrono::milliseconds(timeout_ms), timeout_atom::value, op_id);
+        return caf::result<bulk_result>(caf::delegated<bulk_result>());
+      },
+  };
+}
+
+}  // namespace aike::actors
