@@ -1,0 +1,243 @@
+// Receive path for IKE datagrams: udp_io (own thread, recvmmsg) against a CAF 0.17.6 datagram broker.
+//
+//   udp_io_bench [datagrams=200000] [rounds=3] [window=128] [size=64]
+//
+// A sender thread blasts `datagrams` UDP datagrams of `size` octets over loopback. Each receive
+// path hands every datagram to the same counting actor as an aike::net::datagram:
+//   (a) udp_io: the receive-thread callback does one caf::anon_send, as the daemon's network actor will;
+//   (b) a caf::io::broker with add_udp_datagram_servant: each new_datagram_msg is turned into a
+//       datagram (remote from remote_addr/remote_port; the broker cannot tell the local address)
+//       and sent on.
+// The sender keeps at most `window` datagrams in flight (sent but not yet counted by the actor), so
+// neither socket buffer overflows and the figure is the sustainable rate, not a loss-ridden burst;
+// a stall of 50 ms writes the in-flight datagrams off as lost (reported). CPU is the process's
+// user+system time (getrusage) minus the sender thread's own, i.e. what the receive path cost.
+// Rounds alternate (a), (b), (a), (b)... and the median round of each is printed.
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/utsname.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <future>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "actors/network/udp_io.hpp"
+
+// Local messages only: the datagram never crosses a CAF network boundary.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aike::net::datagram)
+
+namespace {
+
+using clk = std::chrono::steady_clock;
+
+struct tally {
+  std::atomic<std::uint64_t> count{0};
+  std::atomic<std::uint64_t> octets{0};
+};
+
+caf::behavior counting_actor(caf::event_based_actor*, tally* t) {
+  return {[t](const aike::net::datagram& d) {
+    t->octets.fetch_add(d.data.size(), std::memory_order_relaxed);
+    t->count.fetch_add(1, std::memory_order_release);
+  }};
+}
+
+struct round_result {
+  std::uint64_t delivered = 0;
+  std::uint64_t lost = 0;
+  double seconds = 0;
+  double receive_cpu = 0;  // seconds
+  double rate() const { return seconds > 0 ? delivered / seconds : 0; }
+  double cpu_us_per_datagram() const { return delivered ? receive_cpu * 1e6 / delivered : 0; }
+};
+
+double cpu_seconds(int who) {
+  rusage ru{};
+  getrusage(who, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+// Sends `n` datagrams to 127.0.0.1:port with at most `window` in flight; fills everything but CPU.
+round_result blast(std::uint16_t port, std::uint64_t n, std::uint64_t window, std::size_t size, tally& t,
+                   double& sender_cpu) {
+  round_result r;
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::vector<std::uint8_t> payload(size);
+  for (std::size_t i = 0; i < size; ++i) payload[i] = static_cast<std::uint8_t>(0x40 + i);
+
+  std::uint64_t written_off = 0;
+  std::uint64_t last_count = 0;
+  auto last_progress = clk::now();
+  auto t0 = last_progress;
+  auto last_arrival = t0;
+  auto observe = [&] {
+    std::uint64_t c = t.count.load(std::memory_order_acquire);
+    if (c != last_count) {
+      last_count = c;
+      last_progress = last_arrival = clk::now();
+    }
+    return c;
+  };
+  for (std::uint64_t sent = 0; sent < n;) {
+    if (sent - std::min(sent, observe() + written_off) >= window) {
+      if (clk::now() - last_progress > std::chrono::milliseconds(50)) {
+        written_off = sent - last_count;
+        last_progress = clk::now();
+      }
+      std::this_thread::yield();
+      continue;
+    }
+    if (::sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) ==
+        static_cast<ssize_t>(payload.size()))
+      ++sent;
+  }
+  while (observe() < n && clk::now() - last_progress < std::chrono::milliseconds(200)) std::this_thread::yield();
+  r.delivered = last_count;
+  r.lost = n - std::min(n, last_count);
+  r.seconds = std::chrono::duration<double>(last_arrival - t0).count();
+  sender_cpu = cpu_seconds(RUSAGE_THREAD);
+  ::close(fd);
+  return r;
+}
+
+template <class Setup>
+round_result measure(std::uint64_t n, std::uint64_t window, std::size_t size, tally& t, Setup&& port_of_receiver) {
+  t.count = 0;
+  t.octets = 0;
+  std::uint16_t port = port_of_receiver();
+  double sender_cpu = 0;
+  double cpu0 = cpu_seconds(RUSAGE_SELF);
+  round_result r;
+  std::thread sender([&] { r = blast(port, n, window, size, t, sender_cpu); });
+  sender.join();
+  r.receive_cpu = cpu_seconds(RUSAGE_SELF) - cpu0 - sender_cpu;
+  return r;
+}
+
+// (a) udp_io on its own thread, one anon_send per datagram.
+round_result run_udp_io(caf::actor counter, tally& t, std::uint64_t n, std::uint64_t window, std::size_t size) {
+  std::unique_ptr<aike::net::udp_io> io;
+  auto r = measure(n, window, size, t, [&]() -> std::uint16_t {
+    aike::net::udp_config cfg;
+    cfg.listen = {*aike::ip_address::parse("127.0.0.1")};
+    cfg.ike_port = 0;
+    cfg.natt_port = 0;
+    auto opened = aike::net::udp_io::open(cfg);
+    if (!opened) {
+      std::fprintf(stderr, "udp_io: %s\n", opened.err().message.c_str());
+      std::exit(1);
+    }
+    io = std::move(opened).value();
+    io->start([counter](aike::net::datagram&& d) { caf::anon_send(counter, std::move(d)); }, nullptr);
+    return io->bound_port(false);
+  });
+  io->stop();
+  return r;
+}
+
+// (b) a CAF datagram broker; its port is handed back through a promise once the servant is bound.
+caf::behavior datagram_broker(caf::io::broker* self, caf::actor counter, std::shared_ptr<std::promise<std::uint16_t>> bound) {
+  auto servant = self->add_udp_datagram_servant(0, "127.0.0.1");
+  if (!servant) {
+    bound->set_value(0);
+    self->quit();
+    return {};
+  }
+  bound->set_value(servant->second);
+  return {
+      [=](caf::io::new_datagram_msg& msg) {
+        aike::net::datagram d;
+        d.data.assign(msg.buf.data(), msg.buf.data() + msg.buf.size());
+        if (auto a = aike::ip_address::parse(self->remote_addr(msg.handle))) d.remote.addr = *a;
+        d.remote.port = self->remote_port(msg.handle);
+        self->send(counter, std::move(d));
+      },
+      [=](caf::io::datagram_servant_closed_msg&) { self->quit(); },
+  };
+}
+
+round_result run_broker(caf::actor_system& sys, caf::actor counter, tally& t, std::uint64_t n, std::uint64_t window,
+                        std::size_t size) {
+  caf::actor broker;
+  auto r = measure(n, window, size, t, [&]() -> std::uint16_t {
+    auto bound = std::make_shared<std::promise<std::uint16_t>>();
+    auto port = bound->get_future();
+    broker = sys.middleman().spawn_broker(datagram_broker, counter, bound);
+    std::uint16_t p = port.get();
+    if (p == 0) {
+      std::fprintf(stderr, "broker: add_udp_datagram_servant failed\n");
+      std::exit(1);
+    }
+    return p;
+  });
+  caf::anon_send_exit(broker, caf::exit_reason::user_shutdown);
+  return r;
+}
+
+round_result median(std::vector<round_result> v) {
+  std::sort(v.begin(), v.end(), [](const round_result& a, const round_result& b) { return a.rate() < b.rate(); });
+  return v[v.size() / 2];
+}
+
+void print(const char* name, const std::vector<round_result>& rounds) {
+  for (const auto& r : rounds)
+    std::printf("  %-8s round: %9.0f datagrams/s  %6.3f s  CPU %6.3f s (%5.2f us/datagram)  lost %llu\n", name,
+                r.rate(), r.seconds, r.receive_cpu, r.cpu_us_per_datagram(), static_cast<unsigned long long>(r.lost));
+  round_result m = median(rounds);
+  std::printf("%-8s median: %9.0f datagrams/s, receive CPU %.2f us/datagram, %llu delivered, %llu lost\n", name,
+              m.rate(), m.cpu_us_per_datagram(), static_cast<unsigned long long>(m.delivered),
+              static_cast<unsigned long long>(m.lost));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::uint64_t n = argc > 1 ? std::stoull(argv[1]) : 200000;
+  int rounds = argc > 2 ? std::stoi(argv[2]) : 3;
+  std::uint64_t window = argc > 3 ? std::stoull(argv[3]) : 128;
+  std::size_t size = argc > 4 ? std::stoul(argv[4]) : 64;
+  if (n == 0 || rounds < 1 || window == 0 || size < aike::net::udp_io::ike_header_size) {
+    std::fprintf(stderr, "usage: %s [datagrams>0] [rounds>0] [window>0] [size>=28]\n", argv[0]);
+    return 2;
+  }
+
+  // The daemon's settings: the sharing scheduler with one thread per core (see caf-0.17-notes).
+  caf::actor_system_config cfg;
+  cfg.load<caf::io::middleman>();
+  cfg.set("scheduler.policy", caf::atom("sharing"));
+  cfg.set("scheduler.max-threads", static_cast<std::size_t>(std::max(1u, std::thread::hardware_concurrency())));
+  caf::actor_system sys{cfg};
+
+  utsname u{};
+  uname(&u);
+  std::printf("udp_io_bench: %llu datagrams of %zu octets, window %llu, %d rounds; %u cores, %s %s, CAF %d.%d.%d\n",
+              static_cast<unsigned long long>(n), size, static_cast<unsigned long long>(window), rounds,
+              std::thread::hardware_concurrency(), u.sysname, u.release, CAF_MAJOR_VERSION, CAF_MINOR_VERSION,
+              CAF_PATCH_VERSION);
+
+  tally t;
+  auto counter = sys.spawn(counting_actor, &t);
+  std::vector<round_result> a, b;
+  for (int i = 0; i < rounds; ++i) {
+    a.push_back(run_udp_io(counter, t, n, window, size));
+    b.push_back(run_broker(sys, counter, t, n, window, size));
+  }
+  print("udp_io", a);
+  print("broker", b);
+  caf::anon_send_exit(counter, caf::exit_reason::user_shutdown);
+  return 0;
+}
