@@ -524,7 +524,16 @@ void ike_sa::handle_init_request(const wire::message& m, bytes_view raw, const e
   }
   // The group of the peer's KE payload breaks ties, so a peer that guessed a group we accept
   // needs no INVALID_KE_PAYLOAD round trip.
+  // Several connections may share these addresses: answer with the first whose proposals
+  // accept the offer (IKE_AUTH later picks among all of them by identity).
   auto chosen = proposal::select(sa->proposals, conn_->ike_proposals, wire::protocol_id::ike, ke->group);
+  for (std::size_t i = 1; !chosen && i < params_.connections.size(); ++i) {
+    auto alt = proposal::select(sa->proposals, params_.connections[i]->ike_proposals, wire::protocol_id::ike, ke->group);
+    if (alt) {
+      conn_ = params_.connections[i];
+      chosen = std::move(alt);
+    }
+  }
   if (!chosen) {
     send_clear_error(m.header, wire::notify::no_proposal_chosen, {}, local, remote);
     finish("no acceptable proposal from " + remote.to_string() + " for '" + conn_->name + "': " +

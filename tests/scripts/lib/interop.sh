@@ -1,0 +1,51 @@
+# Interop helpers on top of netns.sh: aiked config boilerplate and SA comparison with charon.
+
+# aiked_daemon_section DIR [extra lines]: the [daemon] table every interop config starts with.
+aiked_daemon_section() {
+  local dir=$1
+  cat <<CONF
+[daemon]
+listen = ["10.250.0.1"]
+kernel = "null"
+control = "127.0.0.1:4510"
+control_token = "$dir/token"
+log = { default = "info", ike = "debug" }
+[daemon.retransmit]
+timeout = "1s"
+base = 1.5
+tries = 2
+
+CONF
+}
+
+# charon_sa_field DIR IKE_NAME FIELD: a field of charon's IKE SA (from swanctl --list-sas --raw).
+charon_sas_json() {
+  swanctl_in "$1" --list-sas --raw 2>/dev/null
+}
+
+# expect_same_sas NS_A DIR_A DIR_B AIKE_CONN PROPOSAL [CHARON_CONN]: the newest aiked SA of
+# AIKE_CONN and charon's SA show the same IKE SPIs and CHILD_SA SPIs, both ESTABLISHED/INSTALLED.
+expect_same_sas() {
+  local ns=$1 da=$2 db=$3 conn=$4 prop=$5 cconn=${6:-resp}
+  local a
+  a=$(aikectl_in "$ns" "$da" list-sas --ike "$conn" --json) || fail "list-sas failed"
+  local state lspi rspi cin cout cstate aprop
+  state=$(jq -r '.[-1].state' <<<"$a")
+  lspi=$(jq -r '.[-1].local_spi' <<<"$a")
+  rspi=$(jq -r '.[-1].remote_spi' <<<"$a")
+  aprop=$(jq -r '.[-1].proposal' <<<"$a")
+  cin=$(jq -r '.[-1].children[0].spi_in' <<<"$a")
+  cout=$(jq -r '.[-1].children[0].spi_out' <<<"$a")
+  cstate=$(jq -r '.[-1].children[0].state' <<<"$a")
+  [ "$state" = ESTABLISHED ] || fail "$conn: aiked state $state"
+  [ "$cstate" = INSTALLED ] || fail "$conn: aiked CHILD_SA state $cstate"
+  [ "$aprop" = "$prop" ] || fail "$conn: negotiated '$aprop', expected '$prop'"
+  local raw
+  raw=$(swanctl_in "$db" --list-sas --ike "$cconn" --raw 2>&1)
+  grep -q "$lspi" <<<"$raw" || fail "charon does not show IKE SPI $lspi: $raw"
+  grep -q "$rspi" <<<"$raw" || fail "charon does not show IKE SPI $rspi: $raw"
+  grep -q "spi-in=$cout" <<<"$raw" || fail "charon's inbound SPI is not aiked's outbound $cout: $raw"
+  grep -q "spi-out=$cin" <<<"$raw" || fail "charon's outbound SPI is not aiked's inbound $cin: $raw"
+  grep -q "state=ESTABLISHED" <<<"$raw" || fail "charon's IKE SA is not ESTABLISHED: $raw"
+  grep -q "state=INSTALLED" <<<"$raw" || fail "charon's CHILD_SA is not INSTALLED: $raw"
+}
