@@ -100,6 +100,14 @@ class ike_sa {
   bool nat_detected() const { return nat_local_ || nat_remote_; }
   const std::map<std::uint32_t, child_sa>& children() const { return children_; }
 
+  // --- for wire-check tools only (tests/tools/write_ike_pcap gives them to Wireshark so it
+  // can decrypt a capture). Never log or export these from the daemon. ---
+  // SK_d .. SK_pr of this SA; empty before IKE_SA_INIT completes.
+  const crypto::ike_keys& keys_for_debugging() const { return keys_; }
+  // The IKE proposal both sides agreed on (no transforms before IKE_SA_INIT completes);
+  // proposal::algorithms_of() gives its algorithm ids.
+  const wire::proposal& selected_ike_proposal() const { return ike_proposal_; }
+
  private:
   ike_sa(ike_sa_params p, bool initiator);
 
