@@ -59,7 +59,7 @@ struct bulk_result {
 
 struct registry_stats {
   std::size_t ike_sas = 0, ike_sas_established = 0, half_open = 0, child_sas = 0;
-  std::uint64_t messages_in = 0, messages_out = 0;
+  std::uint64_t messages_in = 0, messages_out = 0, cookies_sent = 0;
   std::map<std::string, std::uint64_t> drops;
   std::map<std::string, std::size_t> by_state;
 };

@@ -6,6 +6,7 @@
 #include "actors/ike_sa_actor.hpp"
 #include "actors/route_lookup.hpp"
 #include "engine/crypto/random.hpp"
+#include "engine/sa/init_request_check.hpp"
 #include "engine/wire/message_codec.hpp"
 #include "engine/wire/payload_access.hpp"
 
@@ -147,19 +148,20 @@ void on_datagram(self_ptr self, net::datagram& d) {
     self->send(st.sas[it->second].handle, dgram_atom::value, std::move(d));  // a retransmission
     return;
   }
-  // A new IKE_SA_INIT. Under load (§2.6), insist on a COOKIE before keeping any state.
+  // A new IKE_SA_INIT: nothing is spawned for one that cannot start an SA.
+  auto m = wire::parse_message(d.data);
+  if (!m) {
+    count_drop(self, "malformed", d.remote);
+    return;
+  }
+  if (auto why = sa::check_init_request(*m)) {
+    count_drop(self, "malformed", d.remote);
+    return;
+  }
+  // Under load (§2.6), insist on a COOKIE before keeping any state.
   if (st.half_open >= st.cfg->daemon.half_open_cookie_threshold) {
-    auto m = wire::parse_message(d.data);
-    if (!m) {
-      count_drop(self, "malformed", d.remote);
-      return;
-    }
     auto* ni = wire::find_first<wire::nonce_payload>(m->payloads, wire::payload_type::nonce);
     auto* c = wire::find_notify(m->payloads, wire::notify::cookie);
-    if (!ni) {
-      count_drop(self, "malformed", d.remote);
-      return;
-    }
     if (!c || !st.cookies.check(c->data, ni->data, d.remote.addr, h->spi_i)) {
       wire::message r;
       r.header.spi_i = h->spi_i;
@@ -170,7 +172,7 @@ void on_datagram(self_ptr self, net::datagram& d) {
       n.data = st.cookies.make(ni->data, d.remote.addr, h->spi_i);
       r.payloads.push_back(wire::make_payload(wire::payload_type::notify, std::move(n)));
       st.io->send(d.local, d.remote, wire::encode_message(r));
-      ++st.drops["cookie_required"];
+      ++st.cookies_sent;
       return;
     }
   }
@@ -301,9 +303,16 @@ void on_gone(self_ptr self, std::uint32_t id, const std::string& reason, bool pe
     }
   }
   for (auto op_id : touched) maybe_complete(self, op_id);
-  // dpd_action / close after a dead peer: restart brings the connection up again.
+  // dpd_action = restart brings the connection up again after a dead peer; an attempt that
+  // never got established counts against keyingtries (0 = try forever).
   if (peer_dead && e.initiator) {
-    if (const auto* conn = st.cfg->find(e.connection); conn && conn->on_dpd == config::dpd_action::restart) {
+    const auto* conn = st.cfg->find(e.connection);
+    unsigned next_attempt = e.half_open ? e.attempt + 1 : 1;
+    bool tries_left = conn && (conn->keyingtries == 0 || next_attempt <= std::max(1u, conn->keyingtries));
+    if (conn && conn->on_dpd == config::dpd_action::restart && !tries_left)
+      st.log(level::warning, label(e, id) + ": giving up on '" + e.connection + "' after " + std::to_string(e.attempt) +
+                                 " attempt(s) (keyingtries = " + std::to_string(conn->keyingtries) + ")");
+    if (conn && conn->on_dpd == config::dpd_action::restart && tries_left) {
       st.log(level::info, label(e, id) + ": peer is dead, restarting '" + e.connection + "' (dpd_action = restart)");
       const auto& ike = *conn->ike;
       if (!ike.remote_addrs.empty()) {
@@ -311,7 +320,8 @@ void on_gone(self_ptr self, std::uint32_t id, const std::string& reason, bool pe
         endpoint local{ike.local_addrs.empty() ? source_address_for(remote.addr).value_or(ip_address{})
                                                : ike.local_addrs.front(),
                        conn->local_port};
-        spawn_sa(self, true, {conn->ike}, local, remote, e.child);
+        std::uint32_t nid = spawn_sa(self, true, {conn->ike}, local, remote, e.child);
+        st.sas[nid].attempt = next_attempt;
       }
     }
   }
@@ -435,6 +445,13 @@ caf::behavior registry_actor(caf::stateful_actor<registry_state>* self, std::sha
         s.messages_in = st.messages_in;
         s.messages_out = st.io ? st.io->counters().sent : 0;
         s.drops = st.drops;
+        s.cookies_sent = st.cookies_sent;
+        if (st.io) {
+          auto c = st.io->counters();
+          if (c.runts) s.drops["runt"] = c.runts;
+          if (c.esp) s.drops["esp_without_data_plane"] = c.esp;
+          if (c.keepalives) s.drops["nat_keepalive"] = c.keepalives;
+        }
         return s;
       },
       [self](timeout_atom, std::uint64_t op_id) {

@@ -27,6 +27,7 @@ struct registry_entry {
   std::string child;              // the child an initiator brings up (for restarts)
   bool initiator = false;
   bool half_open = true;          // counted in half_open until established
+  unsigned attempt = 1;           // initiators: which try of keyingtries this is
   std::pair<std::uint64_t, std::string> init_key;  // responder: (SPIi, remote) of its IKE_SA_INIT
 };
 
@@ -55,6 +56,7 @@ struct registry_state {
   std::map<std::uint64_t, bulk_op> ops;
   sa::cookie_jar cookies;
   std::uint64_t messages_in = 0;
+  std::uint64_t cookies_sent = 0;
   std::map<std::string, std::uint64_t> drops;
   std::uint64_t drops_logged_at = 0;  // total drops when the last drop line was logged
   static inline const char* name = "registry";

@@ -328,7 +328,8 @@ caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor
                       .field("updown_running", std::uint64_t{0})
                       .field("updown_queued", std::uint64_t{0})
                       .field("messages_in", s.messages_in)
-                      .field("messages_out", s.messages_out);
+                      .field("messages_out", s.messages_out)
+                      .field("cookies_sent", s.cookies_sent);
                   j.key("drops").begin_object();
                   for (const auto& [r, n] : s.drops) j.field(r, n);
                   j.end_object();

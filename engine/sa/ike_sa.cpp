@@ -1031,6 +1031,8 @@ void ike_sa::on_established() {
                            conn_->local.id.to_string() + "]..." + remote_.to_string() + "[" + remote_id() +
                            "] with " + proposal_string());
   actions_.push_back(ike_established{});
+  // The first liveness check comes dpd_delay after establishment if the peer stays silent.
+  received_since_dpd_ = false;
   if (conn_->dpd_delay.count() > 0) arm(timer_kind::dpd, conn_->dpd_delay);
 }
 

@@ -59,6 +59,7 @@ ns_setup() {
 # charon_start NS DIR: charon with DIR/strongswan.conf and DIR/swanctl.conf, a private /run.
 charon_start() {
   local ns=$1 dir=$2
+  rm -f "$dir/charon.vici"  # a killed charon leaves its socket behind
   cat >"$dir/strongswan.conf" <<CONF
 charon {
   load_modular = no
