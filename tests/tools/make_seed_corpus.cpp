@@ -1,7 +1,9 @@
 // make_seed_corpus [TARGET] OUTDIR: writes valid IKEv2 messages (one per payload type, an
 // IKE_SA_INIT-like request, an IKE_AUTH-like message) as files, the seed corpus for the fuzz
-// targets (tests/fuzz/run-fuzzers passes the target name first). Every target gets the same
-// seeds: they are all fed IKEv2 octets.
+// targets (tests/fuzz/run-fuzzers passes the target name first). Targets fed plain IKEv2 octets
+// get those messages; fuzz_sk_open, whose first input octet selects a suite and a mode, gets
+// them prefixed that way: sealed datagrams under its fixed keys (raw mode) and plaintext inner
+// chains (seal and mutate modes).
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -9,6 +11,8 @@
 
 #include "engine/wire/message_codec.hpp"
 #include "engine/wire/payload_access.hpp"
+#include "engine/wire/sk_frame.hpp"
+#include "tests/fuzz/sk_fuzz_suites.hpp"
 
 namespace {
 
@@ -102,6 +106,69 @@ bool write_file(const std::string& path, const bytes& b) {
   return static_cast<bool>(f);
 }
 
+// Inner payload chains (what an SK payload carries) taken from the message seeds: everything
+// except the SK/SKF payloads, which may not appear inside.
+std::vector<std::pair<std::string, std::vector<payload>>> inner_chains() {
+  std::vector<std::pair<std::string, std::vector<payload>>> out;
+  for (auto& [name, m] : seeds()) {
+    std::vector<payload> chain;
+    for (auto& p : m.payloads)
+      if (p.type != payload_type::sk && p.type != payload_type::skf) chain.push_back(p);
+    if (!chain.empty()) out.push_back({name, std::move(chain)});
+  }
+  out.push_back({"delete_ike", {make_payload(payload_type::del, delete_payload{protocol_id::ike, 0, {}})}});
+  out.push_back({"empty", {}});
+  return out;
+}
+
+bytes with_prefix(std::initializer_list<std::uint8_t> prefix, const bytes& rest) {
+  bytes b(prefix);
+  b.insert(b.end(), rest.begin(), rest.end());
+  return b;
+}
+
+// Seeds for fuzz_sk_open; false (with a message) if one is not what its mode expects.
+bool sk_open_seeds(std::vector<std::pair<std::string, bytes>>& out) {
+  for (int i = 0; i < fuzz::sk_suite_count; ++i) {
+    const auto s = fuzz::make_sk_suite(i);
+    if (!s.cipher) {
+      std::fprintf(stderr, "make_seed_corpus: SK suite %d is not available\n", i);
+      return false;
+    }
+    const auto sel = static_cast<std::uint8_t>(i);
+    const std::string suffix = "_" + std::to_string(i);
+    for (const auto& [name, chain] : inner_chains()) {
+      // raw: a complete protected message that opens under the fuzzer's keys.
+      ike_header h = header(exchange::informational);
+      h.flags = flag::response;
+      auto sealed = seal_message(h, chain, *s.cipher, s.keys);
+      if (!sealed || !open_message(sealed.value(), *s.cipher, s.keys)) {
+        std::fprintf(stderr, "make_seed_corpus: sealed seed %s does not open\n", name.c_str());
+        return false;
+      }
+      out.push_back({"raw_" + name + suffix, with_prefix({static_cast<std::uint8_t>(fuzz::sk_mode_raw | sel)}, sealed.value())});
+      // seal: [first inner type][exchange][flags] + the plaintext chain.
+      const auto first = static_cast<std::uint8_t>(chain.empty() ? payload_type::none : chain.front().type);
+      const bytes plain = encode_payloads(chain);
+      out.push_back({"seal_" + name + suffix,
+                     with_prefix({static_cast<std::uint8_t>(fuzz::sk_mode_seal | sel), first,
+                                  static_cast<std::uint8_t>(exchange::ike_auth), flag::initiator},
+                                 plain)});
+    }
+    // mutate: a parsing chain (its second half is the edit script), and a bare edit script
+    // against the fuzzer's built-in IKE_AUTH (flip an octet, truncate, insert).
+    const auto auth = seeds().back().second.payloads;
+    const std::vector<payload> auth_inner(auth.begin(), auth.end() - 1);
+    out.push_back({"mutate_ike_auth" + suffix,
+                   with_prefix({static_cast<std::uint8_t>(fuzz::sk_mode_mutate | sel), static_cast<std::uint8_t>(payload_type::idi),
+                                static_cast<std::uint8_t>(exchange::ike_auth), flag::initiator},
+                               encode_payloads(auth_inner))});
+    out.push_back({"mutate_edits" + suffix, {static_cast<std::uint8_t>(fuzz::sk_mode_mutate | sel), 0, 0, 30, 0x40, 2, 0,
+                                             100, 0, 3, 0, 5, 0x99}});
+  }
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -109,21 +176,28 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: make_seed_corpus [TARGET] OUTDIR\n");
     return 2;
   }
+  const std::string target = argc == 3 ? argv[1] : "";
   const std::string dir = argv[argc - 1];
-  int n = 0;
-  for (const auto& [name, m] : seeds()) {
-    const bytes wire = encode_message(m);
-    // A seed that does not parse would only teach the fuzzer the rejection paths.
-    if (auto back = parse_message(wire); !back) {
-      std::fprintf(stderr, "make_seed_corpus: seed %s does not parse: %s\n", name.c_str(), back.err().message.c_str());
-      return 1;
+  std::vector<std::pair<std::string, bytes>> files;
+  if (target == "fuzz_sk_open") {
+    if (!sk_open_seeds(files)) return 1;
+  } else {
+    for (const auto& [name, m] : seeds()) {
+      const bytes wire = encode_message(m);
+      // A seed that does not parse would only teach the fuzzer the rejection paths.
+      if (auto back = parse_message(wire); !back) {
+        std::fprintf(stderr, "make_seed_corpus: seed %s does not parse: %s\n", name.c_str(), back.err().message.c_str());
+        return 1;
+      }
+      files.push_back({name, wire});
     }
-    if (!write_file(dir + "/" + name + ".bin", wire)) {
+  }
+  for (const auto& [name, data] : files) {
+    if (!write_file(dir + "/" + name + ".bin", data)) {
       std::fprintf(stderr, "make_seed_corpus: cannot write %s/%s.bin\n", dir.c_str(), name.c_str());
       return 1;
     }
-    ++n;
   }
-  std::printf("make_seed_corpus: wrote %d seeds to %s\n", n, dir.c_str());
+  std::printf("make_seed_corpus: wrote %zu seeds to %s\n", files.size(), dir.c_str());
   return 0;
 }
