@@ -177,6 +177,23 @@ TEST(ConfigProblems, BadAddresses) {
              "is not loopback: set control_cert and control_key");
 }
 
+TEST(ConfigProblems, ControlTls) {
+  // Off loopback with a matching certificate and key: fine.
+  auto r = load("[daemon]\ncontrol = \"0.0.0.0:4510\"\ncontrol_cert = \"moon.pem\"\ncontrol_key = \"moon_cert.key\"\n"
+                "control_ca = \"ca.pem\"\n");
+  ASSERT_TRUE(r.cfg) << all(r);
+  EXPECT_EQ(r.cfg->daemon.control_host, "0.0.0.0");
+  EXPECT_EQ(r.cfg->daemon.control_cert, kDir + "/moon.pem");
+  EXPECT_EQ(r.cfg->daemon.control_key, kDir + "/moon_cert.key");
+  EXPECT_EQ(r.cfg->daemon.control_ca, kDir + "/ca.pem");
+  expect_one(load("[daemon]\ncontrol = \"0.0.0.0:4510\"\ncontrol_cert = \"moon.pem\"\ncontrol_key = \"moon_raw.key\"\n"), 4,
+             15, "daemon.control_key", "is not the key of control_cert");
+  expect_one(load("[daemon]\ncontrol_cert = \"moon.pem\"\n"), 2, 16, "daemon.control_cert",
+             "control_cert and control_key go together");
+  expect_one(load("[daemon]\ncontrol_ca = \"nope.pem\"\n"), 2, 14, "daemon.control_ca",
+             "cannot read '" + kDir + "/nope.pem': No such file or directory");
+}
+
 TEST(ConfigProblems, BadProposalsPointAtTheString) {
   std::string t = kValidPsk;
   t.insert(t.find("[connections.c.local]"), "proposals = [\"aes256-sha256-x25519\",\n  \"aes257-sha256-x25519\"]\n");
