@@ -1,13 +1,15 @@
 // Receive path for IKE datagrams: udp_io (own thread, recvmmsg) against a CAF 0.17.6 datagram broker.
 //
-//   udp_io_bench [datagrams=200000] [rounds=5] [window=128] [size=64]
+//   udp_io_bench [datagrams=200000] [rounds=5] [window=128] [size=64] [broker-socket=own|caf]
 //
 // A sender thread blasts `datagrams` UDP datagrams of `size` octets over loopback. Each receive
 // path hands every datagram to the same counting actor as an aike::net::datagram:
 //   (a) udp_io: the receive-thread callback does one caf::anon_send, as the daemon's network actor will;
-//   (b) a caf::io::broker with add_udp_datagram_servant: each new_datagram_msg is turned into a
+//   (b) a caf::io::broker reading a datagram servant: each new_datagram_msg is turned into a
 //       datagram (remote from remote_addr/remote_port; the broker cannot tell the local address)
-//       and sent on.
+//       and sent on. By default the servant gets a socket made here with the same 1 MiB receive
+//       buffer as udp_io's (add_datagram_servant(fd)), so only the read path differs;
+//       `caf` uses add_udp_datagram_servant, which leaves the kernel's default buffer.
 // The sender keeps at most `window` datagrams in flight (sent but not yet counted by the actor), so
 // neither socket buffer overflows and the figure is the sustainable rate, not a loss-ridden burst;
 // with a full window it sleeps until half is counted, and a stall of 50 ms writes the in-flight
@@ -171,15 +173,19 @@ round_result run_udp_io(caf::actor counter, tally& t, std::uint64_t n, std::uint
   return r;
 }
 
-// (b) a CAF datagram broker; its port is handed back through a promise once the servant is bound.
-caf::behavior datagram_broker(caf::io::broker* self, caf::actor counter, std::shared_ptr<std::promise<std::uint16_t>> bound) {
-  auto servant = self->add_udp_datagram_servant(0, "127.0.0.1");
-  if (!servant) {
+// (b) a CAF datagram broker; its port is handed back through a promise once the servant is added.
+caf::behavior datagram_broker(caf::io::broker* self, caf::actor counter,
+                              std::shared_ptr<std::promise<std::uint16_t>> bound, int own_fd, std::uint16_t own_port) {
+  if (own_fd >= 0) {
+    self->add_datagram_servant(own_fd);
+    bound->set_value(own_port);
+  } else if (auto servant = self->add_udp_datagram_servant(0, "127.0.0.1")) {
+    bound->set_value(servant->second);
+  } else {
     bound->set_value(0);
     self->quit();
     return {};
   }
-  bound->set_value(servant->second);
   return {
       [=](caf::io::new_datagram_msg& msg) {
         aike::net::datagram d;
@@ -192,13 +198,33 @@ caf::behavior datagram_broker(caf::io::broker* self, caf::actor counter, std::sh
   };
 }
 
+// A socket like udp_io's (non-blocking, 1 MiB receive buffer) on 127.0.0.1, ephemeral port.
+int make_broker_socket(std::uint16_t& port) {
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int rcvbuf = 1 << 20;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof sa;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), len) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) != 0) {
+    std::perror("broker socket");
+    std::exit(1);
+  }
+  port = ntohs(sa.sin_port);
+  return fd;
+}
+
 round_result run_broker(caf::actor_system& sys, caf::actor counter, tally& t, std::uint64_t n, std::uint64_t window,
-                        std::size_t size) {
+                        std::size_t size, bool own_socket) {
   caf::actor broker;
   auto r = measure(n, window, size, t, [&]() -> std::uint16_t {
+    std::uint16_t own_port = 0;
+    int fd = own_socket ? make_broker_socket(own_port) : -1;
     auto bound = std::make_shared<std::promise<std::uint16_t>>();
     auto port = bound->get_future();
-    broker = sys.middleman().spawn_broker(datagram_broker, counter, bound);
+    broker = sys.middleman().spawn_broker(datagram_broker, counter, bound, fd, own_port);
     std::uint16_t p = port.get();
     if (p == 0) {
       std::fprintf(stderr, "broker: add_udp_datagram_servant failed\n");
@@ -238,8 +264,11 @@ int main(int argc, char** argv) {
   int rounds = argc > 2 ? std::stoi(argv[2]) : 5;
   std::uint64_t window = argc > 3 ? std::stoull(argv[3]) : 128;
   std::size_t size = argc > 4 ? std::stoul(argv[4]) : 64;
-  if (n == 0 || rounds < 1 || window == 0 || size < aike::net::udp_io::ike_header_size) {
-    std::fprintf(stderr, "usage: %s [datagrams>0] [rounds>0] [window>0] [size>=28]\n", argv[0]);
+  std::string broker_socket = argc > 5 ? argv[5] : "own";
+  bool own_socket = broker_socket == "own";
+  if (n == 0 || rounds < 1 || window == 0 || size < aike::net::udp_io::ike_header_size ||
+      (broker_socket != "own" && broker_socket != "caf")) {
+    std::fprintf(stderr, "usage: %s [datagrams>0] [rounds>0] [window>0] [size>=28] [own|caf]\n", argv[0]);
     return 2;
   }
 
@@ -258,21 +287,22 @@ int main(int argc, char** argv) {
     if (!std::fgets(load, sizeof load, f)) load[0] = 0;
     std::fclose(f);
   }
-  std::printf("udp_io_bench: %llu datagrams of %zu octets, window %llu, %d rounds; %u cores, %s %s, CAF %d.%d.%d\n"
+  std::printf("udp_io_bench: %llu datagrams of %zu octets, window %llu, %d rounds, broker socket %s; %u cores, %s %s, "
+      "CAF %d.%d.%d\n"
               "load average before the run: %s",
               static_cast<unsigned long long>(n), size, static_cast<unsigned long long>(window), rounds,
-              std::thread::hardware_concurrency(), u.sysname, u.release, CAF_MAJOR_VERSION, CAF_MINOR_VERSION,
+              broker_socket.c_str(), std::thread::hardware_concurrency(), u.sysname, u.release, CAF_MAJOR_VERSION, CAF_MINOR_VERSION,
               CAF_PATCH_VERSION, load);
 
   tally t;
   auto counter = sys.spawn(counting_actor, &t);
   // One short unreported round of each first: thread start-up, page faults and CAF's first spawns.
   run_udp_io(counter, t, std::min<std::uint64_t>(n, 20000), window, size);
-  run_broker(sys, counter, t, std::min<std::uint64_t>(n, 20000), window, size);
+  run_broker(sys, counter, t, std::min<std::uint64_t>(n, 20000), window, size, own_socket);
   std::vector<round_result> a, b;
   for (int i = 0; i < rounds; ++i) {
     a.push_back(run_udp_io(counter, t, n, window, size));
-    b.push_back(run_broker(sys, counter, t, n, window, size));
+    b.push_back(run_broker(sys, counter, t, n, window, size, own_socket));
   }
   print("udp_io", a);
   print("broker", b);
