@@ -30,6 +30,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <future>
 #include <mutex>
@@ -260,15 +261,22 @@ void print(const char* name, const std::vector<round_result>& rounds) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::uint64_t n = argc > 1 ? std::stoull(argv[1]) : 200000;
-  int rounds = argc > 2 ? std::stoi(argv[2]) : 5;
-  std::uint64_t window = argc > 3 ? std::stoull(argv[3]) : 128;
-  std::size_t size = argc > 4 ? std::stoul(argv[4]) : 64;
+  // A positional number, or `fallback` when absent; 0 (rejected below) when it is not a number.
+  auto number = [&](int i, std::uint64_t fallback) -> std::uint64_t {
+    if (argc <= i) return fallback;
+    char* end = nullptr;
+    std::uint64_t v = std::strtoull(argv[i], &end, 10);
+    return *end == 0 ? v : 0;
+  };
+  std::uint64_t n = number(1, 200000);
+  int rounds = static_cast<int>(std::min<std::uint64_t>(number(2, 5), 1000));
+  std::uint64_t window = number(3, 128);
+  std::size_t size = number(4, 64);
   std::string broker_socket = argc > 5 ? argv[5] : "own";
   bool own_socket = broker_socket == "own";
-  if (n == 0 || rounds < 1 || window == 0 || size < aike::net::udp_io::ike_header_size ||
+  if (n == 0 || rounds < 1 || window == 0 || size < aike::net::udp_io::ike_header_size || size > 65000 ||
       (broker_socket != "own" && broker_socket != "caf")) {
-    std::fprintf(stderr, "usage: %s [datagrams>0] [rounds>0] [window>0] [size>=28] [own|caf]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s [datagrams>0] [rounds>0] [window>0] [28<=size<=65000] [own|caf]\n", argv[0]);
     return 2;
   }
 
