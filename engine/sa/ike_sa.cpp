@@ -1104,19 +1104,21 @@ void ike_sa::handle_protected(const wire::ike_header& h, bytes_view raw, const e
       drop("unexpected response with message id " + std::to_string(h.message_id));
       return;
     }
-    auto m = wire::open_message(raw, *cipher_, keys_in_);
-    if (!m) {
-      drop("response does not verify: " + m.err().message);
+    auto opened = open_protected(h, raw);
+    if (!opened) {
+      drop("response does not verify: " + opened.err().message);
       return;
     }
+    if (!opened->has_value()) return;  // more fragments to come
+    auto m = std::move(**opened);
     window_.response_received();
     timer_tokens_.erase(timer_kind::retransmit);
     received_since_dpd_ = true;
     if (nat_detected() && !(remote == remote_)) remote_ = remote;
     if (h.exchange_type == wire::exchange::ike_auth && state_ == ike_state::auth_sent) {
-      handle_auth_response(*m);
+      handle_auth_response(m);
     } else if (h.exchange_type == wire::exchange::informational) {
-      handle_informational_response(*m);
+      handle_informational_response(m);
     }
     start_next_request();
     return;
@@ -1127,13 +1129,21 @@ void ike_sa::handle_protected(const wire::ike_header& h, bytes_view raw, const e
       drop("request with unexpected message id " + std::to_string(h.message_id));
       return;
     case message_window::verdict::retransmit:
+      // A fragmented request is retransmitted as all its fragments: answer the first only.
+      if (h.next_payload == wire::payload_type::skf) {
+        auto frag = wire::parse_message(raw);
+        auto* f = frag ? wire::find_first<wire::skf_payload>(frag->payloads, payload_type::skf) : nullptr;
+        if (!f || f->fragment_number != 1) return;
+      }
       log(log_level::debug, "retransmitting response to message id " + std::to_string(h.message_id));
       transmit(window_.cached_response(), local, remote);
       return;
     case message_window::verdict::process:
       break;
   }
-  auto m = wire::open_message(raw, *cipher_, keys_in_);
+  auto opened = open_protected(h, raw);
+  if (opened && !opened->has_value()) return;  // more fragments to come
+  result<wire::message> m = opened ? result<wire::message>(std::move(**opened)) : result<wire::message>(opened.err());
   if (!m) {
     const auto& e = m.err();
     if (e.code == errc::integrity_check_failed || e.code == errc::crypto_failure) {
@@ -1196,6 +1206,18 @@ void ike_sa::handle_protected(const wire::ike_header& h, bytes_view raw, const e
     return;
   }
   send_response(h, std::move(reply), local, remote);
+}
+
+result<std::optional<wire::message>> ike_sa::open_protected(const wire::ike_header& h, bytes_view raw) {
+  if (h.next_payload == payload_type::skf) {
+    // RFC 7383: fragments only after both sides announced support.
+    if (!peer_fragmentation_ || !conn_->fragmentation)
+      return make_error(errc::integrity_check_failed, "IKE fragment although fragmentation was not negotiated");
+    return fragments_.add(raw, *cipher_, keys_in_);
+  }
+  auto m = wire::open_message(raw, *cipher_, keys_in_);
+  if (!m) return m.err();
+  return std::optional<wire::message>(std::move(*m));
 }
 
 void ike_sa::on_datagram(bytes_view datagram, const endpoint& local, const endpoint& remote) {

@@ -21,6 +21,7 @@
 #include "engine/sa/connection.hpp"
 #include "engine/sa/message_window.hpp"
 #include "engine/wire/payloads.hpp"
+#include "engine/wire/sk_frame.hpp"
 
 namespace aike::sa {
 
@@ -133,6 +134,8 @@ class ike_sa {
 
   // INFORMATIONAL and established-state traffic
   void handle_protected(const wire::ike_header& h, bytes_view raw, const endpoint& local, const endpoint& remote);
+  // Verifies and decrypts an SK message, or collects an SKF fragment (nothing until complete).
+  result<std::optional<wire::message>> open_protected(const wire::ike_header& h, bytes_view raw);
   void handle_informational_request(const wire::message& m, std::vector<wire::payload>& reply);
   void handle_informational_response(const wire::message& m);
   void start_next_request();
@@ -168,6 +171,7 @@ class ike_sa {
   wire::proposal ike_proposal_;
   std::vector<std::uint16_t> peer_hash_algorithms_;
   bool peer_fragmentation_ = false;
+  wire::fragment_reassembly fragments_;
   bool nat_local_ = false, nat_remote_ = false;
 
   // Keys

@@ -11,7 +11,10 @@
 #include <map>
 
 #include "engine/proposal/parser.hpp"
+#include "engine/crypto/sk_cipher.hpp"
+#include "engine/proposal/selection.hpp"
 #include "engine/sa/in_memory_pair.hpp"
+#include "engine/wire/sk_frame.hpp"
 #include "engine/wire/message_codec.hpp"
 #include "engine/wire/payload_access.hpp"
 
@@ -453,4 +456,38 @@ TEST(SaHandshake, CertificateFromUnknownCaIsRejected) {
   EXPECT_EQ(h.responder->state(), ike_state::closed);
   EXPECT_NE(h.closed_b.find("not trusted"), std::string::npos) << h.closed_b;
   for (auto* k : {ca_key, other_ca, ka, kb}) EVP_PKEY_free(k);
+}
+
+// RFC 7383: a responder that announced fragmentation reassembles an IKE_AUTH request that
+// arrives in SKF fragments (charon fragments above 1280 octets, e.g. with RSA certificates).
+TEST(SaHandshake, FragmentedAuthRequestIsReassembled) {
+  auto [ca, cb] = psk_pair();
+  harness h(ca, cb);
+  h.start();
+  // IKE_SA_INIT both ways.
+  h.deliver_to_b(h.to_b.front());
+  h.to_b.pop_front();
+  h.deliver_to_a(h.to_a.front());
+  h.to_a.pop_front();
+  ASSERT_EQ(h.to_b.size(), 1u);
+  auto auth = h.to_b.front();
+  h.to_b.pop_front();
+  // Re-protect A's IKE_AUTH request as fragments with A's keys.
+  const auto& k = h.initiator->keys_for_debugging();
+  auto alg = proposal::algorithms_of(h.initiator->selected_ike_proposal());
+  auto cipher = crypto::sk_cipher::create(alg.encr, alg.encr_key_bits, alg.integ).value();
+  crypto::sk_keys out{k.sk_ei, k.sk_ai};
+  auto plain = wire::open_message(auth.data, *cipher, out);
+  ASSERT_TRUE(plain.ok());
+  auto frags = wire::seal_fragments(plain->header, plain->payloads, 120, *cipher, out);
+  ASSERT_TRUE(frags.ok()) << frags.err().message;
+  ASSERT_GE(frags->size(), 3u);
+  // Delivered out of order, one of them twice.
+  std::vector<bytes> order(frags->rbegin(), frags->rend());
+  order.push_back(frags->front());
+  for (const auto& f : order) h.deliver_to_b({auth.local, auth.remote, f});
+  EXPECT_EQ(h.responder->state(), ike_state::established);
+  h.run();
+  EXPECT_EQ(h.initiator->state(), ike_state::established);
+  expect_matching_children(h);
 }
