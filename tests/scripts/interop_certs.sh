@@ -127,4 +127,5 @@ for k in "${KINDS[@]}" raw; do
 done
 # charon logged which signature scheme it verified; RSA must have been PSS (RFC 7427).
 grep -q "RSA_EMSA_PSS" "$B/charon.log" || fail "charon did not see an RSASSA-PSS signature from aiked"
+aiked_stop "$A"
 echo "interop_certs: all passed"

@@ -129,4 +129,5 @@ wait_until 15 grep -q "restarting 'again'" "$A/aiked.log" || fail "dpd_action = 
 charon_start "$NS_B" "$B"
 wait_until 20 charon_has resp 1 || fail "restarted connection did not come up once charon was back"
 echo "ok: dpd_action = restart brought the connection up again"
+aiked_stop "$A"
 echo "interop_lifecycle: all passed"

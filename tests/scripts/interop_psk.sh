@@ -115,4 +115,5 @@ for s in "${SUITES[@]}"; do
   expect_same_sas "$NS_A" "$WORK/a" "$WORK/b" "peer" "${SHOWN[$((i - 1))]}" "init$i"
   echo "ok: charon -> aiked $s"
 done
+aiked_stop "$WORK/a"
 echo "interop_psk: all passed"

@@ -109,6 +109,20 @@ aiked_start() {
   [ -s "$dir/token" ] || fail "aiked did not start"
 }
 
+# aiked_stop DIR: SIGTERM, wait for a clean exit, and fail on any sanitizer report in its log
+# (the same scripts run against the ASan+UBSan build).
+aiked_stop() {
+  local dir=$1 pid
+  pid=$(cat "$dir/aiked.pid")
+  kill -TERM "$pid" 2>/dev/null
+  for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$pid" 2>/dev/null && fail "aiked did not exit within 15 s of SIGTERM"
+  if grep -qE "AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:" "$dir/aiked.log"; then
+    grep -E -A20 "AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:" "$dir/aiked.log" | head -60 >&2
+    fail "sanitizer report in $dir/aiked.log"
+  fi
+}
+
 # aikectl_in NS DIR ARGS...
 aikectl_in() {
   local ns=$1 dir=$2
