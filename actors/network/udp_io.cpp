@@ -397,7 +397,7 @@ bool udp_io::send_esp(const endpoint& local, const endpoint& remote, bytes_view 
   return send_parts(local, remote, false, esp_packet);
 }
 
-bool udp_io::send_parts(const endpoint& local, const endpoint& remote, bool ike, bytes_view payload) {
+bool udp_io::send_parts(const endpoint& local, const endpoint& remote, bool with_marker, bytes_view payload) {
   const socket_info* s = find_socket(local);
   if (s == nullptr || remote.addr.v6 != s->addr.v6) {
     counters_.send_errors.fetch_add(1, std::memory_order_relaxed);
@@ -410,7 +410,7 @@ bool udp_io::send_parts(const endpoint& local, const endpoint& remote, bool ike,
 
   iovec iov[2];
   int parts = 0;
-  if (ike && s->natt) iov[parts++] = iovec{const_cast<std::uint8_t*>(non_esp_marker), sizeof non_esp_marker};
+  if (with_marker && s->natt) iov[parts++] = iovec{const_cast<std::uint8_t*>(non_esp_marker), sizeof non_esp_marker};
   iov[parts++] = iovec{const_cast<std::uint8_t*>(payload.data()), payload.size()};
   mh.msg_iov = iov;
   mh.msg_iovlen = static_cast<std::size_t>(parts);

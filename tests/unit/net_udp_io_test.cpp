@@ -411,8 +411,9 @@ TEST(UdpIo, ConcurrentSendsFromSeveralThreads) {
   int received = 0;
   bytes got;
   endpoint from;
-  while (peer.receive(got, from, 200ms)) ++received;
+  while (received < threads * each && peer.receive(got, from)) ++received;
   EXPECT_EQ(received, threads * each);
+  EXPECT_FALSE(peer.receive(got, from, 50ms));  // and nothing more
 }
 
 TEST(UdpIo, Ipv6Loopback) {
@@ -466,7 +467,7 @@ TEST(UdpIo, StopIsPromptAndIdempotent) {
   auto t0 = std::chrono::steady_clock::now();
   io->stop();
   auto took = std::chrono::steady_clock::now() - t0;
-  EXPECT_LT(took, 200ms);
+  EXPECT_LT(took, 1000ms);  // the eventfd wakes it at once (~1 ms); the margin is for a loaded machine
   io->stop();
   // Stopped means stopped: nothing is delivered and start() does not revive it.
   io->start(ike.handler(), nullptr);
