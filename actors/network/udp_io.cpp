@@ -324,8 +324,8 @@ void udp_io::run() {
 }
 
 void udp_io::drain(const socket_info& s, receive_buffers& rb) {
-  // Counted locally and published once per wake-up: one atomic add per field, not per datagram.
-  std::uint64_t received = 0, keepalives = 0, esp = 0, runts = 0;
+  // Counted before a handler sees the datagram, so whoever receives it also sees it counted.
+  auto count = [](std::atomic<std::uint64_t>& c) { c.fetch_add(1, std::memory_order_relaxed); };
   for (int round = 0; round < batches_per_wakeup; ++round) {
     rb.reset();
     int n = ::recvmmsg(s.fd, rb.msgs, batch_size, MSG_DONTWAIT, nullptr);
@@ -334,12 +334,12 @@ void udp_io::drain(const socket_info& s, receive_buffers& rb) {
       break;  // EAGAIN: drained; anything else is a per-datagram error the kernel has now cleared
     }
     for (int i = 0; i < n; ++i) {
-      ++received;
+      count(counters_.received);
       msghdr& h = rb.msgs[i].msg_hdr;
       const std::uint8_t* p = static_cast<const std::uint8_t*>(rb.iov[i].iov_base);
       std::size_t len = rb.msgs[i].msg_len;
       if (h.msg_flags & MSG_TRUNC) {
-        ++runts;
+        count(counters_.runts);
         continue;
       }
       datagram d;
@@ -350,7 +350,7 @@ void udp_io::drain(const socket_info& s, receive_buffers& rb) {
       bool is_ike = true;
       if (s.natt) {
         if (len == 1 && p[0] == keepalive_octet) {
-          ++keepalives;
+          count(counters_.keepalives);
           continue;
         }
         if (len >= sizeof non_esp_marker && std::memcmp(p, non_esp_marker, sizeof non_esp_marker) == 0) {
@@ -361,11 +361,11 @@ void udp_io::drain(const socket_info& s, receive_buffers& rb) {
         }
       }
       if (len < (is_ike ? ike_header_size : esp_header_size)) {
-        ++runts;
+        count(counters_.runts);
         continue;
       }
       if (!is_ike) {
-        ++esp;
+        count(counters_.esp);
         if (!on_esp_) continue;
       }
       d.data.assign(p, p + len);
@@ -373,10 +373,6 @@ void udp_io::drain(const socket_info& s, receive_buffers& rb) {
     }
     if (static_cast<unsigned>(n) < batch_size) break;  // the socket is empty: skip a failing call
   }
-  if (received) counters_.received.fetch_add(received, std::memory_order_relaxed);
-  if (keepalives) counters_.keepalives.fetch_add(keepalives, std::memory_order_relaxed);
-  if (esp) counters_.esp.fetch_add(esp, std::memory_order_relaxed);
-  if (runts) counters_.runts.fetch_add(runts, std::memory_order_relaxed);
 }
 
 const udp_io::socket_info* udp_io::find_socket(const endpoint& local) const {
