@@ -7,6 +7,7 @@
 #include "actors/route_lookup.hpp"
 #include "engine/crypto/random.hpp"
 #include "engine/sa/init_request_check.hpp"
+#include "engine/sa/stateless_response.hpp"
 #include "engine/wire/message_codec.hpp"
 #include "engine/wire/payload_access.hpp"
 
@@ -163,15 +164,8 @@ void on_datagram(self_ptr self, net::datagram& d) {
     auto* ni = wire::find_first<wire::nonce_payload>(m->payloads, wire::payload_type::nonce);
     auto* c = wire::find_notify(m->payloads, wire::notify::cookie);
     if (!c || !st.cookies.check(c->data, ni->data, d.remote.addr, h->spi_i)) {
-      wire::message r;
-      r.header.spi_i = h->spi_i;
-      r.header.exchange_type = wire::exchange::ike_sa_init;
-      r.header.flags = wire::flag::response;
-      wire::notify_payload n;
-      n.type = wire::notify::cookie;
-      n.data = st.cookies.make(ni->data, d.remote.addr, h->spi_i);
-      r.payloads.push_back(wire::make_payload(wire::payload_type::notify, std::move(n)));
-      st.io->send(d.local, d.remote, wire::encode_message(r));
+      st.io->send(d.local, d.remote,
+                  sa::stateless_init_response(*h, wire::notify::cookie, st.cookies.make(ni->data, d.remote.addr, h->spi_i)));
       ++st.cookies_sent;
       return;
     }
@@ -188,14 +182,7 @@ void on_datagram(self_ptr self, net::datagram& d) {
   if (candidates.empty()) {
     st.log(level::info, "no connection for IKE_SA_INIT " + d.local.to_string() + " <- " + d.remote.to_string() +
                             ", sending NO_PROPOSAL_CHOSEN");
-    wire::message r;
-    r.header.spi_i = h->spi_i;
-    r.header.exchange_type = wire::exchange::ike_sa_init;
-    r.header.flags = wire::flag::response;
-    wire::notify_payload n;
-    n.type = wire::notify::no_proposal_chosen;
-    r.payloads.push_back(wire::make_payload(wire::payload_type::notify, std::move(n)));
-    st.io->send(d.local, d.remote, wire::encode_message(r));
+    st.io->send(d.local, d.remote, sa::stateless_init_response(*h, wire::notify::no_proposal_chosen));
     ++st.drops["no_connection"];
     return;
   }

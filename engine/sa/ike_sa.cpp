@@ -10,6 +10,7 @@
 #include "engine/proposal/selection.hpp"
 #include "engine/proposal/parser.hpp"
 #include "engine/sa/nat_detection.hpp"
+#include "engine/sa/stateless_response.hpp"
 #include "engine/wire/message_codec.hpp"
 #include "engine/wire/payload_access.hpp"
 #include "engine/wire/sk_frame.hpp"
@@ -302,14 +303,7 @@ void ike_sa::send_response(const wire::ike_header& req, std::vector<wire::payloa
 // An unprotected error answer to an IKE_SA_INIT request (no keys exist yet).
 void ike_sa::send_clear_error(const wire::ike_header& req, std::uint16_t notify_type, bytes data,
                               const endpoint& local, const endpoint& remote) {
-  wire::message m;
-  m.header.spi_i = req.spi_i;
-  m.header.spi_r = 0;
-  m.header.exchange_type = req.exchange_type;
-  m.header.flags = wire::flag::response;
-  m.header.message_id = req.message_id;
-  m.payloads.push_back(notify(notify_type, std::move(data)));
-  transmit(wire::encode_message(m), local, remote);
+  transmit(stateless_init_response(req, notify_type, std::move(data)), local, remote);
 }
 
 void ike_sa::start_next_request() {

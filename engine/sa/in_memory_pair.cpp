@@ -1,5 +1,6 @@
 #include "engine/sa/in_memory_pair.hpp"
 
+#include "engine/sa/stateless_response.hpp"
 #include "engine/wire/message_codec.hpp"
 #include "engine/wire/payload_access.hpp"
 
@@ -55,17 +56,10 @@ void in_memory_pair::collect(ike_sa& sa, bool is_a) {
 
 void in_memory_pair::send_cookie(const send_datagram& d) {
   auto h = wire::parse_header(d.data);
-  wire::message r;
-  r.header.spi_i = h->spi_i;
-  r.header.exchange_type = wire::exchange::ike_sa_init;
-  r.header.flags = wire::flag::response;
-  wire::notify_payload n;
-  n.type = wire::notify::cookie;
   auto m = wire::parse_message(d.data);
   auto* ni = m ? wire::find_first<wire::nonce_payload>(m->payloads, wire::payload_type::nonce) : nullptr;
-  n.data = jar_.make(ni ? bytes_view(ni->data) : bytes_view(), d.local.addr, h->spi_i);
-  r.payloads.push_back(wire::make_payload(wire::payload_type::notify, std::move(n)));
-  send_datagram answer{d.remote, d.local, wire::encode_message(r)};
+  bytes cookie = jar_.make(ni ? bytes_view(ni->data) : bytes_view(), d.local.addr, h->spi_i);
+  send_datagram answer{d.remote, d.local, stateless_init_response(*h, wire::notify::cookie, std::move(cookie))};
   if (on_wire) on_wire(answer, false);
   wire_log.push_back(answer.data);
   to_a.push_back(std::move(answer));
