@@ -46,7 +46,7 @@ struct ike_closed {
 // A datagram was ignored (undecryptable, unexpected message id, malformed); the owner counts
 // drops by reason.
 struct dropped {
-  std::string reason;
+  std::string reason;  // a short category: malformed, integrity, unexpected_message_id, ...
 };
 
 struct log_line {

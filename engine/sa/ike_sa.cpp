@@ -25,6 +25,14 @@ constexpr std::size_t nonce_size = 32;
 constexpr int max_ke_retries = 3;
 constexpr int max_cookie_retries = 3;
 
+// The first CHILD_SA is keyed from IKE_SA_INIT's exchange: its proposals in IKE_AUTH carry no
+// KE transforms (RFC 7296 §1.2), whatever groups the configuration lists for later rekeying.
+std::vector<wire::proposal> without_ke(std::vector<wire::proposal> ps) {
+  for (auto& p : ps)
+    std::erase_if(p.transforms, [](const wire::transform& t) { return t.type == wire::transform_type::ke; });
+  return ps;
+}
+
 wire::payload notify(std::uint16_t type, bytes data = {}, wire::protocol_id proto = wire::protocol_id::none,
                      bytes spi = {}) {
   wire::notify_payload n;
@@ -157,9 +165,9 @@ std::string ike_sa::proposal_string() const {
 
 void ike_sa::log(log_level lvl, std::string text) { actions_.push_back(log_line{lvl, std::move(text)}); }
 
-void ike_sa::drop(std::string reason) {
-  log(log_level::debug, "dropped message from " + remote_.to_string() + ": " + reason);
-  actions_.push_back(dropped{std::move(reason)});
+void ike_sa::drop(const char* category, std::string detail) {
+  log(log_level::debug, "dropped message from " + remote_.to_string() + ": " + detail);
+  actions_.push_back(dropped{category});
 }
 
 void ike_sa::arm(timer_kind kind, std::chrono::milliseconds after) {
@@ -462,7 +470,7 @@ void ike_sa::handle_init_response(const wire::message& m, bytes_view raw, const 
   auto* ke = wire::find_first<wire::ke_payload>(ps, payload_type::ke);
   auto* nr = wire::find_first<wire::nonce_payload>(ps, payload_type::nonce);
   if (!sa || !ke || !nr || sa->proposals.size() != 1 || m.header.spi_r == 0) {
-    drop("IKE_SA_INIT response without SA, KE or nonce");
+    drop("malformed", "IKE_SA_INIT response without SA, KE or nonce");
     return;
   }
   auto chosen = proposal::check_reply(sa->proposals.front(),
@@ -738,7 +746,7 @@ std::vector<wire::payload> ike_sa::child_request_payloads(const child_config& cc
   pending.remote_ts = cc.remote_ts.empty() ? std::vector<ts::selector>{ts::host(remote_.addr.view())} : cc.remote_ts;
   if (cc.mode == child_mode::transport) out.push_back(notify(wire::notify::use_transport_mode));
   wire::sa_payload sa;
-  sa.proposals = cc.esp_proposals;
+  sa.proposals = without_ke(cc.esp_proposals);
   for (auto& p : sa.proposals) {
     p.protocol = wire::protocol_id::esp;
     p.spi = u32_bytes(pending.spi_in);
@@ -848,7 +856,7 @@ void ike_sa::answer_child(const connection& c, const std::vector<wire::payload>&
                 ", configured " + ts::to_string(cfg_remote) + " === " + ts::to_string(cfg_local);
       continue;
     }
-    auto chosen = proposal::select(sa->proposals, cc.esp_proposals, wire::protocol_id::esp);
+    auto chosen = proposal::select(without_ke(sa->proposals), without_ke(cc.esp_proposals), wire::protocol_id::esp);
     if (!chosen) {
       failure = "child '" + cc.name + "': " + chosen.err().message;
       failure_notify = wire::notify::no_proposal_chosen;
@@ -906,6 +914,9 @@ void ike_sa::handle_auth_request(const wire::message& m) {
       bool ok = pass == 0 ? exact : peer.matches(c->remote.id);
       if (!ok) continue;
       if (wanted && !wanted->is_any() && !(*wanted == c->local.id) && !wanted->matches(c->local.id)) continue;
+      // The algorithms were agreed in IKE_SA_INIT with another candidate's proposals: a
+      // connection whose own proposals would have refused them is not eligible.
+      if (!proposal::select({ike_proposal_}, c->ike_proposals, wire::protocol_id::ike, ke_group_)) continue;
       chosen = c;
       break;
     }
@@ -987,7 +998,7 @@ void ike_sa::handle_auth_response(const wire::message& m) {
     return;
   }
   const child_config* cc = conn_->find_child(ch.name);
-  std::vector<wire::proposal> offered = cc->esp_proposals;
+  std::vector<wire::proposal> offered = without_ke(cc->esp_proposals);
   for (auto& p : offered) {
     p.protocol = wire::protocol_id::esp;
     p.spi = u32_bytes(ch.spi_in);
@@ -1095,12 +1106,12 @@ void ike_sa::handle_protected(const wire::ike_header& h, bytes_view raw, const e
                               const endpoint& remote) {
   if (h.is_response()) {
     if (!window_.is_response_to_outstanding(h.message_id)) {
-      drop("unexpected response with message id " + std::to_string(h.message_id));
+      drop("unexpected_message_id", "unexpected response with message id " + std::to_string(h.message_id));
       return;
     }
     auto opened = open_protected(h, raw);
     if (!opened) {
-      drop("response does not verify: " + opened.err().message);
+      drop("integrity", "response does not verify: " + opened.err().message);
       return;
     }
     if (!opened->has_value()) return;  // more fragments to come
@@ -1120,7 +1131,7 @@ void ike_sa::handle_protected(const wire::ike_header& h, bytes_view raw, const e
 
   switch (window_.classify_request(h.message_id)) {
     case message_window::verdict::drop:
-      drop("request with unexpected message id " + std::to_string(h.message_id));
+      drop("unexpected_message_id", "request with unexpected message id " + std::to_string(h.message_id));
       return;
     case message_window::verdict::retransmit:
       // A fragmented request is retransmitted as all its fragments: answer the first only.
@@ -1141,7 +1152,7 @@ void ike_sa::handle_protected(const wire::ike_header& h, bytes_view raw, const e
   if (!m) {
     const auto& e = m.err();
     if (e.code == errc::integrity_check_failed || e.code == errc::crypto_failure) {
-      drop("request does not verify: " + e.message);
+      drop("integrity", "request does not verify: " + e.message);
       return;
     }
     // Decrypted, but malformed inside: answer as §2.21 asks.
@@ -1159,7 +1170,7 @@ void ike_sa::handle_protected(const wire::ike_header& h, bytes_view raw, const e
   received_since_dpd_ = true;
   if (h.exchange_type == wire::exchange::ike_auth) {
     if (initiator_ || state_ != ike_state::init_done) {
-      drop("IKE_AUTH request in state " + std::string(to_string(state_)));
+      drop("unexpected_exchange", "IKE_AUTH request in state " + std::string(to_string(state_)));
       return;
     }
     // The initiator may have moved to the NAT-T port: answer where the request came from.
@@ -1169,7 +1180,7 @@ void ike_sa::handle_protected(const wire::ike_header& h, bytes_view raw, const e
     return;
   }
   if (state_ != ike_state::established && state_ != ike_state::deleting) {
-    drop(std::string(wire::name_of(h.exchange_type)) + " request before the SA is established");
+    drop("unexpected_exchange", std::string(wire::name_of(h.exchange_type)) + " request before the SA is established");
     return;
   }
   if (nat_detected() && !(remote == remote_)) remote_ = remote;
@@ -1196,7 +1207,7 @@ void ike_sa::handle_protected(const wire::ike_header& h, bytes_view raw, const e
     log(log_level::info, "CREATE_CHILD_SA from peer declined (not supported yet)");
     reply.push_back(notify(wire::notify::no_additional_sas));
   } else {
-    drop("request of unknown exchange type " + std::to_string(int(h.exchange_type)));
+    drop("unexpected_exchange", "request of unknown exchange type " + std::to_string(int(h.exchange_type)));
     return;
   }
   send_response(h, std::move(reply), local, remote);
@@ -1218,35 +1229,35 @@ void ike_sa::on_datagram(bytes_view datagram, const endpoint& local, const endpo
   if (state_ == ike_state::closed) return;
   auto h = wire::parse_header(datagram);
   if (!h) {
-    drop("malformed header: " + h.err().message);
+    drop("malformed", "malformed header: " + h.err().message);
     return;
   }
   // Messages from the original initiator carry the I flag; anything else is not for this SA.
   bool from_initiator = h->is_initiator();
   if (from_initiator == initiator_) {
-    drop("message with the wrong initiator flag");
+    drop("wrong_flags", "message with the wrong initiator flag");
     return;
   }
   if (h->exchange_type == wire::exchange::ike_sa_init) {
     if (h->message_id != 0) {
-      drop("IKE_SA_INIT with message id " + std::to_string(h->message_id));
+      drop("unexpected_message_id", "IKE_SA_INIT with message id " + std::to_string(h->message_id));
       return;
     }
     if (initiator_) {
       if (!h->is_response() || state_ != ike_state::init_sent) {
-        drop("unexpected IKE_SA_INIT");
+        drop("unexpected_exchange", "unexpected IKE_SA_INIT");
         return;
       }
       auto m = wire::parse_message(datagram);
       if (!m) {
-        drop("malformed IKE_SA_INIT response: " + m.err().message);
+        drop("malformed", "malformed IKE_SA_INIT response: " + m.err().message);
         return;
       }
       handle_init_response(*m, datagram, local, remote);
       return;
     }
     if (h->is_response()) {
-      drop("IKE_SA_INIT response to a responder");
+      drop("unexpected_exchange", "IKE_SA_INIT response to a responder");
       return;
     }
     if (state_ != ike_state::created) {
@@ -1255,7 +1266,7 @@ void ike_sa::on_datagram(bytes_view datagram, const endpoint& local, const endpo
           std::equal(datagram.begin(), datagram.end(), init_request_.begin()))
         transmit(init_response_, local, remote);
       else
-        drop("another IKE_SA_INIT for an existing SA");
+        drop("unexpected_exchange", "another IKE_SA_INIT for an existing SA");
       return;
     }
     auto m = wire::parse_message(datagram);
@@ -1274,7 +1285,7 @@ void ike_sa::on_datagram(bytes_view datagram, const endpoint& local, const endpo
     return;
   }
   if (!cipher_ || (initiator_ && state_ == ike_state::init_sent)) {
-    drop(std::string(wire::name_of(h->exchange_type)) + " before keys exist");
+    drop("unexpected_exchange", std::string(wire::name_of(h->exchange_type)) + " before keys exist");
     return;
   }
   handle_protected(*h, datagram, local, remote);

@@ -150,7 +150,8 @@ class ike_sa {
   void on_established();
   void finish(const std::string& reason, bool peer_dead = false);
   void log(log_level lvl, std::string text);
-  void drop(std::string reason);
+  // Counted by `category` (a short fixed word); `detail` goes to the debug log only.
+  void drop(const char* category, std::string detail);
 
   ike_sa_params params_;
   bool initiator_;

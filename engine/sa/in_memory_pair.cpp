@@ -84,6 +84,7 @@ void in_memory_pair::deliver_to_b(const send_datagram& d) {
     ike_sa_params p;
     p.unique_id = 2;
     p.connections = {conn_b_};
+    p.connections.insert(p.connections.end(), more_responder_connections.begin(), more_responder_connections.end());
     p.local = d.remote;
     p.remote = d.local;
     p.env = env();

@@ -22,6 +22,8 @@ class in_memory_pair {
   endpoint a{*ip_address::parse("10.0.0.1"), 500};  // the initiator's address
   endpoint b{*ip_address::parse("10.0.0.2"), 500};  // the responder's address
   bool require_cookie = false;                      // B answers the first IKE_SA_INIT with a COOKIE
+  // More connections B considers for the same addresses, after the responder connection.
+  std::vector<std::shared_ptr<const connection>> more_responder_connections;
   // Called for every datagram put on the "wire" (from_a: sent by the initiator).
   std::function<void(const send_datagram&, bool from_a)> on_wire;
 

@@ -491,3 +491,35 @@ TEST(SaHandshake, FragmentedAuthRequestIsReassembled) {
   EXPECT_EQ(h.initiator->state(), ike_state::established);
   expect_matching_children(h);
 }
+
+// Connections sharing an address: the one whose proposals answered IKE_SA_INIT may not be the
+// one the peer's identity selects in IKE_AUTH. A connection whose own proposals refuse the
+// negotiated algorithms must not be used (else its proposals could be bypassed).
+TEST(SaHandshake, IdentityCannotPickAConnectionThatRefusesTheAlgorithms) {
+  auto [ca, strong] = psk_pair("aes128-sha256-modp2048");
+  strong->name = "strong";
+  strong->ike_proposals = *proposal::parse_ike_proposals({"aes256gcm16-prfsha384-ecp384"});
+  auto weak = std::make_shared<connection>(*strong);
+  weak->name = "weak";
+  weak->remote.id = id("somebody.else");
+  weak->ike_proposals = *proposal::parse_ike_proposals({"aes128-sha256-modp2048"});
+  harness h(ca, weak);
+  h.more_responder_connections = {strong};
+  h.start();
+  h.run();
+  EXPECT_EQ(h.responder->state(), ike_state::closed);
+  EXPECT_NE(h.closed_b.find("no connection matches"), std::string::npos) << h.closed_b;
+  EXPECT_EQ(h.initiator->state(), ike_state::closed);
+}
+
+// ESP proposals that name a group (for PFS in later rekeys) still bring up the first CHILD_SA:
+// IKE_AUTH carries no KE transforms, as strongSwan expects.
+TEST(SaHandshake, EspProposalsWithGroupsWorkInIkeAuth) {
+  auto [ca, cb] = psk_pair();
+  ca->children[0].esp_proposals = *proposal::parse_esp_proposals({"aes256gcm16-x25519"});
+  cb->children[0].esp_proposals = *proposal::parse_esp_proposals({"aes256gcm16"});
+  harness h(ca, cb);
+  h.start();
+  expect_established(h);
+  for (const auto& t : h.installed_a[0].proposal.transforms) EXPECT_NE(t.type, wire::transform_type::ke);
+}
