@@ -118,20 +118,25 @@ int run_daemon(const std::string& config_path) {
   io->start([registry](net::datagram&& dg) { caf::anon_send(registry, actors::dgram_atom::value, std::move(dg)); },
             nullptr);
 
-  auto token = actors::write_control_token(d.control_token);
-  if (!token) {
-    std::fprintf(stderr, "aiked: %s\n", token.err().message.c_str());
+  // On a failed start every actor is told to exit, else the actor system would wait for them.
+  auto abort_start = [&](std::initializer_list<caf::actor> actors) {
     io->stop();
-    caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
+    for (const auto& a : actors) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(logger, caf::exit_reason::user_shutdown);
     return 1;
-  }
-  auto control = sys.spawn(actors::control_actor, registry, kernel, cfg, *token, log.with(actors::subsystem::ctl));
+  };
+  std::string token = actors::new_control_token();
+  auto control = sys.spawn(actors::control_actor, registry, kernel, cfg, token, log.with(actors::subsystem::ctl));
   auto port = caf::io::publish(control, d.control_port, d.control_host.c_str(), true);
   if (!port) {
-    std::fprintf(stderr, "aiked: cannot listen for aikectl on %s:%u: %s\n", d.control_host.c_str(),
-                 static_cast<unsigned>(d.control_port), sys.render(port.error()).c_str());
-    io->stop();
-    return 1;
+    std::fprintf(stderr, "aiked: cannot listen for aikectl on %s:%u: %s (is another aiked running?)\n",
+                 d.control_host.c_str(), static_cast<unsigned>(d.control_port), sys.render(port.error()).c_str());
+    return abort_start({control, registry, kernel});
+  }
+  if (auto written = actors::write_control_token(d.control_token, token); !written) {
+    std::fprintf(stderr, "aiked: %s\n", written.err().message.c_str());
+    caf::io::unpublish(control, *port);
+    return abort_start({control, registry, kernel});
   }
   log(actors::level::info, std::string("aiked ") + AIKE_VERSION + " started: " + std::to_string(cfg->connections.size()) +
                                " connection(s), IKE on port " + std::to_string(io->bound_port(false)) + "/" +

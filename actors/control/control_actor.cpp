@@ -244,14 +244,15 @@ caf::message reply(std::int32_t code, std::string text) { return caf::make_messa
 
 }  // namespace
 
-result<std::string> write_control_token(const std::string& path) {
+std::string new_control_token() { return to_hex(crypto::random_bytes(32)); }
+
+status write_control_token(const std::string& path, const std::string& token) {
   auto slash = path.rfind('/');
   if (slash != std::string::npos && slash > 0) {
     std::string dir = path.substr(0, slash);
     if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
       return make_error(errc::invalid_argument, "cannot create " + dir + ": " + std::strerror(errno));
   }
-  std::string token = to_hex(crypto::random_bytes(32));
   std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return make_error(errc::invalid_argument, "cannot write " + tmp + ": " + std::strerror(errno));
@@ -261,7 +262,7 @@ result<std::string> write_control_token(const std::string& path) {
   ::close(fd);
   if (!ok || rename(tmp.c_str(), path.c_str()) != 0)
     return make_error(errc::invalid_argument, "cannot write " + path + ": " + std::strerror(errno));
-  return token;
+  return ok_v;
 }
 
 caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor registry, caf::actor kernel,

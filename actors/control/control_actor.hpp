@@ -28,7 +28,11 @@ struct control_state {
 caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor registry, caf::actor kernel,
                             std::shared_ptr<const config::config> cfg, std::string token, log_sink log);
 
-// A fresh random token (hex), written to `path` with mode 0600 in a directory made with 0700.
-result<std::string> write_control_token(const std::string& path);
+// A fresh random token (hex).
+std::string new_control_token();
+// Writes `token` to `path` with mode 0600, in a directory made with 0700 if missing. Called only
+// once the control endpoint listens, so a second daemon that fails to start never replaces the
+// token of the one that runs.
+status write_control_token(const std::string& path, const std::string& token);
 
 }  // namespace aike::actors
