@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "actors/network/udp_io.hpp"
+#include "actors/sa_event.hpp"
 #include "engine/sa/summary.hpp"
 #include "config/config.hpp"
 #include "kernel/backend.hpp"
@@ -26,6 +27,7 @@ using update_atom = caf::atom_constant<caf::atom("saupdate")>;    // SA -> regis
 using gone_atom = caf::atom_constant<caf::atom("sagone")>;        // SA -> registry: (sagone, id, reason, peer_dead)
 using drop_atom = caf::atom_constant<caf::atom("drop")>;          // (drop, reason)
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;    // registry: (timeout, op id)
+using event_atom = caf::atom_constant<caf::atom("saevent")>;      // SA -> event hub -> updown, monitor: (saevent, sa_event)
 
 // --- kernel actor ---
 using install_atom = caf::atom_constant<caf::atom("install")>;  // (install, kernel::child_install) -> (ok|error string)
