@@ -70,7 +70,7 @@ void log_sink::operator()(level l, const std::string& text) const {
     line += ": ";
   }
   line += text;
-  caf::anon_send(logger_, log_atom::value, static_cast<int>(l), std::move(line));
+  caf::anon_send(logger_, log_atom::value, static_cast<int>(l), levels_->logged(sys_, l), std::move(line));
 }
 
 caf::behavior logger_actor(caf::event_based_actor* self, std::string file) {
@@ -79,8 +79,10 @@ caf::behavior logger_actor(caf::event_based_actor* self, std::string file) {
   self->attach_functor([out] {
     if (out) std::fclose(out);
   });
+  auto tap = std::make_shared<caf::actor>();
   return {
-      [out](log_atom, int, const std::string& line) {
+      [tap](tap_atom, caf::actor a) { *tap = std::move(a); },
+      [out, tap](log_atom, int lvl, bool write, const std::string& line) {
         auto now = std::chrono::system_clock::now();
         auto t = std::chrono::system_clock::to_time_t(now);
         auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
@@ -89,6 +91,8 @@ caf::behavior logger_actor(caf::event_based_actor* self, std::string file) {
         char stamp[64];
         std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
                       tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+        if (*tap) caf::anon_send(*tap, log_atom::value, lvl, std::string(stamp) + " " + line);
+        if (!write) return;
         std::fprintf(stderr, "%s %s\n", stamp, line.c_str());
         if (out) {
           std::fprintf(out, "%s %s\n", stamp, line.c_str());

@@ -4,6 +4,7 @@
 #pragma once
 #include <caf/all.hpp>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -20,7 +21,11 @@ bool parse_subsystem(const std::string& s, subsystem& out);
 struct log_levels {
   level fallback = level::info;
   std::map<subsystem, level> by_subsystem;
+  // The most verbose level a connected `aikectl monitor --log` asked for (-1: none). Lines up to
+  // it are made even when the configured level would skip them, and reach only the monitor.
+  mutable std::atomic<int> tap_level{-1};
   level of(subsystem s) const;
+  bool logged(subsystem s, level l) const { return l <= of(s); }
 };
 
 class log_sink {
@@ -28,7 +33,9 @@ class log_sink {
   log_sink() = default;
   log_sink(caf::actor logger, std::shared_ptr<const log_levels> levels, subsystem sys, std::string context = {})
       : logger_(std::move(logger)), levels_(std::move(levels)), sys_(sys), context_(std::move(context)) {}
-  bool enabled(level l) const { return levels_ && l <= levels_->of(sys_); }
+  bool enabled(level l) const {
+    return levels_ && (l <= levels_->of(sys_) || static_cast<int>(l) <= levels_->tap_level.load(std::memory_order_relaxed));
+  }
   void operator()(level l, const std::string& text) const;
   // The same sink for another subsystem or with a context prefix such as "site[12]".
   log_sink with(subsystem sys, std::string context = {}) const { return {logger_, levels_, sys, std::move(context)}; }
@@ -41,6 +48,8 @@ class log_sink {
 };
 
 // Writes "2026-11-29T03:27:20.123Z INFO  [ike] site[3]: text" to stderr and, if given, a file.
+// Message: (log, int level, bool write, line) — `write` is false for a line made only for a
+// monitor. `(tap, actor)` names an actor that gets every line as (log, int level, stamped line).
 caf::behavior logger_actor(caf::event_based_actor* self, std::string file);
 
 }  // namespace aike::actors

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/control/control_protocol.hpp"
 #include "actors/network/udp_io.hpp"
 #include "actors/sa_event.hpp"
 #include "engine/sa/summary.hpp"
@@ -35,12 +36,16 @@ using remove_atom = caf::atom_constant<caf::atom("remove")>;    // (remove, chil
 using list_atom = caf::atom_constant<caf::atom("list")>;        // registry: (list, filter) -> snapshots; kernel: (list) -> children
 
 // --- logging ---
-using log_atom = caf::atom_constant<caf::atom("log")>;  // (log, int level, std::string line)
+using log_atom = caf::atom_constant<caf::atom("log")>;  // (log, int level, bool write, std::string line)
+using tap_atom = caf::atom_constant<caf::atom("tap")>;  // to the logger: (tap, actor) gets every line
 
 // --- control (crosses TCP: only strings and integers) ---
-// aikectl -> control: (ctl, token, command, args as "key=value") -> (int32 exit code, output)
-using ctl_atom = caf::atom_constant<caf::atom("ctl")>;
+// (see control_protocol.hpp for what crosses TCP)
+using control::ctl_atom;
+using control::monitor_atom;
+using control::progress_atom;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;  // to the event hub
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 
 // Which SAs a bulk operation addresses.

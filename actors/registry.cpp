@@ -98,9 +98,24 @@ std::uint32_t spawn_sa(self_ptr self, bool initiator, std::vector<std::shared_pt
 }
 
 // Finishes an operation whose pending set is empty.
+// Progress goes to aikectl at most four times a second, anonymously so that the registry's handle
+// never crosses the control connection.
+void report_progress(bulk_op& op, bool final) {
+  if (!op.progress) return;
+  auto now = std::chrono::steady_clock::now();
+  if (!final && now - op.progress_at < std::chrono::milliseconds(250)) return;
+  op.progress_at = now;
+  caf::anon_send(op.progress, progress_atom::value, static_cast<std::uint64_t>(op.result.completed + op.result.failed),
+                 static_cast<std::uint64_t>(op.result.matched));
+}
+
 void maybe_complete(self_ptr self, std::uint64_t op_id) {
   auto it = self->state.ops.find(op_id);
-  if (it == self->state.ops.end() || !it->second.pending.empty()) return;
+  if (it == self->state.ops.end()) return;
+  if (!it->second.pending.empty()) {
+    report_progress(it->second, false);
+    return;
+  }
   it->second.promise.deliver(it->second.result);
   self->state.ops.erase(it);
 }
@@ -314,6 +329,89 @@ void on_gone(self_ptr self, std::uint32_t id, const std::string& reason, bool pe
   }
 }
 
+caf::result<bulk_result> start_initiate(self_ptr self, const std::string& conn_name, const std::string& child,
+                                        std::uint32_t count, std::uint32_t timeout_ms, bool block,
+                                        caf::actor progress) {
+  auto& st = self->state;
+  const auto* conn = st.cfg->find(conn_name);
+  bulk_result r;
+  if (!conn) {
+    r.errors.push_back("no connection named '" + conn_name + "'");
+    return r;
+  }
+  const auto& ike = *conn->ike;
+  if (ike.remote_addrs.empty()) {
+    r.errors.push_back("connection '" + conn_name + "' has no remote address to initiate to (remote_addrs = %any)");
+    return r;
+  }
+  if (count > 1 && conn->unique != config::unique_policy::never && conn->unique != config::unique_policy::no) {
+    r.errors.push_back("--count needs unique = \"never\" (or \"no\") on connection '" + conn_name + "'");
+    return r;
+  }
+  endpoint remote{ike.remote_addrs.front(), ike.remote_port};
+  endpoint local{ike.local_addrs.empty() ? ip_address{} : ike.local_addrs.front(), conn->local_port};
+  if (ike.local_addrs.empty()) {
+    auto src = source_address_for(remote.addr);
+    if (!src) {
+      r.errors.push_back("no route to " + remote.addr.to_string() + " for connection '" + conn_name + "'");
+      return r;
+    }
+    local.addr = *src;
+  }
+  bulk_op op;
+  op.what = bulk_op::kind::initiate;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    std::uint32_t id = spawn_sa(self, true, {conn->ike}, local, remote, child);
+    op.pending.insert(id);
+  }
+  op.result.matched = count;
+  if (!block) {
+    op.result.completed = 0;
+    return op.result;
+  }
+  auto op_id = st.next_op++;
+  op.promise = self->make_response_promise();
+  op.progress = std::move(progress);
+  st.ops.emplace(op_id, std::move(op));
+  self->delayed_send(self, std::chrono::milliseconds(timeout_ms), timeout_atom::value, op_id);
+  return caf::result<bulk_result>(caf::delegated<bulk_result>());
+}
+
+caf::result<bulk_result> start_terminate(self_ptr self, const sa_filter& f, bool force, std::uint32_t timeout_ms,
+                                         bool block, caf::actor progress) {
+  auto& st = self->state;
+  bulk_op op;
+  op.all = f.kind == sa_filter::by::all;
+  op.force = force;
+  bool child_op = f.kind == sa_filter::by::child_name || f.kind == sa_filter::by::child_id;
+  op.what = child_op ? bulk_op::kind::terminate_child : bulk_op::kind::terminate_ike;
+  for (auto& [id, e] : st.sas) {
+    if (!matches(e, id, f)) continue;
+    if (child_op) {
+      for (const auto& c : e.summary.children) {
+        if ((f.kind == sa_filter::by::child_name && c.name == f.name) ||
+            (f.kind == sa_filter::by::child_id && c.id == f.id)) {
+          op.children[id].insert(c.id);
+          ++op.result.matched;
+          self->send(e.handle, child_del_atom::value, c.id);
+        }
+      }
+      op.pending.insert(id);
+    } else {
+      op.pending.insert(id);
+      ++op.result.matched;
+      self->send(e.handle, terminate_atom::value, force);
+    }
+  }
+  if (!block || op.pending.empty()) return op.result;
+  auto op_id = st.next_op++;
+  op.promise = self->make_response_promise();
+  op.progress = std::move(progress);
+  st.ops.emplace(op_id, std::move(op));
+  self->delayed_send(self, std::chrono::milliseconds(timeout_ms), timeout_atom::value, op_id);
+  return caf::result<bulk_result>(caf::delegated<bulk_result>());
+}
+
 }  // namespace
 
 caf::behavior registry_actor(caf::stateful_actor<registry_state>* self, std::shared_ptr<const config::config> cfg,
@@ -331,87 +429,21 @@ caf::behavior registry_actor(caf::stateful_actor<registry_state>* self, std::sha
         on_gone(self, id, reason, peer_dead);
       },
       [self](drop_atom, const std::string& reason) { ++self->state.drops[reason]; },
-      // (initiate, connection, child, count, timeout ms, block) -> bulk_result
+      // (initiate, connection, child, count, timeout ms, block[, progress actor]) -> bulk_result
       [self](initiate_atom, const std::string& conn_name, const std::string& child, std::uint32_t count,
-             std::uint32_t timeout_ms, bool block) -> caf::result<bulk_result> {
-        auto& st = self->state;
-        const auto* conn = st.cfg->find(conn_name);
-        bulk_result r;
-        if (!conn) {
-          r.errors.push_back("no connection named '" + conn_name + "'");
-          return r;
-        }
-        const auto& ike = *conn->ike;
-        if (ike.remote_addrs.empty()) {
-          r.errors.push_back("connection '" + conn_name + "' has no remote address to initiate to (remote_addrs = %any)");
-          return r;
-        }
-        if (count > 1 && conn->unique != config::unique_policy::never && conn->unique != config::unique_policy::no) {
-          r.errors.push_back("--count needs unique = \"never\" (or \"no\") on connection '" + conn_name + "'");
-          return r;
-        }
-        endpoint remote{ike.remote_addrs.front(), ike.remote_port};
-        endpoint local{ike.local_addrs.empty() ? ip_address{} : ike.local_addrs.front(), conn->local_port};
-        if (ike.local_addrs.empty()) {
-          auto src = source_address_for(remote.addr);
-          if (!src) {
-            r.errors.push_back("no route to " + remote.addr.to_string() + " for connection '" + conn_name + "'");
-            return r;
-          }
-          local.addr = *src;
-        }
-        bulk_op op;
-        op.what = bulk_op::kind::initiate;
-        for (std::uint32_t i = 0; i < count; ++i) {
-          std::uint32_t id = spawn_sa(self, true, {conn->ike}, local, remote, child);
-          op.pending.insert(id);
-        }
-        op.result.matched = count;
-        if (!block) {
-          op.result.completed = 0;
-          return op.result;
-        }
-        auto op_id = st.next_op++;
-        op.promise = self->make_response_promise();
-        auto promise = op.promise;
-        st.ops.emplace(op_id, std::move(op));
-        self->delayed_send(self, std::chrono::milliseconds(timeout_ms), timeout_atom::value, op_id);
-        return caf::result<bulk_result>(caf::delegated<bulk_result>());
+             std::uint32_t timeout_ms, bool block) {
+        return start_initiate(self, conn_name, child, count, timeout_ms, block, {});
       },
-      // (terminate, filter, force, timeout ms, block) -> bulk_result
-      [self](terminate_atom, const sa_filter& f, bool force, std::uint32_t timeout_ms,
-             bool block) -> caf::result<bulk_result> {
-        auto& st = self->state;
-        bulk_op op;
-        op.all = f.kind == sa_filter::by::all;
-        op.force = force;
-        bool child_op = f.kind == sa_filter::by::child_name || f.kind == sa_filter::by::child_id;
-        op.what = child_op ? bulk_op::kind::terminate_child : bulk_op::kind::terminate_ike;
-        for (auto& [id, e] : st.sas) {
-          if (!matches(e, id, f)) continue;
-          if (child_op) {
-            for (const auto& c : e.summary.children) {
-              if ((f.kind == sa_filter::by::child_name && c.name == f.name) ||
-                  (f.kind == sa_filter::by::child_id && c.id == f.id)) {
-                op.children[id].insert(c.id);
-                ++op.result.matched;
-                self->send(e.handle, child_del_atom::value, c.id);
-              }
-            }
-            op.pending.insert(id);
-          } else {
-            op.pending.insert(id);
-            ++op.result.matched;
-            self->send(e.handle, terminate_atom::value, force);
-          }
-        }
-        if (!block || op.pending.empty()) return op.result;
-        auto op_id = st.next_op++;
-        op.promise = self->make_response_promise();
-        st.ops.emplace(op_id, std::move(op));
-        self->delayed_send(self, std::chrono::milliseconds(timeout_ms), timeout_atom::value, op_id);
-        return caf::result<bulk_result>(caf::delegated<bulk_result>());
+      [self](initiate_atom, const std::string& conn_name, const std::string& child, std::uint32_t count,
+             std::uint32_t timeout_ms, bool block, caf::actor progress) {
+        return start_initiate(self, conn_name, child, count, timeout_ms, block, std::move(progress));
       },
+      // (terminate, filter, force, timeout ms, block[, progress actor]) -> bulk_result
+      [self](terminate_atom, const sa_filter& f, bool force, std::uint32_t timeout_ms, bool block) {
+        return start_terminate(self, f, force, timeout_ms, block, {});
+      },
+      [self](terminate_atom, const sa_filter& f, bool force, std::uint32_t timeout_ms, bool block,
+             caf::actor progress) { return start_terminate(self, f, force, timeout_ms, block, std::move(progress)); },
       [self](list_atom, const sa_filter& f) {
         std::vector<sa::ike_summary> out;
         for (const auto& [id, e] : self->state.sas)

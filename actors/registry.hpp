@@ -5,6 +5,7 @@
 #pragma once
 #include <caf/all.hpp>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <set>
@@ -40,6 +41,8 @@ struct bulk_op {
   bool force = false;
   bulk_result result;
   caf::response_promise promise;
+  caf::actor progress;  // aikectl's actor for "done / total" lines (invalid: none wanted)
+  std::chrono::steady_clock::time_point progress_at{};
 };
 
 struct registry_state {

@@ -5,6 +5,8 @@
 #include <CLI/CLI.hpp>
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -12,11 +14,21 @@
 #include <string>
 #include <vector>
 
+#include "actors/control/control_protocol.hpp"
+
 namespace {
 
-using ctl_atom = caf::atom_constant<caf::atom("ctl")>;
+using aike::control::ctl_atom;
+using aike::control::monitor_atom;
+using aike::control::progress_atom;
+constexpr int exit_usage = aike::control::exit_usage, exit_unreachable = aike::control::exit_refused;
 
-constexpr int exit_usage = 2, exit_unreachable = 3;
+// "4812" -> "4,812"
+std::string grouped(std::uint64_t v) {
+  std::string s = std::to_string(v);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
+  return s;
+}
 
 struct target {
   std::string host = "127.0.0.1";
@@ -67,6 +79,10 @@ int main(int argc, char** argv) {
   std::string token_file = "/run/aike/control.token";
   app.add_option("--uri", uri, "daemon control endpoint, tcp://HOST:PORT")->capture_default_str();
   app.add_option("--token-file", token_file, "file with the daemon's control token")->capture_default_str();
+  std::string tls_cert, tls_key, tls_ca;
+  app.add_option("--cert", tls_cert, "client certificate (PEM) for a daemon whose control endpoint uses TLS");
+  app.add_option("--key", tls_key, "private key (PEM) of --cert");
+  app.add_option("--ca", tls_ca, "CA certificate (PEM) that issued the daemon's control certificate");
 
   std::string cmd;
   std::vector<std::string> args;
@@ -109,6 +125,18 @@ int main(int argc, char** argv) {
   terminate->add_flag("--noblock", noblock, "do not wait");
   add_json(terminate);
 
+  bool progress_flag = false;
+  for (auto* sub : {initiate, terminate})
+    sub->add_flag("--progress", progress_flag, "print progress lines even when stderr is not a terminal");
+
+  auto* monitor = app.add_subcommand("monitor", "stream events (IKE/CHILD up, down, rekey) and log lines until interrupted");
+  std::string log_level;
+  bool no_events = false;
+  monitor->add_option("--log", log_level, "also stream log lines up to this level: error, warning, info, debug")
+      ->check(CLI::IsMember({"error", "warning", "warn", "info", "debug"}));
+  monitor->add_flag("--no-events", no_events, "only log lines (needs --log)");
+  add_json(monitor);
+
   auto* rekey = app.add_subcommand("rekey", "rekey IKE SAs or CHILD_SAs");
   auto* r_ike = rekey->add_option("--ike", ike_name, "IKE SAs of this connection");
   auto* r_ike_id = rekey->add_option("--ike-id", ike_id, "the IKE SA with this unique id");
@@ -146,6 +174,16 @@ int main(int argc, char** argv) {
     put("count", std::to_string(count));
     put("timeout", std::to_string(timeout));
     if (noblock) args.push_back("noblock");
+  } else if (monitor->parsed()) {
+    cmd = "monitor";
+    if (!log_level.empty()) put("log", log_level);
+    if (no_events) {
+      if (log_level.empty()) {
+        std::fprintf(stderr, "aikectl monitor: --no-events needs --log LEVEL\n");
+        return exit_usage;
+      }
+      args.push_back("no-events");
+    }
   } else if (terminate->parsed() || rekey->parsed()) {
     bool is_term = terminate->parsed();
     cmd = is_term ? "terminate" : "rekey";
@@ -167,6 +205,11 @@ int main(int argc, char** argv) {
     }
   }
 
+  // Progress lines ("terminated 4,812 / 10,000") for blocking bulk operations on a terminal.
+  bool tty = isatty(STDERR_FILENO) == 1;
+  bool bulk = (cmd == "initiate" || cmd == "terminate") && !noblock && !json;
+  if (bulk && (tty || progress_flag)) args.push_back("progress");
+
   target t;
   std::string err;
   if (!parse_uri(uri, t, err)) {
@@ -184,29 +227,78 @@ int main(int argc, char** argv) {
     std::getline(f, token);
   }
 
+  bool tls = !tls_cert.empty() || !tls_key.empty() || !tls_ca.empty();
+  if (tls && (tls_cert.empty() || tls_key.empty() || tls_ca.empty())) {
+    std::fprintf(stderr, "aikectl: --cert, --key and --ca go together\n");
+    return exit_usage;
+  }
   caf::actor_system_config cfg;
   cfg.load<caf::io::middleman>();
+  if (tls) {
+    cfg.load<caf::openssl::manager>();
+    cfg.openssl_certificate = tls_cert;
+    cfg.openssl_key = tls_key;
+    cfg.openssl_cafile = tls_ca;
+  }
   caf::actor_system sys{cfg};
-  auto daemon = sys.middleman().remote_actor(t.host, t.port);
+  auto daemon = tls ? caf::openssl::remote_actor(sys, t.host, t.port) : sys.middleman().remote_actor(t.host, t.port);
   if (!daemon) {
-    std::fprintf(stderr, "aikectl: cannot reach aiked at %s:%u (%s); is it running?\n", t.host.c_str(),
-                 static_cast<unsigned>(t.port), sys.render(daemon.error()).c_str());
+    std::fprintf(stderr, "aikectl: cannot reach aiked at %s:%u (%s); is it running%s?\n", t.host.c_str(),
+                 static_cast<unsigned>(t.port), sys.render(daemon.error()).c_str(),
+                 tls ? " and do --cert/--key/--ca match its control_ca/control_cert" : "");
     return exit_unreachable;
   }
   std::string joined;
   for (const auto& a : args) joined += a + "\n";
   int code = exit_unreachable;
   caf::scoped_actor self{sys};
-  self->request(*daemon, std::chrono::seconds(timeout + 60), ctl_atom::value, token, cmd, joined)
-      .receive(
-          [&](std::int32_t c, const std::string& out) {
-            std::fputs(out.c_str(), c == 0 ? stdout : (c == 3 ? stderr : stdout));
-            code = c;
-          },
-          [&](caf::error& e) {
-            std::fprintf(stderr, "aikectl: no answer from aiked: %s\n", sys.render(e).c_str());
-            code = exit_unreachable;
-          });
+  self->monitor(*daemon);
+  // A plain send, not request(): the answer still comes back to this actor, and progress or
+  // monitor lines can arrive before it.
+  self->send(*daemon, ctl_atom::value, token, cmd, joined);
+  bool answered = false, done = false, progress_shown = false;
+  auto clear_progress = [&] {
+    if (progress_shown && tty) std::fputs("\r\033[K", stderr);
+    progress_shown = false;
+  };
+  const char* verb = cmd == "initiate" ? "established" : "terminated";
+  auto silence = cmd == "monitor" ? caf::infinite : caf::duration(std::chrono::seconds(timeout + 60));
+  self->receive_while([&] { return !done; })(
+      [&](std::int32_t c, const std::string& out) {
+        clear_progress();
+        answered = true;
+        code = c;
+        // Data and success go to stdout; refusals and failures to stderr (JSON always to stdout).
+        std::fputs(out.c_str(), (c == 0 || json) ? stdout : stderr);
+        std::fflush(stdout);
+        done = cmd != "monitor" || c != 0;
+      },
+      [&](progress_atom, std::uint64_t n, std::uint64_t total) {
+        std::string line = std::string(verb) + " " + grouped(n) + " / " + grouped(total);
+        if (tty)
+          std::fprintf(stderr, "\r\033[K%s", line.c_str());
+        else
+          std::fprintf(stderr, "%s\n", line.c_str());
+        std::fflush(stderr);
+        progress_shown = true;
+      },
+      [&](monitor_atom, const std::string& line) {
+        std::fputs(line.c_str(), stdout);
+        std::fputc('\n', stdout);
+        std::fflush(stdout);
+      },
+      [&](caf::down_msg&) {
+        clear_progress();
+        std::fprintf(stderr, "aikectl: the connection to aiked closed%s\n", answered ? "" : " before it answered");
+        code = exit_unreachable;
+        done = true;
+      },
+      caf::after(silence) >> [&] {
+        clear_progress();
+        std::fprintf(stderr, "aikectl: no answer from aiked within %u s\n", timeout + 60);
+        code = exit_unreachable;
+        done = true;
+      });
   std::fflush(stdout);
   // Leave without tearing the connection down politely: nothing is pending, and a clean CAF
   // shutdown can take a while.

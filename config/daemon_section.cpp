@@ -74,6 +74,9 @@ void check_control_tls(section& d, const daemon_config& out) {
   }
   if (out.control_cert.empty() != out.control_key.empty())
     d.error(out.control_cert.empty() ? "control_key" : "control_cert", "control_cert and control_key go together");
+  // Without a CA, caf::openssl would accept any client (anonymous TLS): refuse that half-way setup.
+  if (!out.control_cert.empty() && !out.control_key.empty() && out.control_ca.empty())
+    d.error("control_cert", "control_cert needs control_ca: aikectl must present a client certificate issued by it");
 }
 
 }  // namespace
@@ -151,9 +154,10 @@ void read_daemon(std::optional<section> daemon, std::optional<section> kernel, c
     if (auto f = d.text("control_ca")) out.control_ca = f->empty() ? "" : resolve_path(base_dir, *f);
     check_control_tls(d, out);
     auto control_addr = ip_address::parse(out.control_host);
-    if (control_addr && !is_loopback(*control_addr) && out.control_cert.empty() && out.control_key.empty())
+    if (control_addr && !is_loopback(*control_addr) && (out.control_cert.empty() || out.control_key.empty()))
       d.error("control", "control address " + out.control_host +
-                             " is not loopback: set control_cert and control_key so aikectl talks TLS");
+                             " is not loopback: set control_cert, control_key and control_ca so aikectl must talk TLS "
+                             "with a client certificate from that CA");
 
     if (auto w = d.integer("workers", 0, 1024)) out.workers = static_cast<unsigned>(*w);
     if (auto h = d.integer("half_open_cookie_threshold", 0, 100000000)) out.half_open_cookie_threshold = static_cast<unsigned>(*h);

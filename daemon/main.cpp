@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
 
 #include <csignal>
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include <thread>
 
 #include "actors/control/control_actor.hpp"
+#include "actors/event_hub.hpp"
 #include "actors/kernel_actor.hpp"
 #include "actors/logger.hpp"
 #include "actors/messages.hpp"
@@ -70,10 +72,13 @@ int run_daemon(const std::string& config_path) {
                    d.kernel == config::kernel_mode::xfrm ? "xfrm" : "userspace");
       return 1;
   }
-  if (!is_loopback(d.control_host)) {
+  // The loader already refuses a non-loopback control address without TLS files; this is the
+  // last line of defence, because CAF's middleman itself authenticates nobody.
+  bool control_tls = !d.control_cert.empty() && !d.control_key.empty() && !d.control_ca.empty();
+  if (!is_loopback(d.control_host) && !control_tls) {
     std::fprintf(stderr,
-                 "aiked: control = \"%s:%u\" is not a loopback address; a control endpoint off loopback needs TLS "
-                 "with client certificates, which this version does not offer yet; use 127.0.0.1\n",
+                 "aiked: control = \"%s:%u\" is not a loopback address; off loopback the control endpoint needs "
+                 "TLS with client certificates: set control_cert, control_key and control_ca\n",
                  d.control_host.c_str(), static_cast<unsigned>(d.control_port));
     return 1;
   }
@@ -102,6 +107,13 @@ int run_daemon(const std::string& config_path) {
   unsigned workers = d.workers ? d.workers : std::max(1u, std::thread::hardware_concurrency());
   sys_cfg.set("scheduler.max-threads", static_cast<size_t>(workers));
   sys_cfg.load<caf::io::middleman>();
+  if (control_tls) {
+    // Mutual TLS: caf::openssl asks the client for a certificate and verifies it against the CA.
+    sys_cfg.load<caf::openssl::manager>();
+    sys_cfg.openssl_certificate = d.control_cert;
+    sys_cfg.openssl_key = d.control_key;
+    sys_cfg.openssl_cafile = d.control_ca;
+  }
   caf::actor_system sys{sys_cfg};
 
   auto levels = make_levels(d.log);
@@ -126,22 +138,30 @@ int run_daemon(const std::string& config_path) {
     return 1;
   };
   std::string token = actors::new_control_token();
-  auto control = sys.spawn(actors::control_actor, registry, kernel, cfg, token, log.with(actors::subsystem::ctl));
-  auto port = caf::io::publish(control, d.control_port, d.control_host.c_str(), true);
+  auto events = sys.spawn(actors::event_hub, caf::actor{}, logger, levels);
+  auto control =
+      sys.spawn(actors::control_actor, registry, kernel, events, cfg, token, log.with(actors::subsystem::ctl));
+  auto port = control_tls ? caf::openssl::publish(control, d.control_port, d.control_host.c_str(), true)
+                          : caf::io::publish(control, d.control_port, d.control_host.c_str(), true);
   if (!port) {
     std::fprintf(stderr, "aiked: cannot listen for aikectl on %s:%u: %s (is another aiked running?)\n",
                  d.control_host.c_str(), static_cast<unsigned>(d.control_port), sys.render(port.error()).c_str());
-    return abort_start({control, registry, kernel});
+    return abort_start({control, events, registry, kernel});
   }
+  // caf/openssl/unpublish.hpp does not compile in CAF 0.17.6; a TLS listener closes with the
+  // actor system instead, a moment later.
+  auto unpublish_control = [&] {
+    if (!control_tls) caf::io::unpublish(control, *port);
+  };
   if (auto written = actors::write_control_token(d.control_token, token); !written) {
     std::fprintf(stderr, "aiked: %s\n", written.err().message.c_str());
-    caf::io::unpublish(control, *port);
-    return abort_start({control, registry, kernel});
+    unpublish_control();
+    return abort_start({control, events, registry, kernel});
   }
   log(actors::level::info, std::string("aiked ") + AIKE_VERSION + " started: " + std::to_string(cfg->connections.size()) +
                                " connection(s), IKE on port " + std::to_string(io->bound_port(false)) + "/" +
                                std::to_string(io->bound_port(true)) + ", control on " + d.control_host + ":" +
-                               std::to_string(*port));
+                               std::to_string(*port) + (control_tls ? " (TLS, client certificates required)" : ""));
 
   for (const auto& c : cfg->connections)
     for (const auto& ch : c.children)
@@ -169,8 +189,8 @@ int run_daemon(const std::string& config_path) {
                  [&](caf::error& e) { log(actors::level::warning, "shutdown: " + sys.render(e)); });
   }
   io->stop();
-  caf::io::unpublish(control, *port);
-  for (auto* a : {&control, &registry, &kernel}) caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
+  unpublish_control();
+  for (auto* a : {&control, &events, &registry, &kernel}) caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(logger, caf::exit_reason::user_shutdown);
   std::remove(d.control_token.c_str());
   return 0;

@@ -13,6 +13,7 @@
 #include <map>
 
 #include "actors/control/json_writer.hpp"
+#include "actors/event_hub.hpp"
 #include "actors/messages.hpp"
 #include "engine/crypto/random.hpp"
 #include "engine/proposal/parser.hpp"
@@ -23,7 +24,10 @@ namespace {
 using self_ptr = caf::stateful_actor<control_state>*;
 using args_map = std::map<std::string, std::string>;
 
-constexpr std::int32_t exit_ok = 0, exit_failed = 1, exit_usage = 2, exit_refused = 3;
+using control::exit_failed;
+using control::exit_ok;
+using control::exit_refused;
+using control::exit_usage;
 
 // Arguments arrive as "key=value" lines (plain strings cross the TCP boundary safely).
 args_map parse_args(const std::string& text) {
@@ -242,6 +246,13 @@ long rss_bytes() {
 
 caf::message reply(std::int32_t code, std::string text) { return caf::make_message(code, std::move(text)); }
 
+// aikectl asks for progress lines ("progress" argument) when it prints to a terminal; they go to
+// the actor that sent the request.
+caf::actor progress_target(self_ptr self, const args_map& args) {
+  if (!args.count("progress")) return {};
+  return caf::actor_cast<caf::actor>(self->current_sender());
+}
+
 }  // namespace
 
 std::string new_control_token() { return to_hex(crypto::random_bytes(32)); }
@@ -266,9 +277,11 @@ status write_control_token(const std::string& path, const std::string& token) {
 }
 
 caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor registry, caf::actor kernel,
-                            std::shared_ptr<const config::config> cfg, std::string token, log_sink log) {
+                            caf::actor events, std::shared_ptr<const config::config> cfg, std::string token,
+                            log_sink log) {
   auto& st = self->state;
   st.registry = std::move(registry);
+  st.events = std::move(events);
   st.kernel = std::move(kernel);
   st.cfg = std::move(cfg);
   st.token = std::move(token);
@@ -346,6 +359,12 @@ caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor
                                 std::to_string(s.ike_sas_established) + " established, " + std::to_string(s.half_open) +
                                 " half-open\nCHILD_SAs: " + std::to_string(s.child_sas) + "\nmessages: " +
                                 std::to_string(s.messages_in) + " in, " + std::to_string(s.messages_out) + " out\n";
+                if (!s.by_state.empty()) {
+                  o += "by state:";
+                  for (const auto& [k, n] : s.by_state) o += " " + k + "=" + std::to_string(n);
+                  o += "\n";
+                }
+                if (s.cookies_sent) o += "COOKIEs sent: " + std::to_string(s.cookies_sent) + "\n";
                 if (!s.drops.empty()) {
                   o += "dropped:";
                   for (const auto& [r, n] : s.drops) o += " " + r + "=" + std::to_string(n);
@@ -381,7 +400,7 @@ caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor
           bool block = !args.count("noblock");
           auto rp = self->make_response_promise();
           self->request(st.registry, std::chrono::seconds(timeout + 30), initiate_atom::value, conn, child, count,
-                        timeout * 1000, block)
+                        timeout * 1000, block, progress_target(self, args))
               .then([rp, json, block](bulk_result& r) mutable {
                 std::int32_t code = bulk_code(r);
                 if (!block && r.errors.empty()) {
@@ -434,7 +453,7 @@ caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor
           bool force = args.count("force");
           auto rp = self->make_response_promise();
           self->request(st.registry, std::chrono::seconds(timeout + 30), terminate_atom::value, f, force,
-                        timeout * 1000, block)
+                        timeout * 1000, block, progress_target(self, args))
               .then([rp, json, block](bulk_result& r) mutable {
                 if (!block) {
                   rp.deliver(exit_ok, json ? bulk_text("terminating", r, true)
@@ -450,6 +469,25 @@ caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor
                       rp.deliver(exit_failed, "terminate failed: " + caf::to_string(e) + "\n");
                     });
           return caf::result<caf::message>(caf::delegated<caf::message>());
+        }
+
+        if (cmd == "monitor") {
+          monitor_subscription sub;
+          sub.client = caf::actor_cast<caf::actor>(self->current_sender());
+          if (!sub.client) return reply(exit_usage, "monitor needs a client that can receive events\n");
+          sub.events = !args.count("no-events");
+          sub.json = json;
+          if (args.count("log")) {
+            level l;
+            if (!parse_level(args["log"], l))
+              return reply(exit_usage, "--log takes error, warning, info or debug, not '" + args["log"] + "'\n");
+            sub.log_level = static_cast<int>(l);
+          }
+          if (!sub.events && sub.log_level < 0) return reply(exit_usage, "--no-events without --log shows nothing\n");
+          if (!st.events) return reply(exit_failed, "this daemon has no event hub\n");
+          self->send(st.events, subscribe_atom::value, sub);
+          st.log(level::info, "monitor connected" + std::string(sub.log_level >= 0 ? " (log lines up to " + args["log"] + ")" : ""));
+          return reply(exit_ok, "");
         }
 
         if (cmd == "rekey")

@@ -174,7 +174,7 @@ TEST(ConfigProblems, BadAddresses) {
              "'localhost' is not an IP address (host names are not supported)");
   expect_one(load("[daemon]\ncontrol = \"127.0.0.1:0\"\n"), 2, 11, "daemon.control", "the port must be 1..65535");
   expect_one(load("[daemon]\ncontrol = \"10.0.0.1:4510\"\n"), 2, 11, "daemon.control",
-             "is not loopback: set control_cert and control_key");
+             "is not loopback: set control_cert, control_key and control_ca");
 }
 
 TEST(ConfigProblems, ControlTls) {
@@ -186,8 +186,12 @@ TEST(ConfigProblems, ControlTls) {
   EXPECT_EQ(r.cfg->daemon.control_cert, kDir + "/moon.pem");
   EXPECT_EQ(r.cfg->daemon.control_key, kDir + "/moon_cert.key");
   EXPECT_EQ(r.cfg->daemon.control_ca, kDir + "/ca.pem");
-  expect_one(load("[daemon]\ncontrol = \"0.0.0.0:4510\"\ncontrol_cert = \"moon.pem\"\ncontrol_key = \"moon_raw.key\"\n"), 4,
-             15, "daemon.control_key", "is not the key of control_cert");
+  expect_one(load("[daemon]\ncontrol = \"0.0.0.0:4510\"\ncontrol_cert = \"moon.pem\"\ncontrol_key = \"moon_raw.key\"\n"
+                  "control_ca = \"ca.pem\"\n"),
+             4, 15, "daemon.control_key", "is not the key of control_cert");
+  // A server certificate without a CA would let any client in (anonymous TLS).
+  expect_one(load("[daemon]\ncontrol = \"0.0.0.0:4510\"\ncontrol_cert = \"moon.pem\"\ncontrol_key = \"moon_cert.key\"\n"), 3,
+             16, "daemon.control_cert", "control_cert needs control_ca");
   expect_one(load("[daemon]\ncontrol_cert = \"moon.pem\"\n"), 2, 16, "daemon.control_cert",
              "control_cert and control_key go together");
   expect_one(load("[daemon]\ncontrol_ca = \"nope.pem\"\n"), 2, 14, "daemon.control_ca",
