@@ -47,9 +47,15 @@ class log_sink {
   std::string context_;
 };
 
-// Writes "2026-11-29T03:27:20.123Z INFO  [ike] site[3]: text" to stderr and, if given, a file.
-// Message: (log, int level, bool write, line) — `write` is false for a line made only for a
-// monitor. `(tap, actor)` names an actor that gets every line as (log, int level, stamped line).
-caf::behavior logger_actor(caf::event_based_actor* self, std::string file);
+// Where the logger writes: stderr ("2026-11-29T03:27:20.123Z INFO  [ike] site[3]: text"), or
+// the systemd journal (priority by level; fields AIKE_SUBSYSTEM, AIKE_CONNECTION, AIKE_SA_ID).
+enum class log_target { stderr_, journal };
+// systemd connected our stderr to the journal (JOURNAL_STREAM names stderr's device and inode).
+bool stderr_is_journal();
+
+// Message: (log, int level, bool write, int subsystem, context, text) — `write` is false for a
+// line made only for a monitor. `(tap, actor)` names an actor that gets every line as
+// (log, int level, stamped line). A `file`, if given, gets every written line as well.
+caf::behavior logger_actor(caf::event_based_actor* self, std::string file, log_target target);
 
 }  // namespace aike::actors

@@ -27,3 +27,11 @@ find_package(tomlplusplus REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(GTest REQUIRED)
 find_package(benchmark QUIET)
+
+# libsystemd (journal, sd_notify): Debian's libsystemd-dev has a pkg-config file but no CMake config.
+find_path(SYSTEMD_INCLUDE_DIR systemd/sd-journal.h REQUIRED)
+find_library(SYSTEMD_LIBRARY systemd REQUIRED)
+add_library(systemd::systemd UNKNOWN IMPORTED)
+set_target_properties(systemd::systemd PROPERTIES
+  IMPORTED_LOCATION ${SYSTEMD_LIBRARY}
+  INTERFACE_INCLUDE_DIRECTORIES ${SYSTEMD_INCLUDE_DIR})

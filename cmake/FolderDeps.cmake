@@ -3,5 +3,5 @@
 # imported target tomlplusplus::tomlplusplus with TOML_HEADER_ONLY=0.
 target_link_libraries(config PUBLIC tomlplusplus::tomlplusplus)
 # actors: CAF actors and the socket thread under the network actor (actors/network/udp_io).
-target_link_libraries(actors PUBLIC Threads::Threads caf::core caf::io)
+target_link_libraries(actors PUBLIC Threads::Threads caf::core caf::io systemd::systemd)
 target_link_libraries(actors PUBLIC config kernel)

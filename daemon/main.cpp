@@ -5,6 +5,8 @@
 #include <caf/io/all.hpp>
 #include <caf/openssl/all.hpp>
 
+#include <systemd/sd-daemon.h>
+
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -117,7 +119,9 @@ int run_daemon(const std::string& config_path) {
   caf::actor_system sys{sys_cfg};
 
   auto levels = make_levels(d.log);
-  auto logger = sys.spawn(actors::logger_actor, d.log.file);
+  // Under systemd, stderr is the journal: write there with priorities and fields instead.
+  auto target = actors::stderr_is_journal() ? actors::log_target::journal : actors::log_target::stderr_;
+  auto logger = sys.spawn(actors::logger_actor, d.log.file, target);
   actors::log_sink log(logger, levels, actors::subsystem::daemon);
   for (const auto& w : io->warnings()) log.with(actors::subsystem::net)(actors::level::warning, w);
   if (d.kernel == config::kernel_mode::auto_)
@@ -163,6 +167,10 @@ int run_daemon(const std::string& config_path) {
                                std::to_string(io->bound_port(true)) + ", control on " + d.control_host + ":" +
                                std::to_string(*port) + (control_tls ? " (TLS, client certificates required)" : ""));
 
+  // Type=notify: systemd considers the service started once sockets and control are up.
+  sd_notifyf(0, "READY=1\nSTATUS=%zu connection(s), control on %s:%u", cfg->connections.size(), d.control_host.c_str(),
+             static_cast<unsigned>(*port));
+
   for (const auto& c : cfg->connections)
     for (const auto& ch : c.children)
       if (ch.start == config::start_action::start)
@@ -177,6 +185,7 @@ int run_daemon(const std::string& config_path) {
       continue;
     }
     log(actors::level::info, std::string("shutting down (") + strsignal(sig) + ")");
+    sd_notify(0, "STOPPING=1\nSTATUS=shutting down");
     break;
   }
   {
