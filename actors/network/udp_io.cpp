@@ -1,5 +1,7 @@
 #include "actors/network/udp_io.hpp"
 
+#include "actors/network/port_owner.hpp"
+
 #include <arpa/inet.h>
 #include <linux/xfrm.h>
 #include <netinet/in.h>
@@ -91,7 +93,11 @@ std::string where(const ip_address& a, std::uint16_t port, bool natt) {
 std::string bind_hint(int e, std::uint16_t port) {
   switch (e) {
     case EADDRINUSE:
-      return " (another IKE daemon such as charon or pluto may hold this port; `ss -ulpn` shows who)";
+      if (auto owner = find_udp_port_owner(port))
+        return " (" + owner->describe() + " holds this port: stop it, or give aiked another [daemon] " +
+               "ike_port / natt_port)";
+      return " (another IKE daemon such as strongSwan's charon or libreswan's pluto may hold this port; `ss -ulpn` "
+             "shows who)";
     case EACCES:
       return port < 1024 ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE)" : "";
     case EADDRNOTAVAIL:
