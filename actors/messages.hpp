@@ -40,6 +40,8 @@ using log_atom = caf::atom_constant<caf::atom("log")>;  // (log, int level, std:
 // --- control (crosses TCP: only strings and integers) ---
 // aikectl -> control: (ctl, token, command, args as "key=value") -> (int32 exit code, output)
 using ctl_atom = caf::atom_constant<caf::atom("ctl")>;
+// (stats) -> registry_stats from the registry; -> (uint64 running, uint64 queued, uint64 started,
+// uint64 failed) from the updown supervisor.
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 
