@@ -10,6 +10,48 @@ namespace {
 
 using self_ptr = caf::stateful_actor<ike_sa_actor_state>*;
 
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The IKE SA part of an event (the child_* fields stay empty).
+sa_event ike_event(self_ptr self, sa_event_kind kind) {
+  auto& st = self->state;
+  sa_event ev;
+  ev.kind = kind;
+  ev.at_ms = now_ms();
+  ev.connection = st.sa->conn() ? st.sa->conn()->name : std::string();
+  ev.ike_id = st.sa->unique_id();
+  ev.local = st.sa->local();
+  ev.remote = st.sa->remote();
+  ev.local_id = st.sa->local_id();
+  ev.remote_id = st.sa->remote_id();
+  auto it = st.updown.find({ev.connection, std::string()});
+  if (it != st.updown.end()) ev.updown = it->second;
+  return ev;
+}
+
+sa_event child_event(self_ptr self, sa_event_kind kind, const sa::child_sa& c) {
+  auto ev = ike_event(self, kind);
+  ev.child = c.name;
+  ev.child_id = c.id;
+  ev.reqid = c.reqid;
+  ev.spi_in = c.spi_in;
+  ev.spi_out = c.spi_out;
+  ev.tunnel = c.mode == sa::child_mode::tunnel;
+  ev.encap = c.encap;
+  ev.local_ts = c.local_ts;
+  ev.remote_ts = c.remote_ts;
+  auto it = self->state.updown.find({ev.connection, c.name});
+  ev.updown = it != self->state.updown.end() ? it->second : std::string();
+  return ev;
+}
+
+void emit(self_ptr self, sa_event ev) {
+  if (self->state.events) self->send(self->state.events, event_atom::value, std::move(ev));
+}
+
 void report(self_ptr self) {
   auto s = sa::summarize(*self->state.sa);
   s.established_at = self->state.established_at;
@@ -21,6 +63,11 @@ void report(self_ptr self) {
 void maybe_finish(self_ptr self) {
   auto& st = self->state;
   if (!st.closed || st.kernel_pending > 0) return;
+  if (st.ike_up_sent) {
+    auto ev = ike_event(self, sa_event_kind::ike_down);
+    ev.reason = st.reason;
+    emit(self, std::move(ev));
+  }
   self->send(st.registry, gone_atom::value, st.sa->unique_id(), st.reason, st.peer_dead);
   self->quit();
 }
@@ -41,15 +88,17 @@ void drain(self_ptr self) {
       ci.child = i->child;
       ci.local = st.sa->local();
       ci.remote = st.sa->remote();
+      // child_up once the kernel actor confirmed the install (failures are logged there).
+      auto up = child_event(self, sa_event_kind::child_up, i->child);
+      ++st.kernel_pending;  // the SA's end waits for this answer, so a down never precedes its up
       self->request(st.kernel, caf::infinite, install_atom::value, std::move(ci))
-          .then([](bool, const std::string&) {});  // failures are logged by the kernel actor
-      changed = true;
-    } else if (auto* r = std::get_if<sa::remove_child>(&act)) {
-      ++st.kernel_pending;
-      self->request(st.kernel, caf::infinite, remove_atom::value, r->child.id)
           .then(
-              [self](bool) {
+              [self, up](bool ok, const std::string&) mutable {
                 --self->state.kernel_pending;
+                if (ok) {
+                  self->state.children_up.insert(up.child_id);
+                  emit(self, std::move(up));
+                }
                 maybe_finish(self);
               },
               [self](caf::error&) {
@@ -57,10 +106,28 @@ void drain(self_ptr self) {
                 maybe_finish(self);
               });
       changed = true;
+    } else if (auto* r = std::get_if<sa::remove_child>(&act)) {
+      ++st.kernel_pending;
+      // child_down once the kernel actor answered the removal, for CHILD_SAs that were up.
+      auto down = child_event(self, sa_event_kind::child_down, r->child);
+      auto removed = [self, down](bool ok) mutable {
+        auto& st = self->state;
+        --st.kernel_pending;
+        if (st.children_up.erase(down.child_id)) {
+          down.reason = ok ? st.reason : "kernel removal failed";
+          emit(self, std::move(down));
+        }
+        maybe_finish(self);
+      };
+      self->request(st.kernel, caf::infinite, remove_atom::value, r->child.id)
+          .then([removed](bool ok) mutable { removed(ok); }, [removed](caf::error&) mutable { removed(false); });
+      changed = true;
     } else if (std::get_if<sa::ike_established>(&act)) {
       st.established_at =
           std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
       st.log = st.log.with(subsystem::ike, st.sa->conn()->name + "[" + std::to_string(st.sa->unique_id()) + "]");
+      st.ike_up_sent = true;
+      emit(self, ike_event(self, sa_event_kind::ike_up));
       changed = true;
     } else if (auto* c = std::get_if<sa::ike_closed>(&act)) {
       st.closed = true;
@@ -87,6 +154,8 @@ caf::behavior ike_sa_actor(caf::stateful_actor<ike_sa_actor_state>* self, ike_sa
   auto& st = self->state;
   st.registry = init.registry;
   st.kernel = init.kernel;
+  st.events = init.events;
+  st.updown = std::move(init.updown);
   st.io = init.io;
   st.log = init.log;
   st.sa = init.initiator ? sa::ike_sa::make_initiator(std::move(init.params))

@@ -4,8 +4,11 @@
 #pragma once
 #include <caf/all.hpp>
 
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
+#include <utility>
 
 #include "actors/logger.hpp"
 #include "actors/network/udp_io.hpp"
@@ -13,19 +16,28 @@
 
 namespace aike::actors {
 
+// (connection, child name) -> updown script; (connection, "") -> the connection's own script
+// for IKE SA events. Fixed when the SA is made, so a reload does not change it.
+using updown_scripts = std::map<std::pair<std::string, std::string>, std::string>;
+
 struct ike_sa_init {
   sa::ike_sa_params params;
   bool initiator = false;
   std::string child;  // initiator: the CHILD_SA to bring up with IKE_AUTH
   caf::actor registry;
   caf::actor kernel;
+  caf::actor events;  // receives (event_atom, sa_event); may be invalid
+  updown_scripts updown;
   std::shared_ptr<net::udp_io> io;
   log_sink log;
 };
 
 struct ike_sa_actor_state {
   std::unique_ptr<sa::ike_sa> sa;
-  caf::actor registry, kernel;
+  caf::actor registry, kernel, events;
+  updown_scripts updown;
+  std::set<std::uint32_t> children_up;  // CHILD_SAs whose child_up event was sent
+  bool ike_up_sent = false;
   std::shared_ptr<net::udp_io> io;
   log_sink log;
   std::int64_t established_at = 0;

@@ -44,6 +44,8 @@ using tap_atom = caf::atom_constant<caf::atom("tap")>;  // to the logger: (tap, 
 using control::ctl_atom;
 using control::monitor_atom;
 using control::progress_atom;
+// (stats) -> registry_stats from the registry; -> (uint64 running, uint64 queued, uint64 started,
+// uint64 failed) from the updown supervisor.
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;  // to the event hub
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;

@@ -53,6 +53,19 @@ sa::sa_environment environment() {
   return env;
 }
 
+// The updown scripts of the connections an SA may end up with, as the configuration names them now.
+updown_scripts scripts_for(const config::config& cfg, const std::vector<std::shared_ptr<const sa::connection>>& conns) {
+  updown_scripts out;
+  for (const auto& c : conns) {
+    const auto* conn = cfg.find(c->name);
+    if (!conn) continue;
+    if (!conn->updown.empty()) out[{c->name, std::string()}] = conn->updown;
+    for (const auto& ch : conn->children)
+      if (!ch.updown.empty()) out[{c->name, ch.name}] = ch.updown;
+  }
+  return out;
+}
+
 std::uint32_t spawn_sa(self_ptr self, bool initiator, std::vector<std::shared_ptr<const sa::connection>> conns,
                        const endpoint& local, const endpoint& remote, const std::string& child) {
   auto& st = self->state;
@@ -69,6 +82,8 @@ std::uint32_t spawn_sa(self_ptr self, bool initiator, std::vector<std::shared_pt
   init.child = child;
   init.registry = caf::actor_cast<caf::actor>(self);
   init.kernel = st.kernel;
+  init.events = st.events;
+  init.updown = scripts_for(*st.cfg, init.params.connections);
   init.io = st.io;
   std::string conn_name = init.params.connections.front()->name;
   init.log = st.log.with(subsystem::ike, conn_name + "[" + std::to_string(id) + "]");
@@ -415,8 +430,10 @@ caf::result<bulk_result> start_terminate(self_ptr self, const sa_filter& f, bool
 }  // namespace
 
 caf::behavior registry_actor(caf::stateful_actor<registry_state>* self, std::shared_ptr<const config::config> cfg,
-                             std::shared_ptr<net::udp_io> io, caf::actor kernel, log_sink log) {
+                             std::shared_ptr<net::udp_io> io, caf::actor kernel, log_sink log,
+                             caf::actor events) {
   auto& st = self->state;
+  st.events = std::move(events);
   st.cfg = std::move(cfg);
   st.io = std::move(io);
   st.kernel = std::move(kernel);

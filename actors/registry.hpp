@@ -49,6 +49,7 @@ struct registry_state {
   std::shared_ptr<const config::config> cfg;
   std::shared_ptr<net::udp_io> io;
   caf::actor kernel;
+  caf::actor events;  // SA actors send their (event_atom, sa_event) here
   log_sink log;
   std::unordered_map<std::uint32_t, registry_entry> sas;
   std::unordered_map<std::uint64_t, std::uint32_t> by_spi;  // our IKE SPI -> id
@@ -66,6 +67,7 @@ struct registry_state {
 };
 
 caf::behavior registry_actor(caf::stateful_actor<registry_state>* self, std::shared_ptr<const config::config> cfg,
-                             std::shared_ptr<net::udp_io> io, caf::actor kernel, log_sink log);
+                             std::shared_ptr<net::udp_io> io, caf::actor kernel, log_sink log,
+                             caf::actor events = {});
 
 }  // namespace aike::actors

@@ -454,6 +454,11 @@ std::optional<connection> read_connection(section& s, const std::string& name, c
     out.mobike = *m;
     if (*m) s.warning("mobike", "MOBIKE is not implemented yet: the setting is stored but has no effect");
   }
+  // aike's own: a script for IKE SA up/down (PLUTO_VERB=up-ike / down-ike), docs/updown.md.
+  if (auto u = s.text("updown"); u && !u->empty()) {
+    out.updown = resolve_path(ctx.base_dir, *u);
+    if (auto st = check_executable(out.updown); !st) s.error("updown", st.err().message);
+  }
   ike.retransmit = ctx.daemon.retransmit;
 
   // Authentication.

@@ -78,6 +78,7 @@ struct connection {
   bool remote_any = false;             // remote_addrs empty or %any: we can only respond
   bool fragmentation_force = false;    // fragmentation = "force": fragment even before IKE_AUTH
   bool mobike = false;                 // stored only; MOBIKE is not implemented yet
+  std::string updown;                  // script for IKE SA up/down (aike's own key); "" = none
 
   const std::string& name() const { return ike->name; }
   const child_policy* find_child(std::string_view child_name) const;

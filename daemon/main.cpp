@@ -18,6 +18,7 @@
 #include "actors/logger.hpp"
 #include "actors/messages.hpp"
 #include "actors/registry.hpp"
+#include "actors/updown/updown_supervisor.hpp"
 #include "config/config.hpp"
 #include "daemon/self_test.hpp"
 #include "kernel/null_backend.hpp"
@@ -130,7 +131,11 @@ int run_daemon(const std::string& config_path) {
                                      "listed, no packets are protected) until the XFRM and userspace backends exist");
 
   auto kernel = sys.spawn(actors::kernel_actor, backend, log.with(actors::subsystem::knl));
-  auto registry = sys.spawn(actors::registry_actor, cfg, io, kernel, log.with(actors::subsystem::ike));
+  auto updown = sys.spawn(actors::updown_supervisor, d.updown_max_parallel, d.updown_timeout,
+                          log.with(actors::subsystem::updown));
+  // SA actors report what happened to the event hub; it feeds the updown supervisor and monitors.
+  auto events = sys.spawn(actors::event_hub, updown, logger, levels);
+  auto registry = sys.spawn(actors::registry_actor, cfg, io, kernel, log.with(actors::subsystem::ike), events);
   io->start([registry](net::datagram&& dg) { caf::anon_send(registry, actors::dgram_atom::value, std::move(dg)); },
             nullptr);
 
@@ -142,15 +147,14 @@ int run_daemon(const std::string& config_path) {
     return 1;
   };
   std::string token = actors::new_control_token();
-  auto events = sys.spawn(actors::event_hub, caf::actor{}, logger, levels);
-  auto control =
-      sys.spawn(actors::control_actor, registry, kernel, events, cfg, token, log.with(actors::subsystem::ctl));
+    auto control =
+      sys.spawn(actors::control_actor, registry, kernel, events, updown, cfg, token, log.with(actors::subsystem::ctl));
   auto port = control_tls ? caf::openssl::publish(control, d.control_port, d.control_host.c_str(), true)
                           : caf::io::publish(control, d.control_port, d.control_host.c_str(), true);
   if (!port) {
     std::fprintf(stderr, "aiked: cannot listen for aikectl on %s:%u: %s (is another aiked running?)\n",
                  d.control_host.c_str(), static_cast<unsigned>(d.control_port), sys.render(port.error()).c_str());
-    return abort_start({control, events, registry, kernel});
+    return abort_start({control, events, registry, kernel, updown});
   }
   // caf/openssl/unpublish.hpp does not compile in CAF 0.17.6; a TLS listener closes with the
   // actor system instead, a moment later.
@@ -160,7 +164,7 @@ int run_daemon(const std::string& config_path) {
   if (auto written = actors::write_control_token(d.control_token, token); !written) {
     std::fprintf(stderr, "aiked: %s\n", written.err().message.c_str());
     unpublish_control();
-    return abort_start({control, events, registry, kernel});
+    return abort_start({control, events, registry, kernel, updown});
   }
   log(actors::level::info, std::string("aiked ") + AIKE_VERSION + " started: " + std::to_string(cfg->connections.size()) +
                                " connection(s), IKE on port " + std::to_string(io->bound_port(false)) + "/" +
@@ -197,9 +201,22 @@ int run_daemon(const std::string& config_path) {
         },
                  [&](caf::error& e) { log(actors::level::warning, "shutdown: " + sys.render(e)); });
   }
+  {
+    // The down scripts of the SAs just closed get the time of one updown timeout to finish;
+    // what still runs after that is killed when the supervisor exits.
+    caf::scoped_actor self{sys};
+    auto until = std::chrono::steady_clock::now() + d.updown_timeout;
+    for (bool idle = false; !idle && std::chrono::steady_clock::now() < until;) {
+      self->request(updown, std::chrono::seconds(5), actors::stats_atom::value)
+          .receive([&](std::uint64_t running, std::uint64_t queued, std::uint64_t,
+                       std::uint64_t) { idle = running == 0 && queued == 0; },
+                   [&](caf::error&) { idle = true; });
+      if (!idle) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
   io->stop();
   unpublish_control();
-  for (auto* a : {&control, &events, &registry, &kernel}) caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
+  for (auto* a : {&control, &events, &registry, &kernel, &updown}) caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(logger, caf::exit_reason::user_shutdown);
   std::remove(d.control_token.c_str());
   return 0;

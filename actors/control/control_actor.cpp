@@ -277,12 +277,13 @@ status write_control_token(const std::string& path, const std::string& token) {
 }
 
 caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor registry, caf::actor kernel,
-                            caf::actor events, std::shared_ptr<const config::config> cfg, std::string token,
-                            log_sink log) {
+                            caf::actor events, caf::actor updown, std::shared_ptr<const config::config> cfg,
+                            std::string token, log_sink log) {
   auto& st = self->state;
   st.registry = std::move(registry);
   st.events = std::move(events);
   st.kernel = std::move(kernel);
+  st.updown = std::move(updown);
   st.cfg = std::move(cfg);
   st.token = std::move(token);
   st.log = std::move(log);
@@ -328,8 +329,10 @@ caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor
         if (cmd == "stats") {
           auto rp = self->make_response_promise();
           auto started = st.started_at;
-          self->request(st.registry, std::chrono::seconds(30), stats_atom::value)
-              .then([rp, json, started](registry_stats& s) mutable {
+          // The updown supervisor's counts first (zeros when it does not answer), then the registry's.
+          auto with_updown = [self, rp, json, started](std::uint64_t ud_running, std::uint64_t ud_queued) mutable {
+          self->request(self->state.registry, std::chrono::seconds(30), stats_atom::value)
+              .then([rp, json, started, ud_running, ud_queued](registry_stats& s) mutable {
                 long rss = rss_bytes();
                 std::int64_t up = now_s() - started;
                 if (json) {
@@ -339,8 +342,8 @@ caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor
                       .field("ike_sas_established", static_cast<std::uint64_t>(s.ike_sas_established))
                       .field("half_open", static_cast<std::uint64_t>(s.half_open))
                       .field("child_sas", static_cast<std::uint64_t>(s.child_sas))
-                      .field("updown_running", std::uint64_t{0})
-                      .field("updown_queued", std::uint64_t{0})
+                      .field("updown_running", ud_running)
+                      .field("updown_queued", ud_queued)
                       .field("messages_in", s.messages_in)
                       .field("messages_out", s.messages_out)
                       .field("cookies_sent", s.cookies_sent);
@@ -357,7 +360,9 @@ caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor
                 std::string o = "uptime: " + std::to_string(up) + "s, resident memory: " + std::to_string(rss / 1024) +
                                 " KiB\nIKE SAs: " + std::to_string(s.ike_sas) + " total, " +
                                 std::to_string(s.ike_sas_established) + " established, " + std::to_string(s.half_open) +
-                                " half-open\nCHILD_SAs: " + std::to_string(s.child_sas) + "\nmessages: " +
+                                " half-open\nCHILD_SAs: " + std::to_string(s.child_sas) + "\nupdown scripts: " +
+                                std::to_string(ud_running) + " running, " + std::to_string(ud_queued) +
+                                " queued\nmessages: " +
                                 std::to_string(s.messages_in) + " in, " + std::to_string(s.messages_out) + " out\n";
                 if (!s.by_state.empty()) {
                   o += "by state:";
@@ -373,6 +378,16 @@ caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor
                 rp.deliver(exit_ok, o);
               },
                     [rp](caf::error& e) mutable { rp.deliver(exit_failed, "stats failed: " + caf::to_string(e) + "\n"); });
+          };
+          if (!st.updown) {
+            with_updown(0, 0);
+          } else {
+            self->request(st.updown, std::chrono::seconds(5), stats_atom::value)
+                .then([with_updown](std::uint64_t running, std::uint64_t queued, std::uint64_t, std::uint64_t) mutable {
+                  with_updown(running, queued);
+                },
+                      [with_updown](caf::error&) mutable { with_updown(0, 0); });
+          }
           return caf::result<caf::message>(caf::delegated<caf::message>());
         }
 

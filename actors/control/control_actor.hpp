@@ -17,6 +17,7 @@ struct control_state {
   caf::actor registry;
   caf::actor kernel;
   caf::actor events;  // the event hub (monitor subscriptions)
+  caf::actor updown;  // the updown supervisor (stats: running and queued scripts); may be invalid
   std::shared_ptr<const config::config> cfg;
   std::string token;
   log_sink log;
@@ -27,8 +28,8 @@ struct control_state {
 // Request: (ctl, token, command, args as "key=value" lines) -> (int32 exit code, output text).
 // Exit codes as aikectl reports them: 0 done, 1 failed or partly failed, 2 usage, 3 refused.
 caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor registry, caf::actor kernel,
-                            caf::actor events, std::shared_ptr<const config::config> cfg, std::string token,
-                            log_sink log);
+                            caf::actor events, caf::actor updown, std::shared_ptr<const config::config> cfg,
+                            std::string token, log_sink log);
 
 // A fresh random token (hex).
 std::string new_control_token();
