@@ -42,6 +42,10 @@ using log_atom = caf::atom_constant<caf::atom("log")>;  // (log, int level, std:
 using ctl_atom = caf::atom_constant<caf::atom("ctl")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
+// Reload: SIGHUP (main -> control): (reload). control -> registry: (cfg, shared_ptr<const
+// config::config>, uint32 timeout ms) -> bulk_result counting the SAs of removed connections.
+using reload_atom = caf::atom_constant<caf::atom("reload")>;
+using cfg_atom = caf::atom_constant<caf::atom("cfg")>;
 
 // Which SAs a bulk operation addresses.
 struct sa_filter {
