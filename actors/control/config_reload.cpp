@@ -139,10 +139,14 @@ void reload_config(caf::event_based_actor* self, reload_owner& owner, std::share
   if (auto w = config::restart_warning(p); !w.empty()) log(level::warning, "reload: " + w);
 
   // The registry takes the config before any initiate below (messages from one sender arrive in order).
-  auto rq = self->request(registry, std::chrono::milliseconds(timeout_ms) + std::chrono::seconds(30), cfg_atom::value,
-                          next, timeout_ms);
+  // No request timeout here: the registry always answers, at the latest after `timeout_ms` (its
+  // own timer), and a CAF request timeout would stay scheduled for its whole duration after the
+  // answer came — 10,000 reloads a minute would hold 10,000 of them.
+  auto rq = self->request(registry, caf::infinite, cfg_atom::value, next, timeout_ms);
   for (const auto& [conn, child] : p.to_start) {
-    self->send(registry, initiate_atom::value, conn, child, std::uint32_t{1}, std::uint32_t{30000}, false);
+    // Not waited for (as at start-up); anonymous, so the registry's answer goes nowhere. It still
+    // arrives after the config: both are queued from this actor's thread, in this order.
+    caf::anon_send(registry, initiate_atom::value, conn, child, std::uint32_t{1}, std::uint32_t{30000}, false);
     report.started.push_back(conn + "/" + child);
   }
   auto shared = std::make_shared<reload_report>(std::move(report));

@@ -90,7 +90,7 @@ out=$(aikectl_in "$NS_A" "$A" load) || fail "load (add) exited $?: $out"
 grep -q "1 added, 0 removed, 0 changed, 1 unchanged" <<<"$out" || fail "load (add) output: $out"
 grep -q "initiating: added/anet" <<<"$out" || fail "load (add) does not say it initiates added/anet: $out"
 [ "$(conns_a)" = '["base","added"]' ] || fail "list-conns after adding: $(conns_a)"
-wait_until 10 a_has added 1 || fail "the added connection did not come up"
+wait_until 10 a_has added 1 || { aikectl_in "$NS_A" "$A" stats; aikectl_in "$NS_B" "$B" stats; fail "the added connection did not come up"; }
 wait_until 5 b_has 2 || fail "B does not have the added connection's SA"
 a_has base 1 || fail "the SA of the unchanged connection is gone"
 echo "ok: a connection added by reload comes up (start_action = start); the existing SA stays"
@@ -123,7 +123,7 @@ echo "ok: removing a connection by reload deletes its SA on both sides"
 conns_before=$(aikectl_in "$NS_A" "$A" list-conns --json)
 spis_before=$(spis_a)
 a_config "$(conn added anet 'start_action = "start"')" "$(conn broken bnet)" >"$WORK/bad.toml"
-line=$(grep -n 'proposals' "$WORK/bad.toml" | tail -1 | cut -d: -f1)
+line=$(grep -n '^proposals' "$WORK/bad.toml" | tail -1 | cut -d: -f1)
 sed -i "${line}s/.*/proposals = [\"aes257-sha256-modp2048\"]/" "$WORK/bad.toml"
 (cd "$WORK" && aikectl_in "$NS_A" "$A" load --file bad.toml >"$WORK/bad.out" 2>&1)
 rc=$?
@@ -157,7 +157,7 @@ wait_until 5 grep -q "reloaded $A/aiked.toml" "$A/aiked.log" || fail "no reload 
 echo 'oops = 1' >>"$A/aiked.toml"
 kill -HUP "$(cat "$A/aiked.pid")"
 wait_until 5 grep -q "reload of $A/aiked.toml refused" "$A/aiked.log" || fail "a broken file on SIGHUP is not logged"
-grep -q "aiked.toml:[0-9]*:[0-9]*: oops: " "$A/aiked.log" || fail "the SIGHUP problem does not name the key"
+grep -q "aiked.toml:[0-9]*:[0-9]*: connections.hup.children.hnet.oops: " "$A/aiked.log" || fail "the SIGHUP problem does not name the key"
 conns_has_hup || fail "a broken file on SIGHUP changed the connections: $(conns_a)"
 a_has added 1 || fail "a broken file on SIGHUP touched the SAs"
 echo "ok: SIGHUP reloads the daemon's file; a broken one changes nothing"
