@@ -49,6 +49,10 @@ using control::progress_atom;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;  // to the event hub
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
+// Reload: SIGHUP (main -> control): (reload). control -> registry: (cfg, shared_ptr<const
+// config::config>, uint32 timeout ms) -> bulk_result counting the SAs of removed connections.
+using reload_atom = caf::atom_constant<caf::atom("reload")>;
+using cfg_atom = caf::atom_constant<caf::atom("cfg")>;
 
 // Which SAs a bulk operation addresses.
 struct sa_filter {

@@ -427,6 +427,29 @@ caf::result<bulk_result> start_terminate(self_ptr self, const sa_filter& f, bool
   return caf::result<bulk_result>(caf::delegated<bulk_result>());
 }
 
+// A reload: new SAs and responder matching use `cfg` from now on; existing SAs keep the
+// sa::connection they hold. SAs of connections `cfg` no longer has are deleted (DELETE sent) as
+// by terminate; the answer counts them once they are gone (or `timeout_ms` passed).
+caf::result<bulk_result> take_config(self_ptr self, std::shared_ptr<const config::config> cfg, std::uint32_t timeout_ms) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  bulk_op op;
+  op.what = bulk_op::kind::terminate_ike;
+  for (auto& [id, e] : st.sas) {
+    if (st.cfg->find(e.connection)) continue;
+    st.log(level::info, label(e, id) + ": connection '" + e.connection + "' was removed by a reload, deleting the SA");
+    op.pending.insert(id);
+    ++op.result.matched;
+    self->send(e.handle, terminate_atom::value, false);
+  }
+  if (op.pending.empty()) return op.result;
+  auto op_id = st.next_op++;
+  op.promise = self->make_response_promise();
+  st.ops.emplace(op_id, std::move(op));
+  self->delayed_send(self, std::chrono::milliseconds(timeout_ms), timeout_atom::value, op_id);
+  return caf::result<bulk_result>(caf::delegated<bulk_result>());
+}
+
 }  // namespace
 
 caf::behavior registry_actor(caf::stateful_actor<registry_state>* self, std::shared_ptr<const config::config> cfg,
@@ -446,6 +469,9 @@ caf::behavior registry_actor(caf::stateful_actor<registry_state>* self, std::sha
         on_gone(self, id, reason, peer_dead);
       },
       [self](drop_atom, const std::string& reason) { ++self->state.drops[reason]; },
+      [self](cfg_atom, std::shared_ptr<const config::config>& cfg, std::uint32_t timeout_ms) {
+        return take_config(self, std::move(cfg), timeout_ms);
+      },
       // (initiate, connection, child, count, timeout ms, block[, progress actor]) -> bulk_result
       [self](initiate_atom, const std::string& conn_name, const std::string& child, std::uint32_t count,
              std::uint32_t timeout_ms, bool block) {

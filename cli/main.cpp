@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -90,6 +91,14 @@ int main(int argc, char** argv) {
   auto add_json = [&](CLI::App* sub) { sub->add_flag("--json", json, "print JSON"); };
 
   auto* version = app.add_subcommand("version", "print the daemon's version");
+  std::uint32_t count = 1, timeout = 30;
+  auto* load = app.add_subcommand("load", "reload the daemon's configuration (all or nothing)");
+  std::string load_file;
+  load->add_option("--file", load_file, "configuration file to load instead of the daemon's own (aiked -c)");
+  load->add_option("--timeout", timeout, "seconds to wait for the SAs of removed connections to be deleted")
+      ->capture_default_str();
+  add_json(load);
+
   auto* list_conns = app.add_subcommand("list-conns", "list the configured connections");
   add_json(list_conns);
 
@@ -104,7 +113,6 @@ int main(int argc, char** argv) {
   add_json(stats);
 
   auto* initiate = app.add_subcommand("initiate", "bring up an IKE SA (and a CHILD_SA)");
-  std::uint32_t count = 1, timeout = 30;
   bool noblock = false, force = false, all = false;
   auto* init_ike = initiate->add_option("--ike", ike_name, "connection to initiate");
   auto* init_child = initiate->add_option("--child", child_name, "CHILD_SA to initiate (with its IKE SA)");
@@ -155,6 +163,11 @@ int main(int argc, char** argv) {
   if (json) args.push_back("json");
   if (version->parsed()) {
     cmd = "version";
+  } else if (load->parsed()) {
+    cmd = "load";
+    // The daemon has its own working directory: send an absolute path.
+    if (!load_file.empty()) put("file", std::filesystem::absolute(load_file).lexically_normal().string());
+    put("timeout", std::to_string(timeout));
   } else if (list_conns->parsed()) {
     cmd = "list-conns";
   } else if (list_sas->parsed()) {

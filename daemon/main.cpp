@@ -50,8 +50,10 @@ std::shared_ptr<const actors::log_levels> make_levels(const config::log_config& 
 }
 
 int run_daemon(const std::string& config_path) {
-  config::credential_cache creds;
-  auto loaded = config::load_file(config_path, creds);
+  // The daemon's one credential cache: this first load, then every reload, which the control
+  // actor runs (it becomes the cache's only user below).
+  auto creds = std::make_shared<config::credential_cache>();
+  auto loaded = config::load_file(config_path, *creds);
   for (const auto& w : loaded.warnings) std::fprintf(stderr, "aiked: warning: %s\n", w.to_string().c_str());
   if (!loaded.cfg) {
     for (const auto& p : loaded.problems) std::fprintf(stderr, "aiked: %s\n", p.to_string().c_str());
@@ -147,8 +149,8 @@ int run_daemon(const std::string& config_path) {
     return 1;
   };
   std::string token = actors::new_control_token();
-    auto control =
-      sys.spawn(actors::control_actor, registry, kernel, events, updown, cfg, token, log.with(actors::subsystem::ctl));
+  auto control = sys.spawn(actors::control_actor, registry, kernel, events, updown, cfg, token,
+                           log.with(actors::subsystem::ctl), std::move(creds));
   auto port = control_tls ? caf::openssl::publish(control, d.control_port, d.control_host.c_str(), true)
                           : caf::io::publish(control, d.control_port, d.control_host.c_str(), true);
   if (!port) {
@@ -185,7 +187,9 @@ int run_daemon(const std::string& config_path) {
     int sig = 0;
     sigwait(&sigs, &sig);
     if (sig == SIGHUP) {
-      log(actors::level::info, "SIGHUP: configuration reload arrives with the control-plane work; ignored");
+      // The same reload as `aikectl load`: the control actor reads config_path and logs the outcome.
+      log(actors::level::info, "SIGHUP: reloading " + config_path);
+      caf::anon_send(control, actors::reload_atom::value);
       continue;
     }
     log(actors::level::info, std::string("shutting down (") + strsignal(sig) + ")");

@@ -253,6 +253,20 @@ caf::actor progress_target(self_ptr self, const args_map& args) {
   return caf::actor_cast<caf::actor>(self->current_sender());
 }
 
+// aikectl load [--file PATH] [--timeout S]; a relative --file was made absolute by aikectl.
+caf::result<caf::message> load_command(self_ptr self, const args_map& args, bool json) {
+  auto& st = self->state;
+  std::uint32_t timeout = 30;
+  if (args.count("timeout") && !get_u32(args, "timeout", timeout))
+    return reply(exit_usage, "--timeout needs a number of seconds\n");
+  auto file = args.find("file");
+  std::string path = file != args.end() && !file->second.empty() ? file->second : st.reload.daemon_path;
+  auto rp = self->make_response_promise();
+  reload_config(self, st.reload, st.cfg, st.registry, st.log, path, timeout * 1000, json,
+                [rp](std::int32_t code, std::string text) mutable { rp.deliver(code, std::move(text)); });
+  return caf::result<caf::message>(caf::delegated<caf::message>());
+}
+
 }  // namespace
 
 std::string new_control_token() { return to_hex(crypto::random_bytes(32)); }
@@ -278,7 +292,7 @@ status write_control_token(const std::string& path, const std::string& token) {
 
 caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor registry, caf::actor kernel,
                             caf::actor events, caf::actor updown, std::shared_ptr<const config::config> cfg,
-                            std::string token, log_sink log) {
+                            std::string token, log_sink log, std::shared_ptr<config::credential_cache> creds) {
   auto& st = self->state;
   st.registry = std::move(registry);
   st.events = std::move(events);
@@ -288,6 +302,8 @@ caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor
   st.token = std::move(token);
   st.log = std::move(log);
   st.started_at = now_s();
+  st.reload.creds = std::move(creds);
+  st.reload.daemon_path = st.cfg->path;
   return {
       [self](ctl_atom, const std::string& token, const std::string& cmd,
              const std::string& raw_args) -> caf::result<caf::message> {
@@ -301,6 +317,8 @@ caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor
         st.log(level::debug, "control: " + cmd);
 
         if (cmd == "version") return reply(exit_ok, std::string("aiked ") + AIKE_VERSION + "\n");
+
+        if (cmd == "load") return load_command(self, args, json);
 
         if (cmd == "list-conns") return reply(exit_ok, json ? conns_json(*st.cfg) : conns_text(*st.cfg));
 
@@ -510,6 +528,12 @@ caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor
                                     "rekeying is being built); nothing was changed\n");
 
         return reply(exit_usage, "unknown command '" + cmd + "'\n");
+      },
+      // SIGHUP: the same reload as `aikectl load`, of the daemon's own file; the outcome is logged.
+      [self](reload_atom) {
+        auto& st = self->state;
+        reload_config(self, st.reload, st.cfg, st.registry, st.log, st.reload.daemon_path, 30000, false,
+                      [](std::int32_t, std::string) {});
       },
   };
 }

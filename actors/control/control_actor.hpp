@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/control/config_reload.hpp"
 #include "actors/logger.hpp"
 #include "config/config.hpp"
 
@@ -22,14 +23,16 @@ struct control_state {
   std::string token;
   log_sink log;
   std::int64_t started_at = 0;
+  reload_owner reload;  // the daemon's credential cache lives here: only this actor uses it
   static inline const char* name = "control";
 };
 
 // Request: (ctl, token, command, args as "key=value" lines) -> (int32 exit code, output text).
 // Exit codes as aikectl reports them: 0 done, 1 failed or partly failed, 2 usage, 3 refused.
+// `creds` is the cache `cfg` was loaded with; the control actor becomes its only user (reloads).
 caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor registry, caf::actor kernel,
                             caf::actor events, caf::actor updown, std::shared_ptr<const config::config> cfg,
-                            std::string token, log_sink log);
+                            std::string token, log_sink log, std::shared_ptr<config::credential_cache> creds);
 
 // A fresh random token (hex).
 std::string new_control_token();
