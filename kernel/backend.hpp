@@ -46,6 +46,9 @@ struct installed_child {
   std::string kernel_error;  // "" = fully installed; else why the SAs are missing (policies stay)
 };
 
+// What a backend lists for a CHILD_SA it was given (keys left out).
+installed_child describe(const child_install& c);
+
 class backend {
  public:
   virtual ~backend() = default;

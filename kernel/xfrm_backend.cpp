@@ -484,19 +484,7 @@ status xfrm_backend::install(const child_install& c) {
   }
 
   child_record rec;
-  auto& i = rec.info;
-  i.ike_id = c.ike_id;
-  i.child_id = ch.id;
-  i.connection = c.connection;
-  i.name = ch.name;
-  i.reqid = ch.reqid;
-  i.spi_in = ch.spi_in;
-  i.spi_out = ch.spi_out;
-  i.local_ts = ch.local_ts;
-  i.remote_ts = ch.remote_ts;
-  i.encap = ch.encap;
-  i.local = c.local;
-  i.remote = c.remote;
+  rec.info = describe(c);
 
   if (auto r = add_policies(c, rec); !r) {
     for (const auto& k : rec.policies) release_policy(k);
@@ -516,7 +504,7 @@ status xfrm_backend::install(const child_install& c) {
     // Fail closed: the policies stay, so the tunnel's traffic is dropped, never sent in the clear.
     for (const auto& s : rec.sas) (void)delete_sa(s);
     rec.sas.clear();
-    i.kernel_error = sa_status.err().message;
+    rec.info.kernel_error = sa_status.err().message;
   }
   children_.emplace(ch.id, std::move(rec));
   if (!sa_status)
@@ -580,84 +568,84 @@ result<std::vector<std::string>> xfrm_backend::start(bool flush_on_start) {
   return lines;
 }
 
+namespace {
+
+// Dumps one kernel table (policies or states) through a libnl cache and calls f for every object.
+template <class Object, class F>
+status for_each_cached(xfrm_socket& sock, int (*alloc)(nl_sock*, nl_cache**), const char* what, F f) {
+  nl_cache* cache = nullptr;
+  if (int e = alloc(sock.get(), &cache); e < 0) return sock.check(e, what);
+  for (nl_object* o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) f(reinterpret_cast<Object*>(o));
+  nl_cache_free(cache);
+  return ok_v;
+}
+
+// Sends prepared deletions; one that finds its object already gone (gone_errno) counts as done.
+void send_deletions(xfrm_socket& sock, const std::vector<nl_msg*>& msgs, const char* what, int gone_errno,
+                    unsigned& done, std::vector<std::string>& failures) {
+  for (nl_msg* m : msgs) {
+    auto r = sock.request(m, what);
+    if (r || sock.last_errno() == gone_errno)
+      ++done;
+    else
+      failures.push_back(r.err().message);
+  }
+}
+
+bool same_selector(xfrmnl_sel* sel, const xfrm_selector& k) {
+  nl_addr* d = xfrmnl_sel_get_daddr(sel);
+  nl_addr* s = xfrmnl_sel_get_saddr(sel);
+  return d && s && std::memcmp(nl_addr_get_binary_addr(d), &k.daddr, nl_addr_get_len(d)) == 0 &&
+         std::memcmp(nl_addr_get_binary_addr(s), &k.saddr, nl_addr_get_len(s)) == 0 &&
+         xfrmnl_sel_get_prefixlen_d(sel) == k.prefixlen_d && xfrmnl_sel_get_prefixlen_s(sel) == k.prefixlen_s &&
+         xfrmnl_sel_get_proto(sel) == k.proto && xfrmnl_sel_get_sport(sel) == ntohs(k.sport) &&
+         xfrmnl_sel_get_dport(sel) == ntohs(k.dport);
+}
+
+}  // namespace
+
 result<reconcile_report> xfrm_backend::reconcile() {
   reconcile_report rep;
-  // Policies aike owns, except those this backend holds right now.
-  nl_cache* cache = nullptr;
-  if (int e = xfrmnl_sp_alloc_cache(sock_.get(), &cache); e < 0) {
-    auto r = sock_.check(e, "listing the kernel's XFRM policies");
-    return r.err();
-  }
+  // Policies in aike's band, except those this backend holds right now.
   std::vector<nl_msg*> deletions;
-  for (nl_object* o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
-    auto* sp = reinterpret_cast<xfrmnl_sp*>(o);
+  auto listed = for_each_cached<xfrmnl_sp>(sock_, xfrmnl_sp_alloc_cache, "listing the kernel's XFRM policies",
+                                           [&](xfrmnl_sp* sp) {
     int prio = xfrmnl_sp_get_priority(sp);
     if (prio < 0 || !owns_policy_priority(static_cast<std::uint32_t>(prio))) {
       ++rep.policies_kept;
-      continue;
+      return;
     }
-    // Held by this backend? Compare direction + selector + mark with what we installed.
-    bool held = false;
-    for (const auto& [key, e] : policies_) {
-      if (e->dir != xfrmnl_sp_get_dir(sp)) continue;
-      xfrmnl_sel* sel = xfrmnl_sp_get_sel(sp);
-      if (!sel) continue;
-      nl_addr* d = xfrmnl_sel_get_daddr(sel);
-      nl_addr* s = xfrmnl_sel_get_saddr(sel);
-      if (!d || !s) continue;
-      if (std::memcmp(nl_addr_get_binary_addr(d), &e->sel.daddr, nl_addr_get_len(d)) == 0 &&
-          std::memcmp(nl_addr_get_binary_addr(s), &e->sel.saddr, nl_addr_get_len(s)) == 0 &&
-          xfrmnl_sel_get_prefixlen_d(sel) == e->sel.prefixlen_d && xfrmnl_sel_get_prefixlen_s(sel) == e->sel.prefixlen_s &&
-          xfrmnl_sel_get_proto(sel) == e->sel.proto && xfrmnl_sel_get_sport(sel) == ntohs(e->sel.sport) &&
-          xfrmnl_sel_get_dport(sel) == ntohs(e->sel.dport))
-        held = true;
-    }
-    if (held) continue;
+    xfrmnl_sel* sel = xfrmnl_sp_get_sel(sp);
+    for (const auto& [key, e] : policies_)
+      if (e->dir == xfrmnl_sp_get_dir(sp) && sel && same_selector(sel, e->sel)) return;
     nl_msg* m = nullptr;
     if (xfrmnl_sp_build_delete_request(sp, 0, &m) >= 0) deletions.push_back(m);
-  }
-  nl_cache_free(cache);
-  for (nl_msg* m : deletions) {
-    auto r = sock_.request(m, "removing a stale aike policy");
-    if (r || sock_.last_errno() == ENOENT)
-      ++rep.policies_removed;
-    else
-      rep.failures.push_back(r.err().message);
-  }
+  });
+  if (!listed) return listed.err();
+  send_deletions(sock_, deletions, "removing a stale aike policy", ENOENT, rep.policies_removed, rep.failures);
   deletions.clear();
 
-  std::set<std::pair<std::string, std::uint32_t>> held_sas;
+  // SAs with a reqid in aike's range, except those this backend holds (installed or reserved).
+  std::set<std::pair<std::string, std::uint32_t>> held = larval_;
   for (const auto& [id, rec] : children_)
-    for (const auto& s : rec.sas) held_sas.insert({address_key(s.dst), s.spi});
-  if (int e = xfrmnl_sa_alloc_cache(sock_.get(), &cache); e < 0) {
-    auto r = sock_.check(e, "listing the kernel's XFRM states");
-    return r.err();
-  }
-  for (nl_object* o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
-    auto* sa = reinterpret_cast<xfrmnl_sa*>(o);
+    for (const auto& s : rec.sas) held.insert({address_key(s.dst), s.spi});
+  listed = for_each_cached<xfrmnl_sa>(sock_, xfrmnl_sa_alloc_cache, "listing the kernel's XFRM states",
+                                      [&](xfrmnl_sa* sa) {
     int reqid = xfrmnl_sa_get_reqid(sa);
     if (reqid < 0 || !owns_reqid(static_cast<std::uint32_t>(reqid))) {
       ++rep.sas_kept;
-      continue;
+      return;
     }
-    nl_addr* d = xfrmnl_sa_get_daddr(sa);
-    if (d) {
+    if (nl_addr* d = xfrmnl_sa_get_daddr(sa)) {
       ip_address a = ip_address::from_bytes(
           bytes_view(static_cast<const std::uint8_t*>(nl_addr_get_binary_addr(d)), nl_addr_get_len(d)));
-      auto spi = static_cast<std::uint32_t>(xfrmnl_sa_get_spi(sa));
-      if (held_sas.count({address_key(a), spi}) || larval_.count({address_key(a), spi})) continue;
+      if (held.count({address_key(a), static_cast<std::uint32_t>(xfrmnl_sa_get_spi(sa))})) return;
     }
     nl_msg* m = nullptr;
     if (xfrmnl_sa_build_delete_request(sa, 0, &m) >= 0) deletions.push_back(m);
-  }
-  nl_cache_free(cache);
-  for (nl_msg* m : deletions) {
-    auto r = sock_.request(m, "removing a stale aike SA");
-    if (r || sock_.last_errno() == ESRCH)
-      ++rep.sas_removed;
-    else
-      rep.failures.push_back(r.err().message);
-  }
+  });
+  if (!listed) return listed.err();
+  send_deletions(sock_, deletions, "removing a stale aike SA", ESRCH, rep.sas_removed, rep.failures);
   return rep;
 }
 

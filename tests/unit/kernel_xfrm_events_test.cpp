@@ -20,23 +20,13 @@
 #include "kernel/xfrm_backend.hpp"
 #include "kernel/xfrm_events.hpp"
 #include "kernel/xfrm_ownership.hpp"
+#include "tests/unit/fresh_netns.hpp"
 
 using namespace aike;
 
 namespace {
 
-std::string enter_fresh_netns() {
-  if (geteuid() != 0) return "needs root (CAP_NET_ADMIN) for a network namespace";
-  if (unshare(CLONE_NEWNET) != 0) return std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno);
-  std::string problem;
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
-  if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) != 0 || (ifr.ifr_flags |= IFF_UP, ioctl(fd, SIOCSIFFLAGS, &ifr) != 0))
-    problem = std::string("bringing lo up: ") + std::strerror(errno);
-  if (fd >= 0) close(fd);
-  return problem;
-}
+using test::enter_fresh_netns;
 
 // Collects events from the listener thread.
 struct inbox {

@@ -26,6 +26,7 @@
 #include "kernel/xfrm_algorithms.hpp"
 #include "kernel/xfrm_backend.hpp"
 #include "kernel/xfrm_ownership.hpp"
+#include "tests/unit/fresh_netns.hpp"
 #include "kernel/xfrm_selectors.hpp"
 
 using namespace aike;
@@ -35,18 +36,7 @@ namespace {
 // Moves the test process into a new, empty network namespace with lo up; returns why not ("" = done).
 // Every kernel test calls it first, so each test starts from an empty SPD and SAD of its own and
 // the host's XFRM state is never touched.
-std::string enter_fresh_netns() {
-  if (geteuid() != 0) return "needs root (CAP_NET_ADMIN) for a network namespace";
-  if (unshare(CLONE_NEWNET) != 0) return std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno);
-  std::string problem;
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
-  if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) != 0 || (ifr.ifr_flags |= IFF_UP, ioctl(fd, SIOCSIFFLAGS, &ifr) != 0))
-    problem = std::string("bringing lo up: ") + std::strerror(errno);
-  if (fd >= 0) close(fd);
-  return problem;
-}
+using test::enter_fresh_netns;
 
 #define REQUIRE_NETNS()                                                 \
   do {                                                                  \
@@ -71,18 +61,26 @@ std::string addr_str(nl_addr* a, int prefix) {
   return prefix >= 0 ? s + "/" + std::to_string(prefix) : s;
 }
 
-// Reads the kernel's policies back through libnl, independently of the backend's own socket.
-std::vector<seen_policy> read_policies() {
-  std::vector<seen_policy> out;
+// Dumps one kernel table through libnl on a socket of its own, independent of the backend's.
+template <class Object, class F>
+void for_each_kernel(int (*alloc)(nl_sock*, nl_cache**), F f) {
   nl_sock* sk = nl_socket_alloc();
   EXPECT_EQ(nl_connect(sk, NETLINK_XFRM), 0);
   nl_cache* cache = nullptr;
-  EXPECT_EQ(xfrmnl_sp_alloc_cache(sk, &cache), 0);
-  for (nl_object* o = cache ? nl_cache_get_first(cache) : nullptr; o; o = nl_cache_get_next(o)) {
-    auto* sp = reinterpret_cast<xfrmnl_sp*>(o);
+  EXPECT_EQ(alloc(sk, &cache), 0);
+  for (nl_object* o = cache ? nl_cache_get_first(cache) : nullptr; o; o = nl_cache_get_next(o))
+    f(reinterpret_cast<Object*>(o));
+  if (cache) nl_cache_free(cache);
+  nl_socket_free(sk);
+}
+
+// Reads the kernel's policies back through libnl.
+std::vector<seen_policy> read_policies() {
+  std::vector<seen_policy> out;
+  for_each_kernel<xfrmnl_sp>(xfrmnl_sp_alloc_cache, [&](xfrmnl_sp* sp) {
     seen_policy p;
     p.dir = xfrmnl_sp_get_dir(sp);
-    if (p.dir >= XFRM_POLICY_MAX) continue;  // socket policies
+    if (p.dir >= XFRM_POLICY_MAX) return;  // socket policies
     p.priority = static_cast<std::uint32_t>(xfrmnl_sp_get_priority(sp));
     xfrmnl_sel* sel = xfrmnl_sp_get_sel(sp);
     p.src = addr_str(xfrmnl_sel_get_saddr(sel), xfrmnl_sel_get_prefixlen_s(sel));
@@ -97,9 +95,7 @@ std::vector<seen_policy> read_policies() {
       p.tmpl_dst = addr_str(xfrmnl_user_tmpl_get_daddr(t), -1);
     }
     out.push_back(p);
-  }
-  if (cache) nl_cache_free(cache);
-  nl_socket_free(sk);
+  });
   return out;
 }
 
@@ -110,17 +106,10 @@ struct seen_sa {
 
 std::vector<seen_sa> read_sas() {
   std::vector<seen_sa> out;
-  nl_sock* sk = nl_socket_alloc();
-  EXPECT_EQ(nl_connect(sk, NETLINK_XFRM), 0);
-  nl_cache* cache = nullptr;
-  EXPECT_EQ(xfrmnl_sa_alloc_cache(sk, &cache), 0);
-  for (nl_object* o = cache ? nl_cache_get_first(cache) : nullptr; o; o = nl_cache_get_next(o)) {
-    auto* sa = reinterpret_cast<xfrmnl_sa*>(o);
+  for_each_kernel<xfrmnl_sa>(xfrmnl_sa_alloc_cache, [&](xfrmnl_sa* sa) {
     out.push_back({static_cast<std::uint32_t>(xfrmnl_sa_get_spi(sa)), static_cast<std::uint32_t>(xfrmnl_sa_get_reqid(sa)),
                    addr_str(xfrmnl_sa_get_daddr(sa), -1)});
-  }
-  if (cache) nl_cache_free(cache);
-  nl_socket_free(sk);
+  });
   return out;
 }
 
