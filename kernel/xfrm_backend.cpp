@@ -160,14 +160,17 @@ xfrmnl_sp* build_policy(std::uint8_t dir, const kernel_selector& k, std::uint32_
   return sp;
 }
 
-// XFRM_MSG_DELPOLICY by selector: libnl's xfrmnl_sp_delete only deletes by index.
-nl_msg* build_delete_policy(std::uint8_t dir, const xfrm_selector& sel, std::uint32_t mv, std::uint32_t mm) {
+// XFRM_MSG_DELPOLICY by selector (index 0) or by index: libnl's xfrmnl_sp_delete needs a whole
+// policy object with an index, which we do not keep.
+nl_msg* build_delete_policy(std::uint8_t dir, const xfrm_selector& sel, std::uint32_t mv, std::uint32_t mm,
+                            std::uint32_t index = 0) {
   nl_msg* m = nlmsg_alloc_simple(XFRM_MSG_DELPOLICY, 0);
   if (!m) return nullptr;
   xfrm_userpolicy_id id;
   std::memset(&id, 0, sizeof id);
   id.sel = sel;
   id.dir = dir;
+  id.index = index;
   if (nlmsg_append(m, &id, sizeof id, NLMSG_ALIGNTO) < 0) {
     nlmsg_free(m);
     return nullptr;
@@ -592,14 +595,43 @@ void send_deletions(xfrm_socket& sock, const std::vector<nl_msg*>& msgs, const c
   }
 }
 
-bool same_selector(xfrmnl_sel* sel, const xfrm_selector& k) {
-  nl_addr* d = xfrmnl_sel_get_daddr(sel);
-  nl_addr* s = xfrmnl_sel_get_saddr(sel);
-  return d && s && std::memcmp(nl_addr_get_binary_addr(d), &k.daddr, nl_addr_get_len(d)) == 0 &&
-         std::memcmp(nl_addr_get_binary_addr(s), &k.saddr, nl_addr_get_len(s)) == 0 &&
-         xfrmnl_sel_get_prefixlen_d(sel) == k.prefixlen_d && xfrmnl_sel_get_prefixlen_s(sel) == k.prefixlen_s &&
-         xfrmnl_sel_get_proto(sel) == k.proto && xfrmnl_sel_get_sport(sel) == ntohs(k.sport) &&
-         xfrmnl_sel_get_dport(sel) == ntohs(k.dport);
+
+// One policy from a dump: the fixed part and its mark.
+struct dumped_policy {
+  xfrm_userpolicy_info info;
+  std::uint32_t mark_value = 0, mark_mask = 0;
+};
+
+int on_policy(nl_msg* msg, void* arg) {
+  nlmsghdr* h = nlmsg_hdr(msg);
+  if (h->nlmsg_type != XFRM_MSG_NEWPOLICY || nlmsg_datalen(h) < static_cast<int>(sizeof(xfrm_userpolicy_info)))
+    return NL_OK;
+  dumped_policy p;
+  std::memcpy(&p.info, nlmsg_data(h), sizeof p.info);
+  if (nlattr* a = nlmsg_find_attr(h, sizeof(xfrm_userpolicy_info), XFRMA_MARK);
+      a && nla_len(a) >= static_cast<int>(sizeof(xfrm_mark))) {
+    const auto* m = static_cast<const xfrm_mark*>(nla_data(a));
+    p.mark_value = m->v;
+    p.mark_mask = m->m;
+  }
+  static_cast<std::vector<dumped_policy>*>(arg)->push_back(p);
+  return NL_OK;
+}
+
+// Dumps the SPD with libnl's message helpers rather than xfrmnl_sp_alloc_cache: libnl 3.7's
+// policy parser leaks every address it builds (four per policy).
+status dump_policies(xfrm_socket& sock, std::vector<dumped_policy>& out) {
+  int e = nl_send_simple(sock.get(), XFRM_MSG_GETPOLICY, NLM_F_DUMP, nullptr, 0);
+  if (e >= 0) {
+    nl_cb* own = nl_socket_get_cb(sock.get());  // takes a reference
+    nl_cb* cb = nl_cb_clone(own);
+    nl_cb_put(own);
+    if (!cb) return make_error(errc::kernel_failure, "out of memory");
+    nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_policy, &out);
+    e = nl_recvmsgs(sock.get(), cb);
+    nl_cb_put(cb);
+  }
+  return sock.check(e, "listing the kernel's XFRM policies");
 }
 
 }  // namespace
@@ -607,21 +639,18 @@ bool same_selector(xfrmnl_sel* sel, const xfrm_selector& k) {
 result<reconcile_report> xfrm_backend::reconcile() {
   reconcile_report rep;
   // Policies in aike's band, except those this backend holds right now.
+  std::vector<dumped_policy> dumped;
+  if (auto r = dump_policies(sock_, dumped); !r) return r.err();
   std::vector<nl_msg*> deletions;
-  auto listed = for_each_cached<xfrmnl_sp>(sock_, xfrmnl_sp_alloc_cache, "listing the kernel's XFRM policies",
-                                           [&](xfrmnl_sp* sp) {
-    int prio = xfrmnl_sp_get_priority(sp);
-    if (prio < 0 || !owns_policy_priority(static_cast<std::uint32_t>(prio))) {
+  for (const auto& p : dumped) {
+    if (p.info.dir >= XFRM_POLICY_MAX || !owns_policy_priority(p.info.priority)) {
       ++rep.policies_kept;
-      return;
+      continue;
     }
-    xfrmnl_sel* sel = xfrmnl_sp_get_sel(sp);
-    for (const auto& [key, e] : policies_)
-      if (e->dir == xfrmnl_sp_get_dir(sp) && sel && same_selector(sel, e->sel)) return;
-    nl_msg* m = nullptr;
-    if (xfrmnl_sp_build_delete_request(sp, 0, &m) >= 0) deletions.push_back(m);
-  });
-  if (!listed) return listed.err();
+    if (policies_.count(policy_key(p.info.dir, p.info.sel, p.mark_value, p.mark_mask))) continue;
+    if (nl_msg* m = build_delete_policy(p.info.dir, p.info.sel, p.mark_value, p.mark_mask, p.info.index))
+      deletions.push_back(m);
+  }
   send_deletions(sock_, deletions, "removing a stale aike policy", ENOENT, rep.policies_removed, rep.failures);
   deletions.clear();
 
@@ -629,7 +658,7 @@ result<reconcile_report> xfrm_backend::reconcile() {
   std::set<std::pair<std::string, std::uint32_t>> held = larval_;
   for (const auto& [id, rec] : children_)
     for (const auto& s : rec.sas) held.insert({address_key(s.dst), s.spi});
-  listed = for_each_cached<xfrmnl_sa>(sock_, xfrmnl_sa_alloc_cache, "listing the kernel's XFRM states",
+  auto listed = for_each_cached<xfrmnl_sa>(sock_, xfrmnl_sa_alloc_cache, "listing the kernel's XFRM states",
                                       [&](xfrmnl_sa* sa) {
     int reqid = xfrmnl_sa_get_reqid(sa);
     if (reqid < 0 || !owns_reqid(static_cast<std::uint32_t>(reqid))) {
@@ -703,7 +732,9 @@ result<std::uint32_t> xfrm_backend::alloc_spi(const ip_address& src, const ip_ad
   nlmsg_free(m);
   std::uint32_t spi = 0;
   if (e >= 0) {
-    nl_cb* cb = nl_cb_clone(nl_socket_get_cb(sock_.get()));
+    nl_cb* own = nl_socket_get_cb(sock_.get());  // takes a reference
+    nl_cb* cb = nl_cb_clone(own);
+    nl_cb_put(own);
     if (!cb) return make_error(errc::kernel_failure, "out of memory");
     nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_allocspi_reply, &spi);
     e = nl_recvmsgs(sock_.get(), cb);

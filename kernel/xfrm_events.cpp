@@ -103,7 +103,9 @@ xfrm_event_listener::~xfrm_event_listener() {
 
 void xfrm_event_listener::run() {
   parse_ctx ctx{&cb_};
-  nl_cb* cb = nl_cb_clone(nl_socket_get_cb(sk_));
+  nl_cb* own = nl_socket_get_cb(sk_);  // takes a reference
+  nl_cb* cb = nl_cb_clone(own);
+  nl_cb_put(own);
   if (!cb) return;
   nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_message, &ctx);
   pollfd fds[2] = {{nl_socket_get_fd(sk_), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
