@@ -622,15 +622,7 @@ int on_policy(nl_msg* msg, void* arg) {
 // policy parser leaks every address it builds (four per policy).
 status dump_policies(xfrm_socket& sock, std::vector<dumped_policy>& out) {
   int e = nl_send_simple(sock.get(), XFRM_MSG_GETPOLICY, NLM_F_DUMP, nullptr, 0);
-  if (e >= 0) {
-    nl_cb* own = nl_socket_get_cb(sock.get());  // takes a reference
-    nl_cb* cb = nl_cb_clone(own);
-    nl_cb_put(own);
-    if (!cb) return make_error(errc::kernel_failure, "out of memory");
-    nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_policy, &out);
-    e = nl_recvmsgs(sock.get(), cb);
-    nl_cb_put(cb);
-  }
+  if (e >= 0) e = sock.receive(on_policy, &out);
   return sock.check(e, "listing the kernel's XFRM policies");
 }
 
@@ -731,16 +723,8 @@ result<std::uint32_t> xfrm_backend::alloc_spi(const ip_address& src, const ip_ad
   int e = nl_send_auto(sock_.get(), m);
   nlmsg_free(m);
   std::uint32_t spi = 0;
-  if (e >= 0) {
-    nl_cb* own = nl_socket_get_cb(sock_.get());  // takes a reference
-    nl_cb* cb = nl_cb_clone(own);
-    nl_cb_put(own);
-    if (!cb) return make_error(errc::kernel_failure, "out of memory");
-    nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_allocspi_reply, &spi);
-    e = nl_recvmsgs(sock_.get(), cb);
-    nl_cb_put(cb);
-    if (e >= 0) e = nl_wait_for_ack(sock_.get());
-  }
+  if (e >= 0) e = sock_.receive(on_allocspi_reply, &spi);
+  if (e >= 0) e = nl_wait_for_ack(sock_.get());
   if (auto r = sock_.check(e, "reserving an ESP SPI for " + src.to_string() + " -> " + dst.to_string()); !r)
     return r.err();
   if (spi == 0) return make_error(errc::kernel_failure, "the kernel answered XFRM_MSG_ALLOCSPI without an SPI");

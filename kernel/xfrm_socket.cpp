@@ -105,6 +105,17 @@ status xfrm_socket::check(int nl_err, const std::string& what) {
   return make_error(errc::kernel_failure, what + ": " + why);
 }
 
+int xfrm_socket::receive(int (*on_valid)(nl_msg*, void*), void* arg) {
+  nl_cb* own = nl_socket_get_cb(sk_);  // takes a reference
+  nl_cb* cb = nl_cb_clone(own);
+  nl_cb_put(own);
+  if (!cb) return -NLE_NOMEM;
+  nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_valid, arg);
+  int e = nl_recvmsgs(sk_, cb);
+  nl_cb_put(cb);
+  return e;
+}
+
 status xfrm_socket::request(nl_msg* msg, const std::string& what) {
   ack_->error = 0;
   ack_->text.clear();

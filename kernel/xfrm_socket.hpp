@@ -30,6 +30,9 @@ class xfrm_socket {
   // Turns a libnl return code from a call on this socket into a status the same way.
   status check(int nl_err, const std::string& what);
   int last_errno() const { return last_errno_; }
+  // Reads the replies to a request already sent, calling on_valid for each data message; returns
+  // libnl's code (pass it to check()).
+  int receive(int (*on_valid)(nl_msg*, void*), void* arg);
 
   // Filled by the error callback while a request runs.
   struct ack_state {
