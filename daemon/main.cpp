@@ -22,6 +22,7 @@
 #include "config/config.hpp"
 #include "daemon/self_test.hpp"
 #include "kernel/null_backend.hpp"
+#include "kernel/xfrm_backend.hpp"
 
 namespace {
 
@@ -69,12 +70,19 @@ int run_daemon(const std::string& config_path) {
     case config::kernel_mode::auto_:
       backend = std::make_shared<kernel::null_backend>();
       break;
-    case config::kernel_mode::xfrm:
+    case config::kernel_mode::xfrm: {
+      auto x = kernel::xfrm_backend::open();
+      if (!x) {
+        std::fprintf(stderr, "aiked: kernel = \"xfrm\": %s\n", x.err().message.c_str());
+        return 1;
+      }
+      backend = std::move(*x);
+      break;
+    }
     case config::kernel_mode::userspace:
       std::fprintf(stderr,
-                   "aiked: kernel = \"%s\" is not available in this version (the XFRM and userspace ESP backends "
-                   "are being built); use kernel = \"null\" or \"auto\"\n",
-                   d.kernel == config::kernel_mode::xfrm ? "xfrm" : "userspace");
+                   "aiked: kernel = \"userspace\" is not available in this version (the userspace ESP backend "
+                   "is being built); use kernel = \"xfrm\", \"null\" or \"auto\"\n");
       return 1;
   }
   // The loader already refuses a non-loopback control address without TLS files; this is the
@@ -98,6 +106,13 @@ int run_daemon(const std::string& config_path) {
     return 1;
   }
   std::shared_ptr<net::udp_io> io = std::move(*io_opened);
+  // After the IKE sockets are bound (a second aiked in this namespace stops there), before any SA:
+  // the backend clears what an earlier, crashed aiked left in the kernel.
+  auto kernel_started = backend->start(d.flush_on_start);
+  if (!kernel_started) {
+    std::fprintf(stderr, "aiked: kernel backend %s: %s\n", backend->name(), kernel_started.err().message.c_str());
+    return 1;
+  }
 
   // Signals are taken by sigwait() below; block them before any thread starts.
   sigset_t sigs;
@@ -127,6 +142,7 @@ int run_daemon(const std::string& config_path) {
   auto logger = sys.spawn(actors::logger_actor, d.log.file, target);
   actors::log_sink log(logger, levels, actors::subsystem::daemon);
   for (const auto& w : io->warnings()) log.with(actors::subsystem::net)(actors::level::warning, w);
+  for (const auto& l : *kernel_started) log.with(actors::subsystem::knl)(actors::level::info, l);
   if (d.kernel == config::kernel_mode::auto_)
     log.with(actors::subsystem::knl)(actors::level::warning,
                                      "kernel = \"auto\": using the null backend (CHILD_SAs are negotiated and "

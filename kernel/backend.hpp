@@ -12,6 +12,14 @@
 
 namespace aike::kernel {
 
+// Soft and hard limits of one SA; 0 = no limit. The soft limit asks for a rekey, the hard one
+// ends the SA (the kernel reports both as expire events).
+struct sa_lifetime {
+  std::uint64_t soft_bytes = 0, hard_bytes = 0;
+  std::uint64_t soft_packets = 0, hard_packets = 0;
+  std::uint64_t soft_seconds = 0, hard_seconds = 0;  // since the SA was added
+};
+
 // Everything needed to install one CHILD_SA (both directions and its policies).
 struct child_install {
   std::uint32_t ike_id = 0;
@@ -19,6 +27,9 @@ struct child_install {
   sa::child_sa child;  // SPIs, keys, proposal, selectors, mode, encap, reqid
   endpoint local;      // outer addresses (and ports, for UDP encapsulation)
   endpoint remote;
+  sa_lifetime lifetime;             // the same limits for both directions
+  unsigned replay_window = 32;      // packets; 0 = no replay protection
+  std::uint32_t mark_value = 0, mark_mask = 0;  // an xfrm mark on SAs and policies; mask 0 = none
 };
 
 // What a backend reports it holds (keys left out).
@@ -32,7 +43,11 @@ struct installed_child {
   std::vector<ts::selector> local_ts, remote_ts;
   bool encap = false;
   endpoint local, remote;
+  std::string kernel_error;  // "" = fully installed; else why the SAs are missing (policies stay)
 };
+
+// What a backend lists for a CHILD_SA it was given (keys left out).
+installed_child describe(const child_install& c);
 
 class backend {
  public:
@@ -42,6 +57,12 @@ class backend {
   // Removes the SAs and policies of one CHILD_SA; removing what is not there is not an error.
   virtual status remove(std::uint32_t child_id) = 0;
   virtual std::vector<installed_child> list() const = 0;
+  // Called once before the first install. A kernel backend removes what an earlier run of aike
+  // left behind (a crash leaves SAs and policies), or with flush_on_start everything of anyone.
+  // Returns lines for the log; an error means the backend cannot work at all.
+  virtual result<std::vector<std::string>> start(bool /*flush_on_start*/) { return std::vector<std::string>{}; }
+  // A clean stop: removes everything still installed. Backends also do this when destroyed.
+  virtual void stop() {}
 };
 
 }  // namespace aike::kernel

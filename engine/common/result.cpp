@@ -15,6 +15,7 @@ const char* to_string(errc e) {
     case errc::unsupported: return "UNSUPPORTED";
     case errc::invalid_argument: return "INVALID_ARGUMENT";
     case errc::crypto_failure: return "CRYPTO_FAILURE";
+    case errc::kernel_failure: return "KERNEL_FAILURE";
   }
   return "UNKNOWN";
 }

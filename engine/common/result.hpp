@@ -19,6 +19,7 @@ enum class errc {
   unsupported,                    // algorithm or feature we do not implement
   invalid_argument,               // caller passed something unusable (config, key sizes)
   crypto_failure,                 // OpenSSL reported an error
+  kernel_failure,                 // the kernel (netlink, XFRM) refused or failed an operation
 };
 
 const char* to_string(errc e);

@@ -1,0 +1,93 @@
+// The XFRM backend: CHILD_SAs as Linux kernel SAs and policies, over libnl-xfrm.
+//
+// Per CHILD_SA: two SAs (in: peer -> us with spi_in, out: us -> peer with spi_out) and, for every
+// local × remote traffic selector pair, policies out (local -> remote), in and fwd (remote -> local;
+// fwd in tunnel mode only), all with the CHILD_SA's one reqid in their template, so in/out templates
+// always find the SAs of that CHILD_SA (no XfrmInTmplMismatch when several subnets share a tunnel).
+// Ownership (priority band for policies, reqid range for SAs) and the priority formula: see
+// kernel/xfrm_ownership.hpp.
+//
+// Install order: policies first, then the SAs. When the kernel refuses an SA (no ESP support, an
+// unknown algorithm) the policies stay — traffic for the tunnel is dropped rather than sent in the
+// clear — the CHILD_SA is listed with kernel_error set, and install() returns the kernel's message.
+// remove() takes away whatever of the CHILD_SA exists.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "kernel/backend.hpp"
+#include "kernel/xfrm_socket.hpp"
+
+namespace aike::kernel {
+
+// Whether the kernel accepts ESP states: adds a throwaway state (random SPI, documentation
+// addresses 192.0.2.1 -> 192.0.2.2, a reqid aike owns) and deletes it again.
+struct esp_probe_result {
+  bool xfrm = false;   // the XFRM netlink interface answers
+  bool esp = false;    // an ESP state was accepted
+  std::string detail;  // the kernel's words when not ("Requested type not found (...)")
+};
+esp_probe_result probe_esp();
+
+struct reconcile_report {
+  unsigned policies_removed = 0, policies_kept = 0;
+  unsigned sas_removed = 0, sas_kept = 0;
+  std::vector<std::string> failures;  // removals the kernel refused
+};
+
+class xfrm_backend final : public backend {
+ public:
+  // Fails with a clear message when the kernel has no XFRM netlink interface.
+  static result<std::unique_ptr<xfrm_backend>> open();
+  ~xfrm_backend() override;
+
+  const char* name() const override { return "xfrm"; }
+  status install(const child_install& c) override;
+  status remove(std::uint32_t child_id) override;
+  std::vector<installed_child> list() const override;
+  // flush_on_start: flush every SA and policy of anyone; else reconcile().
+  result<std::vector<std::string>> start(bool flush_on_start) override;
+  void stop() override;
+
+  // Removes every policy in aike's priority band and every SA with a reqid in aike's range that
+  // this backend did not install; leaves everyone else's alone.
+  result<reconcile_report> reconcile();
+  // XFRM_MSG_FLUSHSA (all protocols) and XFRM_MSG_FLUSHPOLICY: everything, of anyone.
+  status flush_all();
+  // XFRM_MSG_ALLOCSPI: reserves an inbound ESP SPI (a larval SA src -> dst) in 0xc0000000-0xcfffffff.
+  // install() then completes that SA with XFRM_MSG_UPDSA.
+  result<std::uint32_t> alloc_spi(const ip_address& src, const ip_address& dst, std::uint32_t reqid);
+  // Forgets what was installed without removing it: the state a crash leaves (for tests).
+  void abandon();
+
+ private:
+  explicit xfrm_backend(xfrm_socket s);
+
+  struct policy_entry;
+  struct sa_ref {
+    ip_address dst;
+    std::uint32_t spi = 0;
+    std::uint32_t mark_value = 0, mark_mask = 0;
+  };
+  struct child_record {
+    installed_child info;
+    std::vector<std::string> policies;  // keys into policies_
+    std::vector<sa_ref> sas;
+  };
+
+  status add_policies(const child_install& c, child_record& rec);
+  status add_sa(const child_install& c, bool inbound);
+  void release_policy(const std::string& key);
+  status delete_sa(const sa_ref& s);
+
+  xfrm_socket sock_;
+  std::map<std::uint32_t, child_record> children_;
+  std::map<std::string, std::shared_ptr<policy_entry>> policies_;  // shared by CHILD_SAs with equal policies
+  std::set<std::pair<std::string, std::uint32_t>> larval_;         // (dst, spi) from alloc_spi()
+};
+
+}  // namespace aike::kernel
