@@ -2,15 +2,19 @@
 // swanctl's private key folders, writing the output). Runs locally; no daemon is involved.
 #include "cli/import_swanctl.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <system_error>
 
+#include "config/file_text.hpp"
 #include "config/swanctl_import.hpp"
 
 namespace aike::cli {
@@ -34,14 +38,12 @@ std::vector<std::string> key_files_in(const std::filesystem::path& dir) {
 }  // namespace
 
 int import_swanctl(const std::string& file, const std::string& out_file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    std::fprintf(stderr, "aikectl import-swanctl: cannot read '%s'\n", file.c_str());
+  auto text = config::read_text_file(file);
+  if (!text) {
+    std::fprintf(stderr, "aikectl import-swanctl: %s\n", text.err().message.c_str());
     return 2;
   }
-  std::stringstream buf;
-  buf << in.rdbuf();
-  auto parsed = config::swanctl::parse_swanctl(buf.str());
+  auto parsed = config::swanctl::parse_swanctl(*text);
   if (!parsed.root) {
     std::fprintf(stderr, "%s:%d: %s\n", file.c_str(), parsed.error.line, parsed.error.message.c_str());
     return 2;
@@ -57,13 +59,19 @@ int import_swanctl(const std::string& file, const std::string& out_file) {
   if (out_file.empty()) {
     std::fwrite(result.toml.data(), 1, result.toml.size(), stdout);
   } else {
-    // The output holds the pre-shared keys: readable by the owner only.
-    std::ofstream out(out_file, std::ios::binary | std::ios::trunc);
-    ::chmod(out_file.c_str(), 0600);
-    out << result.toml;
-    out.close();
-    if (!out) {
-      std::fprintf(stderr, "aikectl import-swanctl: cannot write '%s'\n", out_file.c_str());
+    // The output holds the pre-shared keys: readable by the owner only, from the start.
+    int fd = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool ok = fd >= 0 && ::fchmod(fd, 0600) == 0;
+    for (std::size_t done = 0; ok && done < result.toml.size();) {
+      ssize_t n = ::write(fd, result.toml.data() + done, result.toml.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      ok = n > 0;
+      if (ok) done += static_cast<std::size_t>(n);
+    }
+    const int err = errno;
+    if (fd >= 0 && ::close(fd) != 0) ok = false;
+    if (!ok) {
+      std::fprintf(stderr, "aikectl import-swanctl: cannot write '%s': %s\n", out_file.c_str(), std::strerror(err));
       return 2;
     }
   }

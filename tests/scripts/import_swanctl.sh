@@ -119,7 +119,12 @@ rc=$?
 [ "$rc" = 2 ] || fail "import-swanctl of a file with a syntax error exited with $rc"
 grep -q "^$B/broken.conf:3: section 'rw' opened at line 2 is not closed" "$B/broken.err" ||
   fail "unexpected parse error message: $(cat "$B/broken.err")"
-echo "ok: unsupported items reported (exit 1), syntax errors exit 2"
+"$AIKECTL" import-swanctl "$B/missing.conf" -o "$B/missing.toml" 2>"$B/missing.err"
+rc=$?
+[ "$rc" = 2 ] || fail "import-swanctl of a missing file exited with $rc"
+grep -q "cannot read '$B/missing.conf'" "$B/missing.err" || fail "unexpected message: $(cat "$B/missing.err")"
+[ ! -e "$B/missing.toml" ] || fail "a TOML was written for a missing input"
+echo "ok: unsupported items reported (exit 1), syntax errors and unreadable input exit 2"
 
 aiked_stop "$B"
 echo "import_swanctl: all passed"
