@@ -1,7 +1,8 @@
 // aikectl: controls aiked by sending actor messages over TCP (CAF middleman). Every request
 // carries the token the daemon wrote to its token file.
 // Exit codes: 0 done, 1 the operation failed or partly failed, 2 usage error,
-// 3 daemon unreachable or authentication refused.
+// 3 daemon unreachable or authentication refused. import-swanctl runs locally: 0 all converted,
+// 1 something not carried over, 2 unreadable input or a syntax error.
 #include <CLI/CLI.hpp>
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "actors/control/control_protocol.hpp"
+#include "cli/import_swanctl.hpp"
 
 namespace {
 
@@ -152,12 +154,19 @@ int main(int argc, char** argv) {
   auto* r_child_id = rekey->add_option("--child-id", child_id, "the CHILD_SA with this unique id");
   auto* r_all = rekey->add_flag("--all", all, "every SA");
 
+  auto* import = app.add_subcommand("import-swanctl", "convert a swanctl.conf into aiked.toml (local, no daemon)");
+  std::string import_file, import_out;
+  import->add_option("FILE", import_file, "the swanctl.conf to convert")->required();
+  import->add_option("-o,--output", import_out, "write the TOML here (default: standard output)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? 0 : exit_usage;
   }
+
+  if (import->parsed()) return aike::cli::import_swanctl(import_file, import_out);
 
   auto put = [&](const std::string& k, const std::string& v) { args.push_back(k + "=" + v); };
   if (json) args.push_back("json");
