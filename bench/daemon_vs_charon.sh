@@ -9,6 +9,8 @@
 #   -b BUILD_DIR     where aiked, aikectl and bench/vici_load are (default: build)
 #   --charon-max N   run charon only for N up to this (larger N print "charon not run at N")
 #   --no-charon      aiked only
+#   --perf DIR       also record `perf record -g` of both aiked during setup and during terminate
+#                    into DIR/aiked-{setup,terminate}-N.data (figures are then slower)
 #   N...             numbers of IKE SAs (default: 1000 10000)
 #
 # Needs root (network namespaces) and strongSwan's charon with kernel-libipsec (Debian:
@@ -24,6 +26,7 @@ set -u
 
 BUILD=build
 CHARON_MAX=
+PERF_DIR=
 NO_CHARON=
 NS_LIST=()
 while [ $# -gt 0 ]; do
@@ -31,6 +34,7 @@ while [ $# -gt 0 ]; do
     -b) BUILD=$2; shift 2 ;;
     --charon-max) CHARON_MAX=$2; shift 2 ;;
     --no-charon) NO_CHARON=1; shift ;;
+    --perf) PERF_DIR=$(mkdir -p "$2" && cd "$2" && pwd) || exit 2; shift 2 ;;
     -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -gt 0 ] || { echo "not a number of SAs: $1" >&2; exit 2; }
@@ -75,6 +79,11 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 div() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.1f", a / b }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
+# cpu_ticks PID...: user + system time of these processes (all threads), in clock ticks
+cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done; echo $t; }
+TICK=$(getconf CLK_TCK)
+# cpu_per_sa TICKS N: microseconds of CPU per IKE SA
+cpu_per_sa() { awk -v t="$1" -v n="$2" -v hz="$TICK" 'BEGIN { printf "%.0f", t * 1e6 / hz / n }'; }
 
 ip netns add "$NS_A" && ip netns add "$NS_B" || die "cannot create network namespaces"
 ip link add veth0 netns "$NS_A" type veth peer name veth0 netns "$NS_B" || die "cannot create veth pair"
@@ -96,6 +105,22 @@ stop_pid() {
   for _ in $(seq 1 600); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
   echo "warning: PID $pid did not exit within 60 s, killing it" >&2
   kill -9 "$pid" 2>/dev/null
+}
+
+# perf_start NAME PIDS: perf record of PIDS (comma-separated) into PERF_DIR/NAME.data, if --perf.
+PERF_PID=
+perf_start() {
+  [ -n "$PERF_DIR" ] || return 0
+  perf record -q -F 499 --call-graph dwarf,8192 -p "$2" -o "$PERF_DIR/$1.data" >"$PERF_DIR/$1.log" 2>&1 &
+  PERF_PID=$!
+  STARTED_PIDS+=($PERF_PID)
+  sleep 1  # perf needs a moment to attach
+}
+perf_stop() {
+  [ -n "$PERF_PID" ] || return 0
+  kill -INT "$PERF_PID" 2>/dev/null
+  wait "$PERF_PID" 2>/dev/null
+  PERF_PID=
 }
 
 # ---------------------------------------------------------------- aiked
@@ -172,11 +197,16 @@ run_aiked() {
   rss_a0=$(astat "$NS_A" "$a" rss_bytes)
   rss_b0=$(astat "$NS_B" "$b" rss_bytes)
   R_LOAD=$(load)
-  local tmo=$((n / 50 + 60))
+  local tmo=$((n / 50 + 60)) pids c0
+  pids="$(cat "$a/pid") $(cat "$b/pid")"
+  perf_start "aiked-setup-$n" "${pids/ /,}"
+  c0=$(cpu_ticks $pids)
   t0=$(now)
   out=$(actl "$NS_A" "$a" initiate --ike c --count "$n" --timeout "$tmo" --json)
   t1=$(now)
   R_SETUP=$(elapsed "$t0" "$t1")
+  R_CPU_UP=$(cpu_per_sa $(( $(cpu_ticks $pids) - c0 )) "$n")
+  perf_stop
   ok=$(jq -r .completed <<<"$out")
   R_UP="$ok"
   [ "$ok" = "$n" ] || echo "warning: aiked established $ok of $n: $(jq -c '{failed, errors: .errors[:3], not_done: (.not_done|length)}' <<<"$out")" >&2
@@ -195,6 +225,8 @@ run_aiked() {
   R_LIST=$(elapsed "$t0" "$t1")
   R_LISTED=$(jq '[.[] | select(.state == "ESTABLISHED" and .children[0].state == "INSTALLED")] | length' "$a/list.json")
   rm -f "$a/list.json"
+  perf_start "aiked-terminate-$n" "${pids/ /,}"
+  c0=$(cpu_ticks $pids)
   t0=$(now)
   out=$(actl "$NS_A" "$a" terminate --all --timeout 600 --json)
   t1=$(now)
@@ -203,6 +235,8 @@ run_aiked() {
   local tb
   tb=$(wait_field "$NS_B" "$b" ike_sas 0 600) || echo "warning: aiked responder not empty: $tb" >&2
   R_TERM_B=$(elapsed "$t0" "$(now)")
+  R_CPU_DOWN=$(cpu_per_sa $(( $(cpu_ticks $pids) - c0 )) "$n")
+  perf_stop
   [ "$(astat "$NS_A" "$a" ike_sas)" = 0 ] || echo "warning: aiked initiator not empty after terminate --all" >&2
   R_LOAD="$R_LOAD -> $(load)"
   stop_pid "$(cat "$a/pid")"
@@ -294,7 +328,8 @@ run_charon() {
   rss_a0=$(rss_of "$pa")
   rss_b0=$(rss_of "$pb")
   R_LOAD=$(load)
-  local tmo=$((n / 20 + 60))
+  local tmo=$((n / 20 + 60)) c0
+  c0=$(cpu_ticks "$pa" "$pb")
   t0=$(now)
   "$VICI" "$a/charon.vici" initiate net c "$n" >"$a/initiate.log" 2>&1 || echo "warning: vici initiate: $(cat "$a/initiate.log")" >&2
   out=$("$VICI" "$a/charon.vici" wait-up "$n" "$tmo")
@@ -302,6 +337,7 @@ run_charon() {
   R_SETUP=$(elapsed "$t0" "$t1")
   [[ $out == timeout* ]] && echo "warning: charon did not set up $n IKE SAs in $tmo s: $out" >&2
   "$VICI" "$b/charon.vici" wait-up "$n" 30 >/dev/null || echo "warning: charon responder: $("$VICI" "$b/charon.vici" stats)" >&2
+  R_CPU_UP=$(cpu_per_sa $(( $(cpu_ticks "$pa" "$pb") - c0 )) "$n")
   rss_a=$(rss_of "$pa")
   rss_b=$(rss_of "$pb")
   R_RSS_A=$(( (rss_a - rss_a0) / n ))
@@ -316,6 +352,7 @@ run_charon() {
   R_CHILD_A=$(grep -o 'state=INSTALLED' "$a/list.raw" | wc -l)
   R_CHILD_B=$(swanctl --list-sas --raw --uri "unix://$b/charon.vici" 2>/dev/null | grep -o 'state=INSTALLED' | wc -l)
   [ -n "${KEEP_WORK:-}" ] || rm -f "$a/list.raw"
+  c0=$(cpu_ticks "$pa" "$pb")
   t0=$(now)
   "$VICI" "$a/charon.vici" terminate c >"$a/terminate.log" 2>&1 || echo "warning: vici terminate: $(cat "$a/terminate.log")" >&2
   out=$("$VICI" "$a/charon.vici" wait-empty 600) || echo "warning: charon initiator not empty: $out" >&2
@@ -323,6 +360,7 @@ run_charon() {
   R_TERM=$(elapsed "$t0" "$t1")
   out=$("$VICI" "$b/charon.vici" wait-empty 600) || echo "warning: charon responder not empty: $out" >&2
   R_TERM_B=$(elapsed "$t0" "$(now)")
+  R_CPU_DOWN=$(cpu_per_sa $(( $(cpu_ticks "$pa" "$pb") - c0 )) "$n")
   R_LOAD="$R_LOAD -> $(load)"
   stop_pid "$pa"
   stop_pid "$pb"
@@ -337,11 +375,11 @@ echo
 
 declare -A ROW
 row() {  # DAEMON N
-  printf '| %7s | %-6s | %7s | %6s | %7s | %7s | %7s | %6s | %6s | %7s | %8s | %6s | %s |\n' \
-    "$2" "$1" "$R_UP" "$R_CHILD_A/$R_CHILD_B" "$(div "$2" "$R_SETUP")" "$R_SETUP" "$R_TERM" "$R_TERM_B" \
+  printf '| %7s | %-6s | %7s | %6s | %7s | %7s | %6s | %7s | %6s | %6s | %6s | %7s | %8s | %6s | %s |\n' \
+    "$2" "$1" "$R_UP" "$R_CHILD_A/$R_CHILD_B" "$(div "$2" "$R_SETUP")" "$R_SETUP" "$R_CPU_UP" "$R_TERM" "$R_TERM_B" "$R_CPU_DOWN" \
     "$R_RSS_A" "$R_RSS_B" "$R_RSS_ABS" "$R_LIST" "$R_LOAD"
 }
-header='|       N | daemon |      up | child(A/B) |  SAs/s | setup s | term. s | both s | B/SA A | B/SA B | RSS MiB A/B | list s | load before -> after |'
+header='|       N | daemon |      up | child(A/B) |  SAs/s | setup s | CPU µs/SA up | term. s | both s | CPU µs/SA down | B/SA A | B/SA B | RSS MiB A/B | list s | load before -> after |'
 
 results=()
 for n in "${NS_LIST[@]}"; do
@@ -352,6 +390,7 @@ for n in "${NS_LIST[@]}"; do
   ROW[aiked_term_$n]=$R_TERM
   ROW[aiked_rss_$n]=$(( (R_RSS_A + R_RSS_B) / 2 ))
   ROW[aiked_list_$n]=$R_LIST
+  ROW[aiked_cpu_$n]=$R_CPU_UP
   if [ -n "$NO_CHARON" ] || { [ -n "$CHARON_MAX" ] && [ "$n" -gt "$CHARON_MAX" ]; }; then
     results+=("| $(printf '%7s' "$n") | charon | charon not run at N = $n (--charon-max ${CHARON_MAX:-, --no-charon}); no figures, nothing extrapolated |")
     continue
@@ -363,31 +402,36 @@ for n in "${NS_LIST[@]}"; do
   ROW[charon_term_$n]=$R_TERM
   ROW[charon_rss_$n]=$(( (R_RSS_A + R_RSS_B) / 2 ))
   ROW[charon_list_$n]=$R_LIST
+  ROW[charon_cpu_$n]=$R_CPU_UP
 done
 
 echo "$header"
-echo '|--------:|--------|--------:|-----------:|-------:|--------:|--------:|-------:|-------:|-------:|------------:|-------:|------|'
+echo '|--------:|--------|--------:|-----------:|-------:|--------:|-------:|--------:|-------:|-------:|-------:|-------:|------------:|-------:|------|'
 printf '%s\n' "${results[@]}"
 cat <<'EXPLAIN'
   up: IKE SAs established (aiked: initiate --count's completed; charon: ESTABLISHED in list-sas at A)
   child(A/B): CHILD_SAs installed on A / on B at N; SAs/s = N / setup s; setup s: from the first
   request to the last IKE SA up on the initiator; term. s: terminate all until the initiator has
-  none; both s: until the responder has none too; B/SA: (RSS at N - RSS idle) / N, bytes, per side;
+  none; both s: until the responder has none too; CPU µs/SA: user+system time of both daemons
+  (all threads) during setup / terminate, divided by N (load-independent, unlike the rates);
+  B/SA: (RSS at N - RSS idle) / N, bytes, per side;
   list s: `aikectl list-sas --json` / `swanctl --list-sas --raw` at N on the initiator
 EXPLAIN
 echo
-echo "Ratios aiked / charon (targets: setup rate >= 10, terminate 100,000 < 5 s, memory per SA <= 0.5):"
-echo '|       N | setup rate | terminate time | memory per SA | list-sas time |'
-echo '|--------:|-----------:|---------------:|--------------:|--------------:|'
+echo "Ratios aiked / charon. Targets: setup rate >= 10 (higher is better); memory per SA <= 0.5;"
+echo "terminate --all of 100,000 IKE SAs < 5 s (absolute). Time and CPU ratios: lower is better."
+echo '|       N | setup rate | CPU per SA up | terminate time | memory per SA | list-sas time | aiked terminate s |'
+echo '|--------:|-----------:|--------------:|---------------:|--------------:|--------------:|------------------:|'
 for n in "${NS_LIST[@]}"; do
   if [ -z "${ROW[charon_rate_$n]:-}" ]; then
-    printf '| %7s | charon not run at N = %s |\n' "$n" "$n"
+    printf '| %7s | charon not run at N = %s: no ratios | | | | | %17s |\n' "$n" "$n" "${ROW[aiked_term_$n]}"
     continue
   fi
-  printf '| %7s | %10s | %14s | %13s | %13s |\n' "$n" \
+  printf '| %7s | %10s | %13s | %14s | %13s | %13s | %17s |\n' "$n" \
     "$(ratio "${ROW[aiked_rate_$n]}" "${ROW[charon_rate_$n]}")" \
+    "$(ratio "${ROW[aiked_cpu_$n]}" "${ROW[charon_cpu_$n]}")" \
     "$(ratio "${ROW[aiked_term_$n]}" "${ROW[charon_term_$n]}")" \
     "$(ratio "${ROW[aiked_rss_$n]}" "${ROW[charon_rss_$n]}")" \
-    "$(ratio "${ROW[aiked_list_$n]}" "${ROW[charon_list_$n]}")"
+    "$(ratio "${ROW[aiked_list_$n]}" "${ROW[charon_list_$n]}")" "${ROW[aiked_term_$n]}"
 done
 echo "load average at end: $(load)"
