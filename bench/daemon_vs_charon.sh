@@ -9,6 +9,11 @@
 #   -b BUILD_DIR     where aiked, aikectl and bench/vici_load are (default: build)
 #   --charon-max N   run charon only for N up to this (larger N print "charon not run at N")
 #   --no-charon      aiked only
+#   --no-aiked       charon only
+#   --max-half-open H  pace the load: keep at most H initiated IKE SAs not yet up, the same way
+#                    for both daemons (default 1000); 0 = everything at once (`aikectl initiate
+#                    --count N`, N vici initiate requests pipelined), which overruns the
+#                    responders' 30 s half-open timeout at large N on this machine
 #   --perf DIR       also record `perf record -g` of both aiked during setup and during terminate
 #                    into DIR/aiked-{setup,terminate}-N.data (figures are then slower)
 #   N...             numbers of IKE SAs (default: 1000 10000)
@@ -28,12 +33,17 @@ BUILD=build
 CHARON_MAX=
 PERF_DIR=
 NO_CHARON=
+NO_AIKED=
+MAX_HALF_OPEN=1000
 NS_LIST=()
 while [ $# -gt 0 ]; do
   case $1 in
     -b) BUILD=$2; shift 2 ;;
     --charon-max) CHARON_MAX=$2; shift 2 ;;
     --no-charon) NO_CHARON=1; shift ;;
+    --no-aiked) NO_AIKED=1; shift ;;
+    --max-half-open) [[ $2 =~ ^[0-9]+$ ]] || { echo "--max-half-open needs a number" >&2; exit 2; }
+                     MAX_HALF_OPEN=$2; shift 2 ;;
     --perf) PERF_DIR=$(mkdir -p "$2" && cd "$2" && pwd) || exit 2; shift 2 ;;
     -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
@@ -185,6 +195,30 @@ wait_field() {
   done
 }
 
+# aiked_initiate_paced NS DIR N H: `aikectl initiate --count K --noblock` in steps, keeping at most
+# H of the SAs started here not yet established (the same pacing vici_load does for charon).
+# Prints "UP EPOCH_OF_LAST_CHANGE"; gives up when nothing changed for 30 s.
+aiked_initiate_paced() {
+  local ns=$1 dir=$2 n=$3 h=$4 started=0 up last=-1 tl k pending
+  tl=$(now)
+  while :; do
+    up=$(astat "$ns" "$dir" ike_sas_established)
+    if [ "$up" != "$last" ]; then last=$up; tl=$(now); fi
+    [ "$up" -ge "$n" ] && break
+    [ "$(elapsed "$tl" "$(now)" | cut -d. -f1)" -ge 30 ] && break
+    pending=$((started - up))
+    if [ "$started" -lt "$n" ] && [ "$pending" -lt "$h" ]; then
+      k=$((h - pending))
+      [ $k -gt $((n - started)) ] && k=$((n - started))
+      actl "$ns" "$dir" initiate --ike c --count "$k" --noblock >/dev/null || echo "warning: aikectl initiate --count $k failed" >&2
+      started=$((started + k))
+    else
+      sleep 0.02
+    fi
+  done
+  echo "$up $tl"
+}
+
 # run_aiked N: sets R_* for the table.
 run_aiked() {
   local n=$1 a=$WORK/aiked-a-$1 b=$WORK/aiked-b-$1 t0 t1 out ok
@@ -202,14 +236,19 @@ run_aiked() {
   perf_start "aiked-setup-$n" "${pids/ /,}"
   c0=$(cpu_ticks $pids)
   t0=$(now)
-  out=$(actl "$NS_A" "$a" initiate --ike c --count "$n" --timeout "$tmo" --json)
-  t1=$(now)
+  if [ "$MAX_HALF_OPEN" = 0 ]; then
+    out=$(actl "$NS_A" "$a" initiate --ike c --count "$n" --timeout "$tmo" --json)
+    t1=$(now)
+    ok=$(jq -r .completed <<<"$out")
+    [ "$ok" = "$n" ] || echo "warning: aiked established $ok of $n: $(jq -c '{failed, errors: .errors[:3], not_done: (.not_done|length)}' <<<"$out")" >&2
+  else
+    read -r ok t1 < <(aiked_initiate_paced "$NS_A" "$a" "$n" "$MAX_HALF_OPEN")
+    [ "$ok" = "$n" ] || echo "warning: aiked established $ok of $n (paced; nothing changed for 30 s)" >&2
+  fi
   R_SETUP=$(elapsed "$t0" "$t1")
   R_CPU_UP=$(cpu_per_sa $(( $(cpu_ticks $pids) - c0 )) "$n")
   perf_stop
-  ok=$(jq -r .completed <<<"$out")
   R_UP="$ok"
-  [ "$ok" = "$n" ] || echo "warning: aiked established $ok of $n: $(jq -c '{failed, errors: .errors[:3], not_done: (.not_done|length)}' <<<"$out")" >&2
   # The responder established each SA before sending the last IKE_AUTH response; check anyway.
   wait_field "$NS_B" "$b" ike_sas_established "$ok" 30 >/dev/null || echo "warning: aiked responder shows $(astat "$NS_B" "$b" ike_sas_established) established" >&2
   R_CHILD_A=$(astat "$NS_A" "$a" child_sas)
@@ -331,11 +370,12 @@ run_charon() {
   local tmo=$((n / 20 + 60)) c0
   c0=$(cpu_ticks "$pa" "$pb")
   t0=$(now)
-  "$VICI" "$a/charon.vici" initiate net c "$n" >"$a/initiate.log" 2>&1 || echo "warning: vici initiate: $(cat "$a/initiate.log")" >&2
+  "$VICI" "$a/charon.vici" initiate net c "$n" 128 "$MAX_HALF_OPEN" >"$a/initiate.log" 2>&1 || echo "warning: vici initiate: $(cat "$a/initiate.log")" >&2
   out=$("$VICI" "$a/charon.vici" wait-up "$n" "$tmo")
-  t1=$(now)
+  # until the last change of the counts: with failed SAs, the moment the last one came up
+  t1=$(awk '{ for (i = 1; i < NF; i++) if ($i == "last_change") print $(i + 1) }' <<<"$out")
   R_SETUP=$(elapsed "$t0" "$t1")
-  [[ $out == timeout* ]] && echo "warning: charon did not set up $n IKE SAs in $tmo s: $out" >&2
+  [[ $out == done* ]] || echo "warning: charon did not set up $n IKE SAs ($tmo s at most): $out" >&2
   "$VICI" "$b/charon.vici" wait-up "$n" 30 >/dev/null || echo "warning: charon responder: $("$VICI" "$b/charon.vici" stats)" >&2
   R_CPU_UP=$(cpu_per_sa $(( $(cpu_ticks "$pa" "$pb") - c0 )) "$n")
   rss_a=$(rss_of "$pa")
@@ -370,27 +410,32 @@ run_charon() {
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -r)"
 echo "aiked: $("$AIKED" --version 2>/dev/null | head -1)  build: $BUILD"
 [ -z "$NO_CHARON" ] && echo "charon: strongSwan $(dpkg-query -W -f '${Version}' strongswan-charon 2>/dev/null), kernel-libipsec"
+echo "pacing: $([ "$MAX_HALF_OPEN" = 0 ] && echo "none (all N initiated at once)" || echo "at most $MAX_HALF_OPEN initiated IKE SAs not yet up")"
 echo "load average at start: $(load)"
 echo
 
 declare -A ROW
 row() {  # DAEMON N
   printf '| %7s | %-6s | %7s | %6s | %7s | %7s | %6s | %7s | %6s | %6s | %6s | %7s | %8s | %6s | %s |\n' \
-    "$2" "$1" "$R_UP" "$R_CHILD_A/$R_CHILD_B" "$(div "$2" "$R_SETUP")" "$R_SETUP" "$R_CPU_UP" "$R_TERM" "$R_TERM_B" "$R_CPU_DOWN" \
+    "$2" "$1" "$R_UP$([ "$R_UP" = "$2" ] || echo '!')" "$R_CHILD_A/$R_CHILD_B" "$(div "$R_UP" "$R_SETUP")" "$R_SETUP" "$R_CPU_UP" "$R_TERM" "$R_TERM_B" "$R_CPU_DOWN" \
     "$R_RSS_A" "$R_RSS_B" "$R_RSS_ABS" "$R_LIST" "$R_LOAD"
 }
 header='|       N | daemon |      up | child(A/B) |  SAs/s | setup s | CPU µs/SA up | term. s | both s | CPU µs/SA down | B/SA A | B/SA B | RSS MiB A/B | list s | load before -> after |'
 
 results=()
 for n in "${NS_LIST[@]}"; do
-  echo "== N = $n: aiked" >&2
-  run_aiked "$n"
-  results+=("$(row aiked "$n")")
-  ROW[aiked_rate_$n]=$(div "$n" "$R_SETUP")
-  ROW[aiked_term_$n]=$R_TERM
-  ROW[aiked_rss_$n]=$(( (R_RSS_A + R_RSS_B) / 2 ))
-  ROW[aiked_list_$n]=$R_LIST
-  ROW[aiked_cpu_$n]=$R_CPU_UP
+  if [ -n "$NO_AIKED" ]; then
+    results+=("| $(printf '%7s' "$n") | aiked  | aiked not run (--no-aiked) |")
+  else
+    echo "== N = $n: aiked" >&2
+    run_aiked "$n"
+    results+=("$(row aiked "$n")")
+    ROW[aiked_rate_$n]=$(div "$R_UP" "$R_SETUP")
+    ROW[aiked_term_$n]=$R_TERM
+    ROW[aiked_rss_$n]=$(( (R_RSS_A + R_RSS_B) / 2 ))
+    ROW[aiked_list_$n]=$R_LIST
+    ROW[aiked_cpu_$n]=$R_CPU_UP
+  fi
   if [ -n "$NO_CHARON" ] || { [ -n "$CHARON_MAX" ] && [ "$n" -gt "$CHARON_MAX" ]; }; then
     results+=("| $(printf '%7s' "$n") | charon | charon not run at N = $n (--charon-max ${CHARON_MAX:-, --no-charon}); no figures, nothing extrapolated |")
     continue
@@ -398,7 +443,7 @@ for n in "${NS_LIST[@]}"; do
   echo "== N = $n: charon" >&2
   run_charon "$n"
   results+=("$(row charon "$n")")
-  ROW[charon_rate_$n]=$(div "$n" "$R_SETUP")
+  ROW[charon_rate_$n]=$(div "$R_UP" "$R_SETUP")
   ROW[charon_term_$n]=$R_TERM
   ROW[charon_rss_$n]=$(( (R_RSS_A + R_RSS_B) / 2 ))
   ROW[charon_list_$n]=$R_LIST
@@ -409,9 +454,10 @@ echo "$header"
 echo '|--------:|--------|--------:|-----------:|-------:|--------:|-------:|--------:|-------:|-------:|-------:|-------:|------------:|-------:|------|'
 printf '%s\n' "${results[@]}"
 cat <<'EXPLAIN'
-  up: IKE SAs established (aiked: initiate --count's completed; charon: ESTABLISHED in list-sas at A)
-  child(A/B): CHILD_SAs installed on A / on B at N; SAs/s = N / setup s; setup s: from the first
-  request to the last IKE SA up on the initiator; term. s: terminate all until the initiator has
+  up: IKE SAs established (aiked: initiate --count's completed; charon: ESTABLISHED in list-sas at A),
+  "!" when fewer than N; SAs/s = up / setup s
+  child(A/B): CHILD_SAs installed on A / on B at N; setup s: from the first request to the last
+  IKE SA up on the initiator; term. s: terminate all until the initiator has
   none; both s: until the responder has none too; CPU µs/SA: user+system time of both daemons
   (all threads) during setup / terminate, divided by N (load-independent, unlike the rates);
   B/SA: (RSS at N - RSS idle) / N, bytes, per side;
@@ -423,8 +469,8 @@ echo "terminate --all of 100,000 IKE SAs < 5 s (absolute). Time and CPU ratios: 
 echo '|       N | setup rate | CPU per SA up | terminate time | memory per SA | list-sas time | aiked terminate s |'
 echo '|--------:|-----------:|--------------:|---------------:|--------------:|--------------:|------------------:|'
 for n in "${NS_LIST[@]}"; do
-  if [ -z "${ROW[charon_rate_$n]:-}" ]; then
-    printf '| %7s | charon not run at N = %s: no ratios | | | | | %17s |\n' "$n" "$n" "${ROW[aiked_term_$n]}"
+  if [ -z "${ROW[charon_rate_$n]:-}" ] || [ -z "${ROW[aiked_rate_$n]:-}" ]; then
+    printf '| %7s | not both daemons run at N = %s: no ratios | | | | | %17s |\n' "$n" "$n" "${ROW[aiked_term_$n]:--}"
     continue
   fi
   printf '| %7s | %10s | %13s | %14s | %13s | %13s | %17s |\n' "$n" \

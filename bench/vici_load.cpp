@@ -2,16 +2,19 @@
 // UNIX socket. Debian's charon has no load-tester plugin; this drives it from outside instead, for
 // bench/daemon_vs_charon.sh (docs/benchmarks.md, "Daemon vs charon").
 //
-//   vici_load SOCKET initiate CHILD IKE COUNT [WINDOW=128]
+//   vici_load SOCKET initiate CHILD IKE COUNT [WINDOW=128] [MAX_HALF_OPEN=0]
 //       sends COUNT `initiate` requests (timeout -1: charon answers at once and sets the SA up in
-//       the background), at most WINDOW unanswered at a time on one connection; prints
+//       the background), at most WINDOW unanswered at a time on one connection; with
+//       MAX_HALF_OPEN > 0, paced so that at most that many of them are not yet up; prints
 //       "sent N accepted A refused R"
 //   vici_load SOCKET terminate IKE
 //       one `terminate` request for every IKE SA of connection IKE, timeout -1; prints the reply
 //   vici_load SOCKET wait-up N TIMEOUT_S
-//       polls `stats` until N IKE SAs are not half-open (total - half-open >= N); exit 1 on timeout
+//       polls `stats` until N IKE SAs are not half-open (total - half-open >= N); exit 1 on
+//       timeout, 3 when nothing is half-open and nothing changed for 10 s (some SAs failed)
 //   vici_load SOCKET wait-empty TIMEOUT_S
 //       polls `stats` until charon has no IKE SA at all; exit 1 on timeout
+//   Both print "done|settled|timeout total T half_open H last_change EPOCH_S".
 //   vici_load SOCKET stats
 //       prints "total T half_open H"
 //
@@ -23,6 +26,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -254,10 +258,13 @@ sa_counts read_stats(connection& c) {
   return s;
 }
 
-int do_initiate(connection& c, const std::string& child, const std::string& ike, unsigned long count, unsigned long window) {
+// Sends COUNT initiate requests for CHILD of IKE on C, at most WINDOW unanswered at a time.
+// Returns the number charon refused; keeps the first refusal's message in FIRST_ERROR.
+unsigned long send_initiates(connection& c, const std::string& child, const std::string& ike, unsigned long count,
+                             unsigned long window, std::string& first_error) {
   auto req = message_builder{}.kv("child", child).kv("ike", ike).kv("timeout", "-1").kv("init-limits", "no").packet(cmd_request, "initiate");
-  unsigned long sent = 0, answered = 0, accepted = 0, refused = 0;
-  std::string first_error, name, msg;
+  unsigned long sent = 0, answered = 0, refused = 0;
+  std::string name, msg;
   while (answered < count) {
     while (sent < count && sent - answered < window) {
       c.send(req);
@@ -270,16 +277,53 @@ int do_initiate(connection& c, const std::string& child, const std::string& ike,
     ++answered;
     auto r = parse_message(msg);
     // With timeout -1 charon answers before the outcome is known; "yes" means it queued the job.
-    if (r["success"] == "yes") {
-      ++accepted;
-    } else {
+    if (r["success"] != "yes") {
       ++refused;
       if (first_error.empty()) first_error = r["errmsg"];
     }
   }
-  std::printf("sent %lu accepted %lu refused %lu\n", sent, accepted, refused);
+  return refused;
+}
+
+// MAX_HALF_OPEN 0: all COUNT at once. Otherwise paced: charon's `stats` is polled every 20 ms on a
+// second connection and more requests are sent only while fewer than MAX_HALF_OPEN of those sent
+// are not yet up (sent - (total - half-open)); gives up if nothing came up for 30 s.
+int do_initiate(const std::string& path, const std::string& child, const std::string& ike, unsigned long count,
+                unsigned long window, unsigned long max_half_open) {
+  connection c(path);
+  std::string first_error;
+  unsigned long sent = 0, refused = 0;
+  if (max_half_open == 0) {
+    refused = send_initiates(c, child, ike, count, window, first_error);
+    sent = count;
+  } else {
+    connection st(path);
+    using clock = std::chrono::steady_clock;
+    auto base = read_stats(st);
+    unsigned long base_up = base.total - base.half_open, last_up = base_up;
+    auto last_change = clock::now();
+    while (sent < count) {
+      auto s = read_stats(st);
+      unsigned long up = s.total - s.half_open - std::min(base_up, s.total - s.half_open);
+      if (up != last_up) {
+        last_up = up;
+        last_change = clock::now();
+      } else if (clock::now() - last_change > std::chrono::seconds(30)) {
+        std::fprintf(stderr, "vici_load: no IKE SA came up for 30 s, stopping after %lu requests\n", sent);
+        break;
+      }
+      unsigned long pending = sent > up ? sent - up : 0;
+      if (pending < max_half_open) {
+        auto k = std::min(max_half_open - pending, count - sent);
+        refused += send_initiates(c, child, ike, k, window, first_error);
+        sent += k;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  std::printf("sent %lu accepted %lu refused %lu\n", sent, sent - refused, refused);
   if (refused) std::fprintf(stderr, "vici_load: first refusal: %s\n", first_error.c_str());
-  return refused ? 1 : 0;
+  return refused || sent < count ? 1 : 0;
 }
 
 int do_terminate(connection& c, const std::string& ike) {
@@ -289,27 +333,47 @@ int do_terminate(connection& c, const std::string& ike) {
   return r["success"] == "yes" ? 0 : 1;
 }
 
+// Polls `stats` every 20 ms until DONE(counts) holds (exit 0), or until SETTLE_S seconds passed
+// without any change while nothing is half-open (exit 3: some SAs failed and nothing is under way
+// any more), or TIMEOUT_S (exit 1). Prints the counts and, as a wall-clock time (seconds since the
+// epoch), when they last changed, so that a caller can time the work that really happened.
 template <class Done>
-int poll_stats(connection& c, double timeout_s, Done done) {
+int poll_stats(connection& c, double timeout_s, double settle_s, Done done) {
   using clock = std::chrono::steady_clock;
   auto start = clock::now();
-  sa_counts s;
+  auto wall = [] { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); };
+  sa_counts s, last{~0ul, ~0ul};
+  double last_change_wall = wall();
+  auto last_change = clock::now();
   for (;;) {
     s = read_stats(c);
-    if (done(s)) {
-      std::printf("total %lu half_open %lu after %.3f s\n", s.total, s.half_open, std::chrono::duration<double>(clock::now() - start).count());
-      return 0;
+    if (s.total != last.total || s.half_open != last.half_open) {
+      last = s;
+      last_change = clock::now();
+      last_change_wall = wall();
     }
-    if (clock::now() - start > std::chrono::duration<double>(timeout_s)) break;
+    const char* outcome = nullptr;
+    int rc = 0;
+    if (done(s)) {
+      outcome = "done";
+    } else if (s.half_open == 0 && clock::now() - last_change > std::chrono::duration<double>(settle_s)) {
+      outcome = "settled";
+      rc = 3;
+    } else if (clock::now() - start > std::chrono::duration<double>(timeout_s)) {
+      outcome = "timeout";
+      rc = 1;
+    }
+    if (outcome) {
+      std::printf("%s total %lu half_open %lu last_change %.6f\n", outcome, s.total, s.half_open, last_change_wall);
+      return rc;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  std::printf("timeout: total %lu half_open %lu\n", s.total, s.half_open);
-  return 1;
 }
 
 int usage() {
   std::fprintf(stderr,
-               "usage: vici_load SOCKET initiate CHILD IKE COUNT [WINDOW]\n"
+               "usage: vici_load SOCKET initiate CHILD IKE COUNT [WINDOW [MAX_HALF_OPEN]]\n"
                "       vici_load SOCKET terminate IKE\n"
                "       vici_load SOCKET wait-up N TIMEOUT_S\n"
                "       vici_load SOCKET wait-empty TIMEOUT_S\n"
@@ -324,12 +388,12 @@ int main(int argc, char** argv) {
   std::vector<std::string> a(argv + 1, argv + argc);
   try {
     const auto& cmd = a[1];
-    if (cmd == "initiate" && (a.size() == 5 || a.size() == 6)) {
+    if (cmd == "initiate" && a.size() >= 5 && a.size() <= 7) {
       auto count = to_number(a[4], "COUNT");
-      auto window = a.size() == 6 ? to_number(a[5], "WINDOW") : 128;
+      auto window = a.size() >= 6 ? to_number(a[5], "WINDOW") : 128;
+      auto max_half_open = a.size() == 7 ? to_number(a[6], "MAX_HALF_OPEN") : 0;
       if (window == 0) throw std::invalid_argument("WINDOW must be at least 1");
-      connection c(a[0]);
-      return do_initiate(c, a[2], a[3], count, window);
+      return do_initiate(a[0], a[2], a[3], count, window, max_half_open);
     }
     if (cmd == "terminate" && a.size() == 3) {
       connection c(a[0]);
@@ -339,12 +403,12 @@ int main(int argc, char** argv) {
       auto n = to_number(a[2], "N");
       auto t = static_cast<double>(to_number(a[3], "TIMEOUT_S"));
       connection c(a[0]);
-      return poll_stats(c, t, [n](const sa_counts& s) { return s.total - s.half_open >= n; });
+      return poll_stats(c, t, 10, [n](const sa_counts& s) { return s.total - s.half_open >= n; });
     }
     if (cmd == "wait-empty" && a.size() == 3) {
       auto t = static_cast<double>(to_number(a[2], "TIMEOUT_S"));
       connection c(a[0]);
-      return poll_stats(c, t, [](const sa_counts& s) { return s.total == 0; });
+      return poll_stats(c, t, 1e9, [](const sa_counts& s) { return s.total == 0; });
     }
     if (cmd == "stats" && a.size() == 2) {
       connection c(a[0]);
