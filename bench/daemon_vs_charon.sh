@@ -1,0 +1,488 @@
+#!/usr/bin/env bash
+# Daemon benchmark (docs/benchmarks.md, "Daemon vs charon"): for each N, N IKE SAs (each with one
+# CHILD_SA) between two aiked, then terminate all; then the same workload between two strongSwan
+# charon; prints setup rate, terminate time, resident memory per IKE SA, list-sas time and the
+# ratios aiked/charon. A program that prints figures, never a test.
+#
+#   bench/daemon_vs_charon.sh [-b BUILD_DIR] [--charon-max N] [--no-charon] N...
+#
+#   -b BUILD_DIR     where aiked, aikectl and bench/vici_load are (default: build)
+#   --charon-max N   run charon only for N up to this (larger N print "charon not run at N")
+#   --no-charon      aiked only
+#   --no-aiked       charon only
+#   --max-half-open H  pace the load: keep at most H initiated IKE SAs not yet up, the same way
+#                    for both daemons (default 1000); 0 = everything at once (`aikectl initiate
+#                    --count N`, N vici initiate requests pipelined), which overruns the
+#                    responders' 30 s half-open timeout at large N on this machine
+#   --perf DIR       also record `perf record -g` of both aiked during setup and during terminate
+#                    into DIR/aiked-{setup,terminate}-N.data (figures are then slower)
+#   N...             numbers of IKE SAs (default: 1000 10000)
+#
+# Needs root (network namespaces) and strongSwan's charon with kernel-libipsec (Debian:
+# strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-extra-plugins).
+# Two namespaces joined by a veth pair, A = 10.250.0.1 (initiator), B = 10.250.0.2 (responder);
+# every address lives inside them. Both daemons: IKE aes256gcm16-prfsha256-x25519, PSK, ESP
+# aes256gcm16, unique = never, cookie / half-open limits out of the way, little logging.
+# aiked: kernel = "null". charon: kernel-libipsec (this kernel has XFRM but no ESP, so
+# kernel-netlink cannot install CHILD_SAs; libipsec keeps them in user space and makes charon use
+# UDP encapsulation). Only the processes this script starts are ended, by PID; the namespaces and
+# the work folder are removed at exit (KEEP_WORK=1 keeps the folder with the logs).
+set -u
+
+BUILD=build
+CHARON_MAX=
+PERF_DIR=
+NO_CHARON=
+NO_AIKED=
+MAX_HALF_OPEN=1000
+NS_LIST=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    -b) BUILD=$2; shift 2 ;;
+    --charon-max) CHARON_MAX=$2; shift 2 ;;
+    --no-charon) NO_CHARON=1; shift ;;
+    --no-aiked) NO_AIKED=1; shift ;;
+    --max-half-open) [[ $2 =~ ^[0-9]+$ ]] || { echo "--max-half-open needs a number" >&2; exit 2; }
+                     MAX_HALF_OPEN=$2; shift 2 ;;
+    --perf) PERF_DIR=$(mkdir -p "$2" && cd "$2" && pwd) || exit 2; shift 2 ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "unknown option $1" >&2; exit 2 ;;
+    *) [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -gt 0 ] || { echo "not a number of SAs: $1" >&2; exit 2; }
+       NS_LIST+=("$1"); shift ;;
+  esac
+done
+[ ${#NS_LIST[@]} -gt 0 ] || NS_LIST=(1000 10000)
+BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "no build directory" >&2; exit 2; }
+AIKED=$BUILD/aiked
+AIKECTL=$BUILD/aikectl
+VICI=$BUILD/bench/vici_load
+CHARON=/usr/lib/ipsec/charon
+for f in "$AIKED" "$AIKECTL"; do [ -x "$f" ] || { echo "missing $f (build it first)" >&2; exit 2; }; done
+[ "$(id -u)" -eq 0 ] || { echo "needs root (network namespaces)" >&2; exit 2; }
+if [ -z "$NO_CHARON" ]; then
+  for f in "$VICI" "$CHARON" "$(command -v swanctl)"; do
+    [ -x "$f" ] || { echo "missing $f (use --no-charon to run aiked alone)" >&2; exit 2; }
+  done
+fi
+
+NS_A="bench-a-$$"
+NS_B="bench-b-$$"
+WORK=$(mktemp -d /tmp/aike-bench.XXXXXX)
+STARTED_PIDS=()
+
+cleanup() {
+  for pid in "${STARTED_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+  for pid in "${STARTED_PIDS[@]}"; do
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null
+  done
+  ip netns del "$NS_A" 2>/dev/null
+  ip netns del "$NS_B" 2>/dev/null
+  if [ -n "${KEEP_WORK:-}" ]; then echo "logs kept in $WORK" >&2; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+die() { echo "daemon_vs_charon: $*" >&2; exit 1; }
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+div() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.1f", a / b }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+# cpu_ticks PID...: user + system time of these processes (all threads), in clock ticks
+cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done; echo $t; }
+TICK=$(getconf CLK_TCK)
+# cpu_per_sa TICKS N: microseconds of CPU per IKE SA
+cpu_per_sa() { awk -v t="$1" -v n="$2" -v hz="$TICK" 'BEGIN { printf "%.0f", t * 1e6 / hz / n }'; }
+
+ip netns add "$NS_A" && ip netns add "$NS_B" || die "cannot create network namespaces"
+ip link add veth0 netns "$NS_A" type veth peer name veth0 netns "$NS_B" || die "cannot create veth pair"
+ip -n "$NS_A" addr add 10.250.0.1/24 dev veth0
+ip -n "$NS_B" addr add 10.250.0.2/24 dev veth0
+# inner addresses inside the traffic selectors: charon's kernel-libipsec routes each CHILD_SA's
+# policy through its TUN device from such an address, and fails the CHILD_SA without one
+ip -n "$NS_A" addr add 10.1.0.1/32 dev lo
+ip -n "$NS_B" addr add 10.2.0.1/32 dev lo
+for n in "$NS_A" "$NS_B"; do
+  ip -n "$n" link set lo up
+  ip -n "$n" link set veth0 up
+done
+
+# stop_pid PID: SIGTERM, wait up to 60 s (a daemon with 100,000 SAs takes a while), then SIGKILL.
+stop_pid() {
+  local pid=$1
+  kill -TERM "$pid" 2>/dev/null
+  for _ in $(seq 1 600); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  echo "warning: PID $pid did not exit within 60 s, killing it" >&2
+  kill -9 "$pid" 2>/dev/null
+}
+
+# perf_start NAME PIDS: perf record of PIDS (comma-separated) into PERF_DIR/NAME.data, if --perf.
+PERF_PID=
+perf_start() {
+  [ -n "$PERF_DIR" ] || return 0
+  perf record -q -F 499 --call-graph dwarf,8192 -p "$2" -o "$PERF_DIR/$1.data" >"$PERF_DIR/$1.log" 2>&1 &
+  PERF_PID=$!
+  STARTED_PIDS+=($PERF_PID)
+  sleep 1  # perf needs a moment to attach
+}
+perf_stop() {
+  [ -n "$PERF_PID" ] || return 0
+  kill -INT "$PERF_PID" 2>/dev/null
+  wait "$PERF_PID" 2>/dev/null
+  PERF_PID=
+}
+
+# ---------------------------------------------------------------- aiked
+aiked_conf() {  # DIR LOCAL REMOTE LOCAL_ID REMOTE_ID LOCAL_TS REMOTE_TS
+  cat <<CONF
+[daemon]
+listen = ["$2"]
+kernel = "null"
+control = "127.0.0.1:4510"
+control_token = "$1/token"
+log = "warning"
+half_open_cookie_threshold = 100000000
+
+[secrets.psk]
+secret = "bench-psk-secret"
+
+[connections.c]
+local_addrs = ["$2"]
+remote_addrs = ["$3"]
+proposals = ["aes256gcm16-prfsha256-x25519"]
+unique = "never"
+[connections.c.local]
+auth = "psk"
+id = "$4"
+[connections.c.remote]
+auth = "psk"
+id = "$5"
+[connections.c.children.net]
+local_ts = ["$6"]
+remote_ts = ["$7"]
+esp_proposals = ["aes256gcm16"]
+CONF
+}
+
+aiked_start() {  # NS DIR
+  local ns=$1 dir=$2
+  "$AIKED" --check-config -c "$dir/aiked.toml" >"$dir/check.log" 2>&1 || die "aiked config invalid: $(cat "$dir/check.log")"
+  rm -f "$dir/token"
+  ip netns exec "$ns" "$AIKED" -c "$dir/aiked.toml" >"$dir/aiked.log" 2>&1 &
+  STARTED_PIDS+=($!)
+  echo $! >"$dir/pid"
+  for _ in $(seq 1 100); do [ -s "$dir/token" ] && break; sleep 0.1; done
+  [ -s "$dir/token" ] || die "aiked did not start: $(tail -5 "$dir/aiked.log")"
+}
+
+actl() {  # NS DIR ARGS...
+  local ns=$1 dir=$2
+  shift 2
+  ip netns exec "$ns" "$AIKECTL" --token-file "$dir/token" "$@"
+}
+astat() { actl "$1" "$2" stats --json | jq -r ".$3"; }  # NS DIR FIELD
+
+# wait_field NS DIR FIELD VALUE TIMEOUT_S: polls stats until FIELD == VALUE; prints the seconds taken.
+wait_field() {
+  local ns=$1 dir=$2 field=$3 want=$4 t0 v
+  t0=$(now)
+  while :; do
+    v=$(astat "$ns" "$dir" "$field")
+    [ "$v" = "$want" ] && { elapsed "$t0" "$(now)"; return 0; }
+    [ "$(elapsed "$t0" "$(now)" | cut -d. -f1)" -ge "$5" ] && { echo "timeout($field=$v)"; return 1; }
+    sleep 0.05
+  done
+}
+
+# aiked_initiate_paced NS DIR N H: `aikectl initiate --count K --noblock` in steps, keeping at most
+# H of the SAs started here not yet established (the same pacing vici_load does for charon).
+# Prints "UP EPOCH_OF_LAST_CHANGE"; gives up when nothing changed for 30 s.
+aiked_initiate_paced() {
+  local ns=$1 dir=$2 n=$3 h=$4 started=0 up last=-1 tl k pending
+  tl=$(now)
+  while :; do
+    up=$(astat "$ns" "$dir" ike_sas_established 2>/dev/null)
+    # a control request can time out on an overloaded machine: ask again
+    [[ $up =~ ^[0-9]+$ ]] || { sleep 0.1; continue; }
+    if [ "$up" != "$last" ]; then last=$up; tl=$(now); fi
+    [ "$up" -ge "$n" ] && break
+    [ "$(elapsed "$tl" "$(now)" | cut -d. -f1)" -ge 30 ] && break
+    pending=$((started - up))
+    if [ "$started" -lt "$n" ] && [ "$pending" -lt "$h" ]; then
+      k=$((h - pending))
+      [ $k -gt $((n - started)) ] && k=$((n - started))
+      actl "$ns" "$dir" initiate --ike c --count "$k" --noblock >/dev/null || echo "warning: aikectl initiate --count $k failed" >&2
+      started=$((started + k))
+    else
+      sleep 0.02
+    fi
+  done
+  echo "$up $tl"
+}
+
+# run_aiked N: sets R_* for the table.
+run_aiked() {
+  local n=$1 a=$WORK/aiked-a-$1 b=$WORK/aiked-b-$1 t0 t1 out ok
+  mkdir -p "$a" "$b"
+  aiked_conf "$a" 10.250.0.1 10.250.0.2 a.test b.test 10.1.0.0/24 10.2.0.0/24 >"$a/aiked.toml"
+  aiked_conf "$b" 10.250.0.2 10.250.0.1 b.test a.test 10.2.0.0/24 10.1.0.0/24 >"$b/aiked.toml"
+  aiked_start "$NS_B" "$b"
+  aiked_start "$NS_A" "$a"
+  local rss_a0 rss_b0 rss_a rss_b
+  rss_a0=$(astat "$NS_A" "$a" rss_bytes)
+  rss_b0=$(astat "$NS_B" "$b" rss_bytes)
+  R_LOAD=$(load)
+  local tmo=$((n / 50 + 60)) pids c0
+  pids="$(cat "$a/pid") $(cat "$b/pid")"
+  perf_start "aiked-setup-$n" "${pids/ /,}"
+  c0=$(cpu_ticks $pids)
+  t0=$(now)
+  # Up to H SAs the pacing has nothing to do: one blocking `initiate --count N`, which returns the
+  # moment the last SA is up (the pacing loop only sees that at its next `stats`, 0.1-0.3 s later
+  # on a loaded machine, which would count against aiked at N = 1,000).
+  if [ "$MAX_HALF_OPEN" = 0 ] || [ "$n" -le "$MAX_HALF_OPEN" ]; then
+    out=$(actl "$NS_A" "$a" initiate --ike c --count "$n" --timeout "$tmo" --json)
+    t1=$(now)
+    ok=$(jq -r .completed <<<"$out")
+    [ "$ok" = "$n" ] || echo "warning: aiked established $ok of $n: $(jq -c '{failed, errors: .errors[:3], not_done: (.not_done|length)}' <<<"$out")" >&2
+  else
+    read -r ok t1 < <(aiked_initiate_paced "$NS_A" "$a" "$n" "$MAX_HALF_OPEN")
+    [ "$ok" = "$n" ] || echo "warning: aiked established $ok of $n (paced; nothing changed for 30 s)" >&2
+  fi
+  R_SETUP=$(elapsed "$t0" "$t1")
+  R_CPU_UP=$(cpu_per_sa $(( $(cpu_ticks $pids) - c0 )) "$n")
+  perf_stop
+  R_UP="$ok"
+  # The responder established each SA before sending the last IKE_AUTH response; check anyway.
+  wait_field "$NS_B" "$b" ike_sas_established "$ok" 30 >/dev/null || echo "warning: aiked responder shows $(astat "$NS_B" "$b" ike_sas_established) established" >&2
+  R_CHILD_A=$(astat "$NS_A" "$a" child_sas)
+  R_CHILD_B=$(astat "$NS_B" "$b" child_sas)
+  rss_a=$(astat "$NS_A" "$a" rss_bytes)
+  rss_b=$(astat "$NS_B" "$b" rss_bytes)
+  R_RSS_A=$(( (rss_a - rss_a0) / n ))
+  R_RSS_B=$(( (rss_b - rss_b0) / n ))
+  R_RSS_ABS="$((rss_a / 1048576))/$((rss_b / 1048576))"
+  t0=$(now)
+  actl "$NS_A" "$a" list-sas --json >"$a/list.json"
+  t1=$(now)
+  R_LIST=$(elapsed "$t0" "$t1")
+  R_LISTED=$(jq '[.[] | select(.state == "ESTABLISHED" and .children[0].state == "INSTALLED")] | length' "$a/list.json")
+  rm -f "$a/list.json"
+  perf_start "aiked-terminate-$n" "${pids/ /,}"
+  c0=$(cpu_ticks $pids)
+  t0=$(now)
+  out=$(actl "$NS_A" "$a" terminate --all --timeout 600 --json)
+  t1=$(now)
+  R_TERM=$(elapsed "$t0" "$t1")
+  [ "$(jq -r .completed <<<"$out")" = "$ok" ] || echo "warning: aiked terminate: $(jq -c '{matched, completed, failed}' <<<"$out")" >&2
+  local tb
+  tb=$(wait_field "$NS_B" "$b" ike_sas 0 600) || echo "warning: aiked responder not empty: $tb" >&2
+  R_TERM_B=$(elapsed "$t0" "$(now)")
+  R_CPU_DOWN=$(cpu_per_sa $(( $(cpu_ticks $pids) - c0 )) "$n")
+  perf_stop
+  [ "$(astat "$NS_A" "$a" ike_sas)" = 0 ] || echo "warning: aiked initiator not empty after terminate --all" >&2
+  R_LOAD="$R_LOAD -> $(load)"
+  stop_pid "$(cat "$a/pid")"
+  stop_pid "$(cat "$b/pid")"
+}
+
+# ---------------------------------------------------------------- charon
+charon_conf() {  # DIR
+  cat <<CONF
+charon {
+  load_modular = no
+  load = random nonce kdf hmac sha1 sha2 aes gcm openssl pem pkcs1 x509 pubkey curve25519 kernel-libipsec kernel-netlink socket-default vici
+  plugins {
+    vici { socket = unix://$1/charon.vici }
+    kernel-libipsec { load = yes }
+  }
+  install_routes = no
+  # little logging, like aiked's log = "warning"
+  filelog { log { path = $1/charon.log
+                  default = 0 } }
+  syslog { daemon { default = -1 } }
+  # many IKE SAs from one peer address (the defaults allow 5 half-open per peer)
+  reuse_ikesa = no
+  block_threshold = 100000000
+  cookie_threshold = 100000000
+  cookie_threshold_ip = 100000000
+  init_limit_half_open = 0
+  # hash table sized for 100,000 IKE SAs, as strongSwan advises for many SAs (the default is 1
+  # bucket, i.e. a linear list)
+  ikesa_table_size = 65536
+  ikesa_table_segments = 16
+}
+CONF
+}
+
+swan_conf() {  # LOCAL REMOTE LOCAL_ID REMOTE_ID LOCAL_TS REMOTE_TS
+  cat <<CONF
+connections {
+  c {
+    local_addrs = $1
+    remote_addrs = $2
+    proposals = aes256gcm16-prfsha256-x25519
+    unique = never
+    local { auth = psk
+            id = $3 }
+    remote { auth = psk
+             id = $4 }
+    children { net { local_ts = $5
+                     remote_ts = $6
+                     esp_proposals = aes256gcm16 } }
+  }
+}
+secrets { ike-1 { id-1 = a.test
+                  id-2 = b.test
+                  secret = bench-psk-secret } }
+CONF
+}
+
+# charon_start NS DIR: charon in NS with a private /run (its pid file path is compiled in).
+charon_start() {
+  local ns=$1 dir=$2
+  rm -f "$dir/charon.vici"
+  ip netns exec "$ns" unshare -m --propagation private sh -c \
+    "mount -t tmpfs tmpfs /run && STRONGSWAN_CONF='$dir/strongswan.conf' exec $CHARON" >"$dir/charon.out" 2>&1 &
+  STARTED_PIDS+=($!)
+  echo $! >"$dir/pid"
+  for _ in $(seq 1 100); do [ -S "$dir/charon.vici" ] && break; sleep 0.1; done
+  [ -S "$dir/charon.vici" ] || die "charon did not start: $(tail -5 "$dir/charon.out")"
+  # ip netns exec, unshare and sh all exec: the PID we started is charon's.
+  [ "$(cat "/proc/$(cat "$dir/pid")/comm")" = charon ] || die "PID $(cat "$dir/pid") is not charon"
+  swanctl --load-all --uri "unix://$dir/charon.vici" --file "$dir/swanctl.conf" >"$dir/load.log" 2>&1 ||
+    die "swanctl --load-all: $(cat "$dir/load.log")"
+}
+
+rss_of() { awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$1/status"; }
+
+run_charon() {
+  local n=$1 a=$WORK/charon-a-$1 b=$WORK/charon-b-$1 t0 t1 out
+  mkdir -p "$a" "$b"
+  charon_conf "$a" >"$a/strongswan.conf"
+  charon_conf "$b" >"$b/strongswan.conf"
+  swan_conf 10.250.0.1 10.250.0.2 a.test b.test 10.1.0.0/24 10.2.0.0/24 >"$a/swanctl.conf"
+  swan_conf 10.250.0.2 10.250.0.1 b.test a.test 10.2.0.0/24 10.1.0.0/24 >"$b/swanctl.conf"
+  charon_start "$NS_B" "$b"
+  charon_start "$NS_A" "$a"
+  local pa pb rss_a0 rss_b0 rss_a rss_b
+  pa=$(cat "$a/pid")
+  pb=$(cat "$b/pid")
+  rss_a0=$(rss_of "$pa")
+  rss_b0=$(rss_of "$pb")
+  R_LOAD=$(load)
+  local tmo=$((n / 20 + 60)) c0
+  c0=$(cpu_ticks "$pa" "$pb")
+  t0=$(now)
+  "$VICI" "$a/charon.vici" initiate net c "$n" 128 "$MAX_HALF_OPEN" >"$a/initiate.log" 2>&1 || echo "warning: vici initiate: $(cat "$a/initiate.log")" >&2
+  out=$("$VICI" "$a/charon.vici" wait-up "$n" "$tmo")
+  # until the last change of the counts: with failed SAs, the moment the last one came up
+  t1=$(awk '{ for (i = 1; i < NF; i++) if ($i == "last_change") print $(i + 1) }' <<<"$out")
+  R_SETUP=$(elapsed "$t0" "$t1")
+  [[ $out == done* ]] || echo "warning: charon did not set up $n IKE SAs ($tmo s at most): $out" >&2
+  "$VICI" "$b/charon.vici" wait-up "$n" 30 >/dev/null || echo "warning: charon responder: $("$VICI" "$b/charon.vici" stats)" >&2
+  R_CPU_UP=$(cpu_per_sa $(( $(cpu_ticks "$pa" "$pb") - c0 )) "$n")
+  rss_a=$(rss_of "$pa")
+  rss_b=$(rss_of "$pb")
+  R_RSS_A=$(( (rss_a - rss_a0) / n ))
+  R_RSS_B=$(( (rss_b - rss_b0) / n ))
+  R_RSS_ABS="$((rss_a / 1048576))/$((rss_b / 1048576))"
+  t0=$(now)
+  swanctl --list-sas --raw --uri "unix://$a/charon.vici" >"$a/list.raw" 2>&1
+  t1=$(now)
+  R_LIST=$(elapsed "$t0" "$t1")
+  R_LISTED=$(grep -o 'state=ESTABLISHED' "$a/list.raw" | wc -l)
+  R_UP=$R_LISTED
+  R_CHILD_A=$(grep -o 'state=INSTALLED' "$a/list.raw" | wc -l)
+  R_CHILD_B=$(swanctl --list-sas --raw --uri "unix://$b/charon.vici" 2>/dev/null | grep -o 'state=INSTALLED' | wc -l)
+  [ -n "${KEEP_WORK:-}" ] || rm -f "$a/list.raw"
+  c0=$(cpu_ticks "$pa" "$pb")
+  t0=$(now)
+  "$VICI" "$a/charon.vici" terminate c >"$a/terminate.log" 2>&1 || echo "warning: vici terminate: $(cat "$a/terminate.log")" >&2
+  out=$("$VICI" "$a/charon.vici" wait-empty 600) || echo "warning: charon initiator not empty: $out" >&2
+  t1=$(now)
+  R_TERM=$(elapsed "$t0" "$t1")
+  out=$("$VICI" "$b/charon.vici" wait-empty 600) || echo "warning: charon responder not empty: $out" >&2
+  R_TERM_B=$(elapsed "$t0" "$(now)")
+  R_CPU_DOWN=$(cpu_per_sa $(( $(cpu_ticks "$pa" "$pb") - c0 )) "$n")
+  R_LOAD="$R_LOAD -> $(load)"
+  stop_pid "$pa"
+  stop_pid "$pb"
+}
+
+# ---------------------------------------------------------------- run and print
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -r)"
+echo "aiked: $("$AIKED" --version 2>/dev/null | head -1)  build: $BUILD"
+[ -z "$NO_CHARON" ] && echo "charon: strongSwan $(dpkg-query -W -f '${Version}' strongswan-charon 2>/dev/null), kernel-libipsec"
+echo "pacing: $([ "$MAX_HALF_OPEN" = 0 ] && echo "none (all N initiated at once)" || echo "at most $MAX_HALF_OPEN initiated IKE SAs not yet up")"
+echo "load average at start: $(load)"
+echo
+
+declare -A ROW
+row() {  # DAEMON N
+  printf '| %7s | %-6s | %7s | %6s | %7s | %7s | %6s | %7s | %6s | %6s | %6s | %7s | %8s | %6s | %s |\n' \
+    "$2" "$1" "$R_UP$([ "$R_UP" = "$2" ] || echo '!')" "$R_CHILD_A/$R_CHILD_B" "$(div "$R_UP" "$R_SETUP")" "$R_SETUP" "$R_CPU_UP" "$R_TERM" "$R_TERM_B" "$R_CPU_DOWN" \
+    "$R_RSS_A" "$R_RSS_B" "$R_RSS_ABS" "$R_LIST" "$R_LOAD"
+}
+header='|       N | daemon |      up | child(A/B) |  SAs/s | setup s | CPU µs/SA up | term. s | both s | CPU µs/SA down | B/SA A | B/SA B | RSS MiB A/B | list s | load before -> after |'
+
+results=()
+for n in "${NS_LIST[@]}"; do
+  if [ -n "$NO_AIKED" ]; then
+    results+=("| $(printf '%7s' "$n") | aiked  | aiked not run (--no-aiked) |")
+  else
+    echo "== N = $n: aiked" >&2
+    run_aiked "$n"
+    results+=("$(row aiked "$n")")
+    ROW[aiked_rate_$n]=$(div "$R_UP" "$R_SETUP")
+    ROW[aiked_term_$n]=$R_TERM
+    ROW[aiked_rss_$n]=$(( (R_RSS_A + R_RSS_B) / 2 ))
+    ROW[aiked_list_$n]=$R_LIST
+    ROW[aiked_cpu_$n]=$R_CPU_UP
+  fi
+  if [ -n "$NO_CHARON" ] || { [ -n "$CHARON_MAX" ] && [ "$n" -gt "$CHARON_MAX" ]; }; then
+    results+=("| $(printf '%7s' "$n") | charon | charon not run at N = $n (--charon-max ${CHARON_MAX:-, --no-charon}); no figures, nothing extrapolated |")
+    continue
+  fi
+  echo "== N = $n: charon" >&2
+  run_charon "$n"
+  results+=("$(row charon "$n")")
+  ROW[charon_rate_$n]=$(div "$R_UP" "$R_SETUP")
+  ROW[charon_term_$n]=$R_TERM
+  ROW[charon_rss_$n]=$(( (R_RSS_A + R_RSS_B) / 2 ))
+  ROW[charon_list_$n]=$R_LIST
+  ROW[charon_cpu_$n]=$R_CPU_UP
+done
+
+echo "$header"
+echo '|--------:|--------|--------:|-----------:|-------:|--------:|-------:|--------:|-------:|-------:|-------:|-------:|------------:|-------:|------|'
+printf '%s\n' "${results[@]}"
+cat <<'EXPLAIN'
+  up: IKE SAs established (aiked: initiate --count's completed; charon: ESTABLISHED in list-sas at A),
+  "!" when fewer than N; SAs/s = up / setup s
+  child(A/B): CHILD_SAs installed on A / on B at N; setup s: from the first request to the last
+  IKE SA up on the initiator; term. s: terminate all until the initiator has
+  none; both s: until the responder has none too; CPU µs/SA: user+system time of both daemons
+  (all threads) during setup / terminate, divided by N (load-independent, unlike the rates);
+  B/SA: (RSS at N - RSS idle) / N, bytes, per side;
+  list s: `aikectl list-sas --json` / `swanctl --list-sas --raw` at N on the initiator
+EXPLAIN
+echo
+echo "Ratios aiked / charon. Targets: setup rate >= 10 (higher is better); memory per SA <= 0.5;"
+echo "terminate --all of 100,000 IKE SAs < 5 s (absolute). Time and CPU ratios: lower is better."
+echo '|       N | setup rate | CPU per SA up | terminate time | memory per SA | list-sas time | aiked terminate s |'
+echo '|--------:|-----------:|--------------:|---------------:|--------------:|--------------:|------------------:|'
+for n in "${NS_LIST[@]}"; do
+  if [ -z "${ROW[charon_rate_$n]:-}" ] || [ -z "${ROW[aiked_rate_$n]:-}" ]; then
+    printf '| %7s | not both daemons run at N = %s: no ratios | | | | | %17s |\n' "$n" "$n" "${ROW[aiked_term_$n]:--}"
+    continue
+  fi
+  printf '| %7s | %10s | %13s | %14s | %13s | %13s | %17s |\n' "$n" \
+    "$(ratio "${ROW[aiked_rate_$n]}" "${ROW[charon_rate_$n]}")" \
+    "$(ratio "${ROW[aiked_cpu_$n]}" "${ROW[charon_cpu_$n]}")" \
+    "$(ratio "${ROW[aiked_term_$n]}" "${ROW[charon_term_$n]}")" \
+    "$(ratio "${ROW[aiked_rss_$n]}" "${ROW[charon_rss_$n]}")" \
+    "$(ratio "${ROW[aiked_list_$n]}" "${ROW[charon_list_$n]}")" "${ROW[aiked_term_$n]}"
+done
+echo "load average at end: $(load)"
