@@ -255,6 +255,11 @@ int main(int argc, char** argv) {
     return exit_usage;
   }
   caf::actor_system_config cfg;
+  // One short request: one scheduler thread that sleeps instead of polling, and no BASP worker
+  // threads (see daemon/main.cpp) — starting aikectl is most of what it costs.
+  cfg.set("scheduler.policy", caf::atom("sharing"));
+  cfg.set("scheduler.max-threads", size_t{1});
+  cfg.set("middleman.workers", size_t{0});
   cfg.load<caf::io::middleman>();
   if (tls) {
     cfg.load<caf::openssl::manager>();
