@@ -124,14 +124,27 @@ void report_progress(bulk_op& op, bool final) {
                  static_cast<std::uint64_t>(op.result.matched));
 }
 
+std::uint32_t spawn_sa(self_ptr self, bool initiator, std::vector<std::shared_ptr<const sa::connection>> conns,
+                       const endpoint& local, const endpoint& remote, const std::string& child);
+
+// Starts waiting SAs of an initiate --count while fewer than initiate_window are under way.
+void refill(self_ptr self, bulk_op& op) {
+  while (op.remaining > 0 && op.pending.size() < initiate_window) {
+    --op.remaining;
+    op.pending.insert(spawn_sa(self, true, {op.conn}, op.local, op.remote, op.child));
+  }
+}
+
 void maybe_complete(self_ptr self, std::uint64_t op_id) {
   auto it = self->state.ops.find(op_id);
   if (it == self->state.ops.end()) return;
-  if (!it->second.pending.empty()) {
-    report_progress(it->second, false);
+  auto& op = it->second;
+  if (op.what == bulk_op::kind::initiate) refill(self, op);
+  if (!op.pending.empty()) {
+    report_progress(op, false);
     return;
   }
-  it->second.promise.deliver(it->second.result);
+  if (op.promise.pending()) op.promise.deliver(op.result);
   self->state.ops.erase(it);
 }
 
@@ -224,6 +237,7 @@ void on_datagram(self_ptr self, net::datagram& d) {
 
 void on_update(self_ptr self, sa::ike_summary s) {
   auto& st = self->state;
+  std::uint64_t initiate_op = 0;
   auto it = st.sas.find(s.id);
   if (it == st.sas.end()) return;
   auto& e = it->second;
@@ -253,7 +267,7 @@ void on_update(self_ptr self, sa::ike_summary s) {
     for (auto& [op_id, op] : st.ops) {
       if (op.what == bulk_op::kind::initiate && op.pending.erase(e.summary.id)) {
         ++op.result.completed;
-        maybe_complete(self, op_id);
+        initiate_op = op_id;
         break;
       }
     }
@@ -284,6 +298,8 @@ void on_update(self_ptr self, sa::ike_summary s) {
     }
     op_it = next;
   }
+  // Last: completing an initiate may start more SAs, which may move `e` in st.sas.
+  if (initiate_op) maybe_complete(self, initiate_op);
 }
 
 void on_gone(self_ptr self, std::uint32_t id, const std::string& reason, bool peer_dead) {
@@ -375,16 +391,20 @@ caf::result<bulk_result> start_initiate(self_ptr self, const std::string& conn_n
   }
   bulk_op op;
   op.what = bulk_op::kind::initiate;
-  for (std::uint32_t i = 0; i < count; ++i) {
-    std::uint32_t id = spawn_sa(self, true, {conn->ike}, local, remote, child);
-    op.pending.insert(id);
-  }
+  op.remaining = count;
+  op.conn = conn->ike;
+  op.local = local;
+  op.remote = remote;
+  op.child = child;
   op.result.matched = count;
-  if (!block) {
-    op.result.completed = 0;
-    return op.result;
-  }
+  refill(self, op);
   auto op_id = st.next_op++;
+  if (!block) {
+    // Nobody waits for the answer, but the op stays until every SA was started.
+    bulk_result started = op.result;
+    if (op.remaining > 0) st.ops.emplace(op_id, std::move(op));
+    return started;
+  }
   op.promise = self->make_response_promise();
   op.progress = std::move(progress);
   st.ops.emplace(op_id, std::move(op));
@@ -526,16 +546,23 @@ caf::behavior registry_actor(caf::stateful_actor<registry_state>* self, std::sha
         auto it = st.ops.find(op_id);
         if (it == st.ops.end()) return;
         auto& op = it->second;
+        bulk_result r = op.result;
         for (auto id : op.pending) {
           auto e = st.sas.find(id);
-          op.result.not_done.push_back(e == st.sas.end() ? std::to_string(id) : label(e->second, id));
+          r.not_done.push_back(e == st.sas.end() ? std::to_string(id) : label(e->second, id));
         }
-        op.promise.deliver(op.result);
-        st.ops.erase(it);
+        if (op.remaining > 0)
+          r.errors.push_back(std::to_string(op.remaining) + " IKE SA(s) not started yet (at most " +
+                             std::to_string(initiate_window) + " are set up at once); they are started in the background");
+        if (op.promise.pending()) op.promise.deliver(std::move(r));
+        op.progress = {};
+        // The SAs not started yet still are; the operation only stops waiting.
+        if (op.what != bulk_op::kind::initiate || op.remaining == 0) st.ops.erase(it);
       },
       // Daemon shutdown: every SA deleted (or closed quietly), answered when all are gone.
       [self](shutdown_atom, bool send_delete, std::uint32_t timeout_ms) -> caf::result<bulk_result> {
         auto& st = self->state;
+        for (auto& [op_id, op] : st.ops) op.remaining = 0;  // start nothing more
         bulk_op op;
         op.all = true;
         op.force = !send_delete;

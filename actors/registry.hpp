@@ -43,7 +43,16 @@ struct bulk_op {
   caf::response_promise promise;
   caf::actor progress;  // aikectl's actor for "done / total" lines (invalid: none wanted)
   std::chrono::steady_clock::time_point progress_at{};
+  // initiate --count: at most `initiate_window` SAs are being set up at once; the rest wait here,
+  // so a large count neither floods the peer's half-open limits nor times out its own SAs.
+  std::uint32_t remaining = 0;
+  std::shared_ptr<const sa::connection> conn;
+  endpoint local, remote;
+  std::string child;
 };
+
+// SAs one initiate --count keeps in IKE_SA_INIT/IKE_AUTH at once.
+inline constexpr std::size_t initiate_window = 1000;
 
 struct registry_state {
   std::shared_ptr<const config::config> cfg;
