@@ -12,10 +12,11 @@ cmake --install "$BUILD" --prefix "$PREFIX" >"$PREFIX.log" 2>&1 || { cat "$PREFI
 rm -f "$PREFIX.log"
 for f in sbin/aiked bin/aikectl etc/aike/aiked.toml lib/systemd/system/aiked.service share/man/man8/aiked.8 \
   share/man/man8/aikectl.8 share/bash-completion/completions/aikectl share/doc/aike/configuration.md \
-  share/doc/aike/cli.md share/doc/aike/aiked.toml.example; do
+  share/doc/aike/cli.md share/doc/aike/aiked.toml.example lib/aike/updown; do
   [ -e "$PREFIX/$f" ] || fail "$f was not installed"
 done
-[ -x "$PREFIX/sbin/aiked" ] && [ -x "$PREFIX/bin/aikectl" ] || fail "binaries are not executable"
+[ -x "$PREFIX/sbin/aiked" ] && [ -x "$PREFIX/bin/aikectl" ] && [ -x "$PREFIX/lib/aike/updown" ] ||
+  fail "binaries or the updown script are not executable"
 out=$("$PREFIX/sbin/aiked" --check-config -c "$PREFIX/etc/aike/aiked.toml" 2>&1) ||
   fail "the installed example configuration does not check: $out"
 echo "ok: $out"
