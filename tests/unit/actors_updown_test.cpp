@@ -71,9 +71,10 @@ class UpdownTest : public ::testing::Test {
     auto mu = mu_;
     auto lines = lines_;
     logger_ = sys_.spawn([mu, lines](caf::event_based_actor*) -> caf::behavior {
-      return {[mu, lines](log_atom, int, const std::string& l) {
+      // The logger's message: (log, level, write, subsystem, context, text).
+      return {[mu, lines](log_atom, int, bool, int, const std::string& context, const std::string& text) {
         std::lock_guard<std::mutex> lock(*mu);
-        lines->push_back(l);
+        lines->push_back(context.empty() ? text : context + ": " + text);
       }};
     });
   }
