@@ -135,9 +135,10 @@ int main(int argc, char** argv) {
   terminate->add_flag("--noblock", noblock, "do not wait");
   add_json(terminate);
 
-  bool progress_flag = false;
-  for (auto* sub : {initiate, terminate})
-    sub->add_flag("--progress", progress_flag, "print progress lines even when stderr is not a terminal");
+  // One variable per subcommand: CLI11 resets a variable that two subcommands' flags share.
+  bool init_progress = false, term_progress = false;
+  initiate->add_flag("--progress", init_progress, "print progress lines even when stderr is not a terminal");
+  terminate->add_flag("--progress", term_progress, "print progress lines even when stderr is not a terminal");
 
   auto* monitor = app.add_subcommand("monitor", "stream events (IKE/CHILD up, down, rekey) and log lines until interrupted");
   std::string log_level;
@@ -230,6 +231,7 @@ int main(int argc, char** argv) {
   // Progress lines ("terminated 4,812 / 10,000") for blocking bulk operations on a terminal.
   bool tty = isatty(STDERR_FILENO) == 1;
   bool bulk = (cmd == "initiate" || cmd == "terminate") && !noblock && !json;
+  bool progress_flag = cmd == "initiate" ? init_progress : term_progress;
   if (bulk && (tty || progress_flag)) args.push_back("progress");
 
   target t;

@@ -247,7 +247,8 @@ long rss_bytes() {
 caf::message reply(std::int32_t code, std::string text) { return caf::make_message(code, std::move(text)); }
 
 // aikectl asks for progress lines ("progress" argument) when it prints to a terminal; they go to
-// the actor that sent the request.
+// the actor that sent the request. Call it before make_response_promise(), which moves the
+// sender into the promise.
 caf::actor progress_target(self_ptr self, const args_map& args) {
   if (!args.count("progress")) return {};
   return caf::actor_cast<caf::actor>(self->current_sender());
@@ -431,9 +432,10 @@ caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor
           if (args.count("timeout") && !get_u32(args, "timeout", timeout))
             return reply(exit_usage, "--timeout needs a number of seconds\n");
           bool block = !args.count("noblock");
+          auto progress = progress_target(self, args);  // before the promise takes the sender over
           auto rp = self->make_response_promise();
           self->request(st.registry, std::chrono::seconds(timeout + 30), initiate_atom::value, conn, child, count,
-                        timeout * 1000, block, progress_target(self, args))
+                        timeout * 1000, block, std::move(progress))
               .then([rp, json, block](bulk_result& r) mutable {
                 std::int32_t code = bulk_code(r);
                 if (!block && r.errors.empty()) {
@@ -484,9 +486,10 @@ caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor
             return reply(exit_usage, "--timeout needs a number of seconds\n");
           bool block = !args.count("noblock");
           bool force = args.count("force");
+          auto progress = progress_target(self, args);  // before the promise takes the sender over
           auto rp = self->make_response_promise();
           self->request(st.registry, std::chrono::seconds(timeout + 30), terminate_atom::value, f, force,
-                        timeout * 1000, block, progress_target(self, args))
+                        timeout * 1000, block, std::move(progress))
               .then([rp, json, block](bulk_result& r) mutable {
                 if (!block) {
                   rp.deliver(exit_ok, json ? bulk_text("terminating", r, true)
