@@ -68,6 +68,8 @@ class process_watcher {
   notify_fn on_exit_;
   std::chrono::milliseconds grace_;
   int epoll_ = -1, wake_ = -1;
+  // Guards procs_ between the supervisor actor (watch/kill) and the watcher thread (reaping); it
+  // is held only for map updates, never while a script runs or a CAF message is sent.
   mutable std::mutex mu_;
   std::map<std::uint64_t, proc> procs_;
   bool stop_ = false;
