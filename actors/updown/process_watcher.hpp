@@ -68,8 +68,9 @@ class process_watcher {
   notify_fn on_exit_;
   std::chrono::milliseconds grace_;
   int epoll_ = -1, wake_ = -1;
-  // Guards procs_ between the supervisor actor (watch/kill) and the watcher thread (reaping); it
-  // is held only for map updates, never while a script runs or a CAF message is sent.
+  // Guards procs_ between the supervisor actor (watch/kill) and the watcher thread; held only for
+  // non-blocking steps (map updates, pipe reads, kill, waitpid WNOHANG), never while a CAF message
+  // is sent (exits are reported after it is released).
   mutable std::mutex mu_;
   std::map<std::uint64_t, proc> procs_;
   bool stop_ = false;
