@@ -214,6 +214,8 @@ for s in a b; do
   kill -TERM "$pid"
   for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -0 "$pid" 2>/dev/null && fail "aiked $s did not exit within 30 s of SIGTERM"
+  # (when run against a sanitizer build by hand)
+  grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$WORK/$s/aiked.log" && fail "sanitizer report in $s's log"
 done
 echo "ok: 0 IKE SAs on both sides; $((2 * N)) scripts ran and ended on each side; none left running"
 echo "timings (N=$N, max_parallel=$PAR): one aikectl call ${one_call} ms; initiate $(secs "$t0" "$t_init") s;" \
