@@ -5,6 +5,7 @@
 
 #include "actors/control/json_writer.hpp"
 #include "actors/messages.hpp"
+#include "engine/common/spi_text.hpp"
 
 namespace aike::actors {
 namespace {
@@ -12,19 +13,7 @@ namespace {
 using self_ptr = caf::stateful_actor<event_hub_state>*;
 
 std::string stamp(std::int64_t ms) {
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char b[64];
-  std::snprintf(b, sizeof b, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
-  return b;
-}
-
-std::string hex8(std::uint32_t v) {
-  char b[16];
-  std::snprintf(b, sizeof b, "%08x", v);
-  return b;
+  return utc_stamp(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
 }
 
 bool is_child(sa_event_kind k) {
@@ -73,8 +62,8 @@ std::string describe(const sa_event& ev, bool json) {
           .field("name", ev.child)
           .field("id", ev.child_id)
           .field("reqid", ev.reqid)
-          .field("spi_in", hex8(ev.spi_in))
-          .field("spi_out", hex8(ev.spi_out))
+          .field("spi_in", spi_hex(ev.spi_in))
+          .field("spi_out", spi_hex(ev.spi_out))
           .field("local_ts", strings(ev.local_ts))
           .field("remote_ts", strings(ev.remote_ts))
           .end_object();
@@ -85,8 +74,8 @@ std::string describe(const sa_event& ev, bool json) {
   std::string o = stamp(ev.at_ms) + " " + to_string(ev.kind) + " " + ev.connection + "[" + std::to_string(ev.ike_id) + "]";
   if (child) {
     o += " " + ev.child + "{" + std::to_string(ev.child_id) + "} reqid " + std::to_string(ev.reqid) + " " +
-         ts::to_string(ev.local_ts) + " === " + ts::to_string(ev.remote_ts) + " SPIs " + hex8(ev.spi_in) + "_i " +
-         hex8(ev.spi_out) + "_o";
+         ts::to_string(ev.local_ts) + " === " + ts::to_string(ev.remote_ts) + " SPIs " + spi_hex(ev.spi_in) + "_i " +
+         spi_hex(ev.spi_out) + "_o";
   } else {
     o += " " + ev.local.to_string() + " '" + ev.local_id + "' === " + ev.remote.to_string() + " '" + ev.remote_id + "'";
   }

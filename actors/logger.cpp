@@ -68,6 +68,17 @@ void log_sink::operator()(level l, const std::string& text) const {
                  context_, text);
 }
 
+std::string utc_stamp(std::chrono::system_clock::time_point t) {
+  auto secs = std::chrono::system_clock::to_time_t(t);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char b[64];
+  std::snprintf(b, sizeof b, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  return b;
+}
+
 bool stderr_is_journal() {
   const char* js = std::getenv("JOURNAL_STREAM");
   if (!js) return false;
@@ -140,23 +151,16 @@ caf::behavior logger_actor(caf::event_based_actor* self, std::string file, log_t
       [tap](tap_atom, caf::actor a) { *tap = std::move(a); },
       [out, tap, target](log_atom, int lvl, bool write, int sub, const std::string& context, const std::string& text) {
         if (!*tap && !write) return;
-        auto now = std::chrono::system_clock::now();
-        auto t = std::chrono::system_clock::to_time_t(now);
-        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-        std::tm tm{};
-        gmtime_r(&t, &tm);
-        char stamp[64];
-        std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+        std::string stamp = utc_stamp(std::chrono::system_clock::now());
         std::string line = compose(lvl, sub, context, text);
-        if (*tap) caf::anon_send(*tap, log_atom::value, lvl, std::string(stamp) + " " + line);
+        if (*tap) caf::anon_send(*tap, log_atom::value, lvl, stamp + " " + line);
         if (!write) return;
         if (target == log_target::journal)
           journal_send(lvl, sub, context, text);
         else
-          std::fprintf(stderr, "%s %s\n", stamp, line.c_str());
+          std::fprintf(stderr, "%s %s\n", stamp.c_str(), line.c_str());
         if (out) {
-          std::fprintf(out, "%s %s\n", stamp, line.c_str());
+          std::fprintf(out, "%s %s\n", stamp.c_str(), line.c_str());
           std::fflush(out);
         }
       },

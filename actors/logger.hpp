@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -46,6 +47,9 @@ class log_sink {
   subsystem sys_ = subsystem::daemon;
   std::string context_;
 };
+
+// "2026-11-29T03:27:20.123Z": how log lines and monitor events show time (UTC, milliseconds).
+std::string utc_stamp(std::chrono::system_clock::time_point t);
 
 // Where the logger writes: stderr ("2026-11-29T03:27:20.123Z INFO  [ike] site[3]: text"), or
 // the systemd journal (priority by level; fields AIKE_SUBSYSTEM, AIKE_CONNECTION, AIKE_SA_ID).

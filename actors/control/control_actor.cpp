@@ -15,6 +15,7 @@
 #include "actors/control/json_writer.hpp"
 #include "actors/event_hub.hpp"
 #include "actors/messages.hpp"
+#include "engine/common/spi_text.hpp"
 #include "engine/crypto/random.hpp"
 #include "engine/proposal/parser.hpp"
 
@@ -66,18 +67,6 @@ std::int64_t now_s() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-std::string hex8(std::uint32_t v) {
-  char b[16];
-  std::snprintf(b, sizeof b, "%08x", v);
-  return b;
-}
-
-std::string hex16(std::uint64_t v) {
-  char b[24];
-  std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v));
-  return b;
-}
-
 std::string sas_json(const std::vector<sa::ike_summary>& sas) {
   json_writer j;
   j.begin_array();
@@ -93,8 +82,8 @@ std::string sas_json(const std::vector<sa::ike_summary>& sas) {
         .field("remote_port", static_cast<unsigned>(s.remote.port))
         .field("local_id", s.local_id)
         .field("remote_id", s.remote_id)
-        .field("local_spi", hex16(s.local_spi))
-        .field("remote_spi", hex16(s.remote_spi))
+        .field("local_spi", spi_hex(s.local_spi))
+        .field("remote_spi", spi_hex(s.remote_spi))
         .field("proposal", s.proposal)
         .field("nat", s.nat)
         .field("established_s", s.established_at ? now_s() - s.established_at : std::int64_t{0});
@@ -106,8 +95,8 @@ std::string sas_json(const std::vector<sa::ike_summary>& sas) {
           .field("state", c.state)
           .field("reqid", c.reqid)
           .field("mode", c.mode)
-          .field("spi_in", hex8(c.spi_in))
-          .field("spi_out", hex8(c.spi_out))
+          .field("spi_in", spi_hex(c.spi_in))
+          .field("spi_out", spi_hex(c.spi_out))
           .field("local_ts", c.local_ts)
           .field("remote_ts", c.remote_ts)
           .field("proposal", c.proposal)
@@ -132,8 +121,8 @@ std::string join(const std::vector<std::string>& v, const char* sep = " ") {
 std::string sas_text(const std::vector<sa::ike_summary>& sas) {
   std::string o;
   for (const auto& s : sas) {
-    o += s.name + ": #" + std::to_string(s.id) + ", " + s.state + ", IKEv2, " + hex16(s.initiator ? s.local_spi : s.remote_spi) +
-         "_i" + (s.initiator ? "*" : "") + " " + hex16(s.initiator ? s.remote_spi : s.local_spi) + "_r" +
+    o += s.name + ": #" + std::to_string(s.id) + ", " + s.state + ", IKEv2, " + spi_hex(s.initiator ? s.local_spi : s.remote_spi) +
+         "_i" + (s.initiator ? "*" : "") + " " + spi_hex(s.initiator ? s.remote_spi : s.local_spi) + "_r" +
          (s.initiator ? "" : "*") + "\n";
     o += "  local  '" + s.local_id + "' @ " + s.local.to_string() + "\n";
     o += "  remote '" + s.remote_id + "' @ " + s.remote.to_string() + (s.nat ? " (NAT-T)" : "") + "\n";
@@ -142,7 +131,7 @@ std::string sas_text(const std::vector<sa::ike_summary>& sas) {
     for (const auto& c : s.children) {
       o += "  " + c.name + ": #" + std::to_string(c.id) + ", reqid " + std::to_string(c.reqid) + ", " + c.state + ", " +
            c.mode + (c.encap ? "-in-UDP" : "") + ", ESP:" + c.proposal + "\n";
-      o += "    in  " + hex8(c.spi_in) + "\n    out " + hex8(c.spi_out) + "\n";
+      o += "    in  " + spi_hex(c.spi_in) + "\n    out " + spi_hex(c.spi_out) + "\n";
       o += "    local  " + join(c.local_ts) + "\n    remote " + join(c.remote_ts) + "\n";
     }
   }

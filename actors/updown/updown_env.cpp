@@ -1,5 +1,7 @@
 #include "actors/updown/updown_env.hpp"
 
+#include "engine/common/spi_text.hpp"
+
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -71,12 +73,6 @@ std::string port_text(const ts::selector& s) {
   if (s.start_port == s.end_port) return std::to_string(s.start_port);
   if (s.start_port == 0 && s.end_port == 65535) return "0";
   return std::to_string(s.start_port) + ":" + std::to_string(s.end_port);
-}
-
-std::string spi_hex(std::uint32_t spi) {
-  char buf[9];
-  std::snprintf(buf, sizeof buf, "%08x", spi);
-  return buf;
 }
 
 std::vector<std::string> environment(const sa_event& ev, const std::string& interface) {

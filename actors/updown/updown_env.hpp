@@ -7,6 +7,7 @@
 
 #include "actors/sa_event.hpp"
 #include "engine/common/endpoint.hpp"
+#include "engine/common/spi_text.hpp"
 #include "engine/ts/selector.hpp"
 
 namespace aike::actors::updown {
@@ -24,7 +25,7 @@ std::string client_cidr(const ts::selector& s);
 // port, "from:to" for a narrower range.
 std::string port_text(const ts::selector& s);
 // An SPI as 8 lowercase hex digits, like strongSwan ("c1a2b3d4").
-std::string spi_hex(std::uint32_t spi);
+inline std::string spi_hex(std::uint32_t spi) { return aike::spi_hex(spi); }
 
 // Every variable as "NAME=value", PATH first. `interface` is the name of the interface holding
 // the local address ("unknown" when none does).
