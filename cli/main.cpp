@@ -18,6 +18,7 @@
 
 #include "actors/control/control_protocol.hpp"
 #include "cli/import_swanctl.hpp"
+#include "engine/common/number_text.hpp"
 
 namespace {
 
@@ -25,13 +26,6 @@ using aike::control::ctl_atom;
 using aike::control::monitor_atom;
 using aike::control::progress_atom;
 constexpr int exit_usage = aike::control::exit_usage, exit_unreachable = aike::control::exit_refused;
-
-// "4812" -> "4,812"
-std::string grouped(std::uint64_t v) {
-  std::string s = std::to_string(v);
-  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
-  return s;
-}
 
 struct target {
   std::string host = "127.0.0.1";
@@ -303,7 +297,7 @@ int main(int argc, char** argv) {
         done = cmd != "monitor" || c != 0;
       },
       [&](progress_atom, std::uint64_t n, std::uint64_t total) {
-        std::string line = std::string(verb) + " " + grouped(n) + " / " + grouped(total);
+        std::string line = std::string(verb) + " " + aike::grouped(n) + " / " + aike::grouped(total);
         if (tty)
           std::fprintf(stderr, "\r\033[K%s", line.c_str());
         else

@@ -15,6 +15,7 @@
 #include "actors/control/json_writer.hpp"
 #include "actors/event_hub.hpp"
 #include "actors/messages.hpp"
+#include "engine/common/number_text.hpp"
 #include "engine/common/spi_text.hpp"
 #include "engine/crypto/random.hpp"
 #include "engine/proposal/parser.hpp"
@@ -152,7 +153,7 @@ std::string bulk_text(const char* verb, const bulk_result& r, bool json) {
   }
   std::string o;
   for (const auto& e : r.errors) o += e + "\n";
-  o += std::string(verb) + " " + std::to_string(r.completed) + " / " + std::to_string(r.matched);
+  o += std::string(verb) + " " + grouped(r.completed) + " / " + grouped(r.matched);
   if (r.failed) o += ", " + std::to_string(r.failed) + " failed";
   o += "\n";
   if (!r.not_done.empty()) o += "not finished in time: " + join(r.not_done) + "\n";
