@@ -260,7 +260,7 @@ class outbound_impl final : public outbound_sa {
       // RFC 4106 §3.1: the IV must never repeat under one key; the 64-bit counter never does.
       put32(iv, static_cast<std::uint32_t>(seq >> 32));
       put32(iv + 4, static_cast<std::uint32_t>(seq));
-    } else if (!crypto::random_fill(std::span<std::uint8_t>(iv, s.iv_size))) {
+    } else if (!random_iv(iv, s.iv_size)) {
       out.clear();
       return reject(drop::malformed);  // the DRBG failed: nothing can be sent safely
     }
@@ -298,6 +298,19 @@ class outbound_impl final : public outbound_sa {
     return d;
   }
 
+  // AES-CBC IVs must be unpredictable (RFC 3602 §2.4): random octets from OpenSSL's DRBG, drawn
+  // a kilobyte at a time (one DRBG call per 64 packets: a call costs about as much as sealing
+  // a small packet, see bench/esp_bench.cpp BM_RandomIv).
+  bool random_iv(std::uint8_t* iv, std::size_t n) {
+    if (iv_pool_used_ + n > iv_pool_.size()) {
+      if (!crypto::random_fill(iv_pool_)) return false;
+      iv_pool_used_ = 0;
+    }
+    std::copy_n(iv_pool_.begin() + static_cast<std::ptrdiff_t>(iv_pool_used_), n, iv);
+    iv_pool_used_ += n;
+    return true;
+  }
+
   std::uint32_t spi_;
   std::uint64_t seq_;
   std::unique_ptr<transform> t_;
@@ -305,6 +318,8 @@ class outbound_impl final : public outbound_sa {
   esp::counters counters_;
   bool forced_iv_ = false;
   std::array<std::uint8_t, 16> iv_once_{};
+  std::array<std::uint8_t, 1024> iv_pool_{};
+  std::size_t iv_pool_used_ = iv_pool_.size();
 };
 
 class inbound_impl final : public inbound_sa {
