@@ -571,7 +571,7 @@ TEST(EspSa, ReplayWindowSizesAndEdges) {
   EXPECT_EQ((*off)->open(pkt, inner).reason, drop::none);
 }
 
-TEST(ReplayWindow, EveryBitOfA4096Window) {
+TEST(EspReplayWindow, EveryBitOfA4096Window) {
   replay_window w(4096, false);
   for (std::uint64_t s = 1; s <= 10000; s += 2) ASSERT_TRUE(w.accept(s));
   ASSERT_TRUE(w.accept(10000));
@@ -616,7 +616,7 @@ TEST(EspSa, EsnAcrossTheWrapOf2To32) {
   EXPECT_EQ((*in)->highest_sequence(), 0x100000018ull);
 }
 
-TEST(ReplayWindow, EsnInferenceNearZero) {
+TEST(EspReplayWindow, EsnInferenceNearZero) {
   replay_window w(64, true);
   EXPECT_TRUE(w.check(1).ok);
   EXPECT_EQ(w.check(1).seq, 1u);
