@@ -20,6 +20,7 @@
 
 #include "engine/crypto/random.hpp"
 #include "kernel/xfrm_algorithms.hpp"
+#include "kernel/xfrm_dump.hpp"
 #include "kernel/xfrm_ownership.hpp"
 #include "kernel/xfrm_selectors.hpp"
 
@@ -595,36 +596,6 @@ void send_deletions(xfrm_socket& sock, const std::vector<nl_msg*>& msgs, const c
   }
 }
 
-
-// One policy from a dump: the fixed part and its mark.
-struct dumped_policy {
-  xfrm_userpolicy_info info;
-  std::uint32_t mark_value = 0, mark_mask = 0;
-};
-
-int on_policy(nl_msg* msg, void* arg) {
-  nlmsghdr* h = nlmsg_hdr(msg);
-  if (h->nlmsg_type != XFRM_MSG_NEWPOLICY || nlmsg_datalen(h) < static_cast<int>(sizeof(xfrm_userpolicy_info)))
-    return NL_OK;
-  dumped_policy p;
-  std::memcpy(&p.info, nlmsg_data(h), sizeof p.info);
-  if (nlattr* a = nlmsg_find_attr(h, sizeof(xfrm_userpolicy_info), XFRMA_MARK);
-      a && nla_len(a) >= static_cast<int>(sizeof(xfrm_mark))) {
-    const auto* m = static_cast<const xfrm_mark*>(nla_data(a));
-    p.mark_value = m->v;
-    p.mark_mask = m->m;
-  }
-  static_cast<std::vector<dumped_policy>*>(arg)->push_back(p);
-  return NL_OK;
-}
-
-// Dumps the SPD with libnl's message helpers rather than xfrmnl_sp_alloc_cache: libnl 3.7's
-// policy parser leaks every address it builds (four per policy).
-status dump_policies(xfrm_socket& sock, std::vector<dumped_policy>& out) {
-  int e = nl_send_simple(sock.get(), XFRM_MSG_GETPOLICY, NLM_F_DUMP, nullptr, 0);
-  if (e >= 0) e = sock.receive(on_policy, &out);
-  return sock.check(e, "listing the kernel's XFRM policies");
-}
 
 }  // namespace
 
