@@ -27,6 +27,13 @@ caf::behavior kernel_actor(caf::stateful_actor<kernel_state>* self, std::shared_
         return r.ok();
       },
       [be](list_atom) { return be->list(); },
+      [self, be](trap_atom, const kernel::trap_install& t) {
+        auto r = be->install_trap(t);
+        if (!r) return caf::make_message(false, r.err().message);
+        self->state.log(level::info, "trap policies for " + t.connection + "/" + t.child + " installed (reqid " +
+                                         std::to_string(t.reqid) + ")");
+        return caf::make_message(true, std::string());
+      },
   };
 }
 

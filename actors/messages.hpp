@@ -15,6 +15,7 @@
 #include "engine/sa/summary.hpp"
 #include "config/config.hpp"
 #include "kernel/backend.hpp"
+#include "kernel/xfrm_events.hpp"
 
 namespace aike::actors {
 
@@ -34,6 +35,10 @@ using event_atom = caf::atom_constant<caf::atom("saevent")>;      // SA -> event
 using install_atom = caf::atom_constant<caf::atom("install")>;  // (install, kernel::child_install) -> (ok|error string)
 using remove_atom = caf::atom_constant<caf::atom("remove")>;    // (remove, child id) -> ok
 using list_atom = caf::atom_constant<caf::atom("list")>;        // registry: (list, filter) -> snapshots; kernel: (list) -> children
+// main -> registry: (trap) installs the traps of start_action = "trap" children;
+// registry -> kernel: (trap, kernel::trap_install) -> (bool ok, std::string error)
+using trap_atom = caf::atom_constant<caf::atom("trap")>;
+using kevent_atom = caf::atom_constant<caf::atom("kevent")>;  // XFRM listener -> registry: (kevent, kernel::xfrm_event)
 
 // --- logging ---
 using log_atom = caf::atom_constant<caf::atom("log")>;  // (log, int level, bool write, std::string line)
@@ -81,6 +86,8 @@ struct registry_stats {
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aike::net::datagram)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aike::kernel::child_install)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aike::kernel::trap_install)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aike::kernel::xfrm_event)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aike::sa::ike_summary)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<aike::sa::ike_summary>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aike::actors::sa_filter)

@@ -4,6 +4,7 @@
 
 #include "actors/id_source.hpp"
 #include "actors/ike_sa_actor.hpp"
+#include "actors/kernel_events.hpp"
 #include "actors/route_lookup.hpp"
 #include "engine/crypto/random.hpp"
 #include "engine/sa/init_request_check.hpp"
@@ -489,6 +490,8 @@ caf::behavior registry_actor(caf::stateful_actor<registry_state>* self, std::sha
         on_gone(self, id, reason, peer_dead);
       },
       [self](drop_atom, const std::string& reason) { ++self->state.drops[reason]; },
+      [self](trap_atom) { install_traps(self); },
+      [self](kevent_atom, const kernel::xfrm_event& ev) { on_kernel_event(self, ev); },
       [self](cfg_atom, std::shared_ptr<const config::config>& cfg, std::uint32_t timeout_ms) {
         return take_config(self, std::move(cfg), timeout_ms);
       },

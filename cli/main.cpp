@@ -2,7 +2,8 @@
 // carries the token the daemon wrote to its token file.
 // Exit codes: 0 done, 1 the operation failed or partly failed, 2 usage error,
 // 3 daemon unreachable or authentication refused. import-swanctl runs locally: 0 all converted,
-// 1 something not carried over, 2 unreadable input or a syntax error.
+// 1 something not carried over, 2 unreadable input or a syntax error. doctor: 0 nothing found,
+// 1 findings (it asks aiked for its SAs, and still runs, saying so, when aiked does not answer).
 #include <CLI/CLI.hpp>
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "actors/control/control_protocol.hpp"
+#include "cli/doctor.hpp"
 #include "cli/import_swanctl.hpp"
 #include "engine/common/number_text.hpp"
 
@@ -154,6 +156,10 @@ int main(int argc, char** argv) {
   import->add_option("FILE", import_file, "the swanctl.conf to convert")->required();
   import->add_option("-o,--output", import_out, "write the TOML here (default: standard output)");
 
+  auto* doctor = app.add_subcommand("doctor", "explain XFRM error counters and find broken or stale kernel IPsec state");
+  bool doctor_json = false;
+  doctor->add_flag("--json", doctor_json, "print JSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -201,6 +207,9 @@ int main(int argc, char** argv) {
       }
       args.push_back("no-events");
     }
+  } else if (doctor->parsed()) {
+    cmd = "list-sas";  // the daemon's view; doctor prints its own report
+    args.push_back("json");
   } else if (terminate->parsed() || rekey->parsed()) {
     bool is_term = terminate->parsed();
     cmd = is_term ? "terminate" : "rekey";
@@ -234,9 +243,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "aikectl: %s\n", err.c_str());
     return exit_usage;
   }
+  bool is_doctor = doctor->parsed();
+  auto doctor_alone = [&](const std::string& why) { return aike::cli::run_doctor(aike::cli::daemon_unreachable(why), doctor_json); };
   std::string token;
   {
     std::ifstream f(token_file);
+    if (!f && is_doctor) return doctor_alone("cannot read the token file " + token_file + ": " + std::strerror(errno));
     if (!f) {
       std::fprintf(stderr, "aikectl: cannot read the token file %s (%s); run as a user who can read it, or pass "
                            "--token-file\n", token_file.c_str(), std::strerror(errno));
@@ -265,6 +277,9 @@ int main(int argc, char** argv) {
   }
   caf::actor_system sys{cfg};
   auto daemon = tls ? caf::openssl::remote_actor(sys, t.host, t.port) : sys.middleman().remote_actor(t.host, t.port);
+  if (!daemon && is_doctor)
+    return doctor_alone("cannot reach aiked at " + t.host + ":" + std::to_string(t.port) + ": " +
+                        sys.render(daemon.error()));
   if (!daemon) {
     std::fprintf(stderr, "aikectl: cannot reach aiked at %s:%u (%s); is it running%s?\n", t.host.c_str(),
                  static_cast<unsigned>(t.port), sys.render(daemon.error()).c_str(),
@@ -285,11 +300,18 @@ int main(int argc, char** argv) {
     progress_shown = false;
   };
   const char* verb = cmd == "initiate" ? "established" : "terminated";
-  auto silence = cmd == "monitor" ? caf::infinite : caf::duration(std::chrono::seconds(timeout + 60));
+  unsigned silence_s = is_doctor ? 10 : timeout + 60;
+  auto silence = cmd == "monitor" ? caf::infinite : caf::duration(std::chrono::seconds(silence_s));
   self->receive_while([&] { return !done; })(
       [&](std::int32_t c, const std::string& out) {
         clear_progress();
         answered = true;
+        if (is_doctor) {
+          code = aike::cli::run_doctor(c == 0 ? aike::cli::daemon_view_from_list_sas(out) : aike::cli::daemon_unreachable(out),
+                                       doctor_json);
+          done = true;
+          return;
+        }
         code = c;
         // Data and success go to stdout; refusals and failures to stderr (JSON always to stdout).
         std::fputs(out.c_str(), (c == 0 || json) ? stdout : stderr);
@@ -312,13 +334,23 @@ int main(int argc, char** argv) {
       },
       [&](caf::down_msg&) {
         clear_progress();
+        if (is_doctor && !answered) {
+          code = doctor_alone("the connection to aiked closed before it answered");
+          done = true;
+          return;
+        }
         std::fprintf(stderr, "aikectl: the connection to aiked closed%s\n", answered ? "" : " before it answered");
         code = exit_unreachable;
         done = true;
       },
       caf::after(silence) >> [&] {
         clear_progress();
-        std::fprintf(stderr, "aikectl: no answer from aiked within %u s\n", timeout + 60);
+        if (is_doctor) {
+          code = doctor_alone("no answer from aiked within " + std::to_string(silence_s) + " s");
+          done = true;
+          return;
+        }
+        std::fprintf(stderr, "aikectl: no answer from aiked within %u s\n", silence_s);
         code = exit_unreachable;
         done = true;
       });

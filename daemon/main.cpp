@@ -23,6 +23,7 @@
 #include "daemon/self_test.hpp"
 #include "kernel/null_backend.hpp"
 #include "kernel/xfrm_backend.hpp"
+#include "kernel/xfrm_events.hpp"
 
 namespace {
 
@@ -160,6 +161,16 @@ int run_daemon(const std::string& config_path) {
   auto registry = sys.spawn(actors::registry_actor, cfg, io, kernel, log.with(actors::subsystem::ike), events);
   io->start([registry](net::datagram&& dg) { caf::anon_send(registry, actors::dgram_atom::value, std::move(dg)); },
             nullptr);
+  // Kernel events (acquire for traps, soft/hard expire) go to the registry, which finds the SA.
+  std::unique_ptr<kernel::xfrm_event_listener> xfrm_events;
+  if (d.kernel == config::kernel_mode::xfrm) {
+    auto l = kernel::xfrm_event_listener::start(
+        [registry](const kernel::xfrm_event& ev) { caf::anon_send(registry, actors::kevent_atom::value, ev); });
+    if (l)
+      xfrm_events = std::move(*l);
+    else
+      log.with(actors::subsystem::knl)(actors::level::warning, l.err().message + " (no traps, no expire events)");
+  }
 
   // On a failed start every actor is told to exit, else the actor system would wait for them.
   auto abort_start = [&](std::initializer_list<caf::actor> actors) {
@@ -197,6 +208,7 @@ int run_daemon(const std::string& config_path) {
   sd_notifyf(0, "READY=1\nSTATUS=%zu connection(s), control on %s:%u", cfg->connections.size(), d.control_host.c_str(),
              static_cast<unsigned>(*port));
 
+  caf::anon_send(registry, actors::trap_atom::value);  // start_action = "trap"
   for (const auto& c : cfg->connections)
     for (const auto& ch : c.children)
       if (ch.start == config::start_action::start)
@@ -239,6 +251,7 @@ int run_daemon(const std::string& config_path) {
     }
   }
   io->stop();
+  xfrm_events.reset();
   unpublish_control();
   for (auto* a : {&control, &events, &registry, &kernel, &updown}) caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(logger, caf::exit_reason::user_shutdown);

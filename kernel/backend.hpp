@@ -32,6 +32,17 @@ struct child_install {
   std::uint32_t mark_value = 0, mark_mask = 0;  // an xfrm mark on SAs and policies; mask 0 = none
 };
 
+// A trap (start_action = "trap"): outbound policies for a CHILD_SA's selectors whose template
+// finds no SA, so the first packet makes the kernel send an acquire and aiked negotiates the
+// CHILD_SA. The reqid identifies the trap in the acquire.
+struct trap_install {
+  std::string connection, child;
+  std::uint32_t reqid = 0;
+  ip_address local, remote;  // outer addresses of the tunnel
+  std::vector<ts::selector> local_ts, remote_ts;
+  sa::child_mode mode = sa::child_mode::tunnel;
+};
+
 // What a backend reports it holds (keys left out).
 struct installed_child {
   std::uint32_t ike_id = 0;
@@ -57,6 +68,12 @@ class backend {
   // Removes the SAs and policies of one CHILD_SA; removing what is not there is not an error.
   virtual status remove(std::uint32_t child_id) = 0;
   virtual std::vector<installed_child> list() const = 0;
+  // Traps: only a kernel backend can catch packets before an SA exists.
+  virtual status install_trap(const trap_install& t) {
+    return make_error(errc::unsupported, std::string("the ") + name() + " backend cannot install trap policies (" +
+                                             "start_action = \"trap\" of " + t.connection + "/" + t.child + ")");
+  }
+  virtual status remove_trap(std::uint32_t /*reqid*/) { return ok_v; }
   // Called once before the first install. A kernel backend removes what an earlier run of aike
   // left behind (a crash leaves SAs and policies), or with flush_on_start everything of anyone.
   // Returns lines for the log; an error means the backend cannot work at all.

@@ -20,6 +20,7 @@
 
 #include "engine/crypto/random.hpp"
 #include "kernel/xfrm_algorithms.hpp"
+#include "kernel/xfrm_dump.hpp"
 #include "kernel/xfrm_ownership.hpp"
 #include "kernel/xfrm_selectors.hpp"
 
@@ -32,6 +33,15 @@ struct xfrm_backend::policy_entry {
   xfrm_selector sel;
   std::uint32_t mark_value = 0, mark_mask = 0;
   unsigned refs = 0;
+};
+
+// One trap policy: what is needed to (re)install it. `displaced` while a CHILD_SA's policy of the
+// same selector holds the kernel's one slot for it.
+struct xfrm_backend::trap_policy {
+  kernel_selector sel;
+  child_install params;  // reqid, mode and outer addresses of the trap's template
+  std::uint32_t reqid = 0;
+  bool displaced = false;
 };
 
 namespace {
@@ -394,8 +404,10 @@ status xfrm_backend::add_policies(const child_install& c, child_record& rec) {
     std::uint32_t prio = policy_priority(policy_kind::ipsec, p.sel.shape());
     xfrmnl_sp* sp = build_policy(p.dir, p.sel, prio, c, p.inbound);
     if (!sp) return make_error(errc::kernel_failure, "out of memory building an XFRM policy");
+    auto trap = trap_policies_.find(key);
+    bool replaces_trap = trap != trap_policies_.end() && !trap->second->displaced;
     nl_msg* msg = nullptr;
-    int e = xfrmnl_sp_build_add_request(sp, 0, &msg);
+    int e = replaces_trap ? xfrmnl_sp_build_update_request(sp, 0, &msg) : xfrmnl_sp_build_add_request(sp, 0, &msg);
     xfrmnl_sp_put(sp);
     if (e < 0) return make_error(errc::kernel_failure, std::string("building an XFRM policy: ") + nl_geterror(e));
     std::string what = std::string("adding the ") + dir_name(p.dir) + " policy " + describe(p.sel);
@@ -406,6 +418,7 @@ status xfrm_backend::add_policies(const child_install& c, child_record& rec) {
                                                        "`ip xfrm policy`)");
       return r;
     }
+    if (replaces_trap) trap->second->displaced = true;
     auto entry = std::make_shared<policy_entry>();
     entry->dir = p.dir;
     entry->sel = raw;
@@ -423,9 +436,101 @@ void xfrm_backend::release_policy(const std::string& key) {
   if (it == policies_.end()) return;
   if (--it->second->refs > 0) return;
   const auto& e = *it->second;
-  if (nl_msg* m = build_delete_policy(e.dir, e.sel, e.mark_value, e.mark_mask))
+  if (auto trap = trap_policies_.find(key); trap != trap_policies_.end() && trap->second->displaced) {
+    // The trap takes its selector back.
+    trap->second->displaced = false;
+    (void)put_trap_policy(*trap->second, true);
+  } else if (nl_msg* m = build_delete_policy(e.dir, e.sel, e.mark_value, e.mark_mask)) {
     (void)sock_.request(m, "deleting a policy");  // already gone is fine: removal is idempotent
+  }
   policies_.erase(it);
+}
+
+status xfrm_backend::put_trap_policy(const trap_policy& t, bool update) {
+  xfrmnl_sp* sp = build_policy(XFRM_POLICY_OUT, t.sel, policy_priority(policy_kind::trap, t.sel.shape()), t.params,
+                               false);
+  if (!sp) return make_error(errc::kernel_failure, "out of memory building an XFRM policy");
+  nl_msg* msg = nullptr;
+  int e = update ? xfrmnl_sp_build_update_request(sp, 0, &msg) : xfrmnl_sp_build_add_request(sp, 0, &msg);
+  xfrmnl_sp_put(sp);
+  if (e < 0) return make_error(errc::kernel_failure, std::string("building an XFRM policy: ") + nl_geterror(e));
+  std::string what = "adding the trap policy " + describe(t.sel) + " (reqid " + std::to_string(t.reqid) + ")";
+  auto r = sock_.request(msg, what);
+  if (!r && sock_.last_errno() == EEXIST)
+    return make_error(errc::kernel_failure, what + ": a policy for this selector already exists and aike does not "
+                                                   "own it (another IPsec daemon or a manual `ip xfrm policy`)");
+  return r;
+}
+
+status xfrm_backend::install_trap(const trap_install& t) {
+  if (traps_.count(t.reqid)) return make_error(errc::invalid_argument, "trap reqid " + std::to_string(t.reqid) + " is already installed");
+  if (!owns_reqid(t.reqid))
+    return make_error(errc::invalid_argument, "trap reqid " + std::to_string(t.reqid) + " lies outside aike's range");
+  if (t.local.v6 != t.remote.v6)
+    return make_error(errc::invalid_argument, "trap " + t.connection + "/" + t.child + ": outer addresses of two families");
+  child_install params;
+  params.connection = t.connection;
+  params.child.name = t.child;
+  params.child.reqid = t.reqid;
+  params.child.mode = t.mode;
+  params.local.addr = t.local;
+  params.remote.addr = t.remote;
+  std::vector<std::string> keys;
+  auto undo = [&] {
+    for (const auto& k : keys) {
+      auto it = trap_policies_.find(k);
+      if (!it->second->displaced)
+        if (nl_msg* m = build_delete_policy(XFRM_POLICY_OUT, raw_selector(it->second->sel), 0, 0))
+          (void)sock_.request(m, "removing a trap policy");
+      trap_policies_.erase(it);
+    }
+  };
+  for (const auto& l : t.local_ts)
+    for (const auto& r : t.remote_ts) {
+      if (l.v6 != r.v6) continue;
+      auto sels = to_kernel_selectors(l, r);
+      if (!sels) {
+        undo();
+        return sels.err();
+      }
+      for (const auto& k : *sels) {
+        std::string key = policy_key(XFRM_POLICY_OUT, raw_selector(k), 0, 0);
+        if (trap_policies_.count(key)) continue;  // another trap already catches this selector
+        auto tp = std::make_shared<trap_policy>();
+        tp->sel = k;
+        tp->params = params;
+        tp->reqid = t.reqid;
+        // A CHILD_SA already holds this selector: the trap waits until it goes.
+        tp->displaced = policies_.count(key) > 0;
+        if (!tp->displaced)
+          if (auto r2 = put_trap_policy(*tp, false); !r2) {
+            undo();
+            return r2;
+          }
+        trap_policies_.emplace(key, tp);
+        keys.push_back(key);
+      }
+    }
+  if (keys.empty())
+    return make_error(errc::invalid_argument, "trap " + t.connection + "/" + t.child + " has no selector pair of one address family");
+  traps_.emplace(t.reqid, std::move(keys));
+  return ok_v;
+}
+
+status xfrm_backend::remove_trap(std::uint32_t reqid) {
+  auto it = traps_.find(reqid);
+  if (it == traps_.end()) return ok_v;
+  status result = ok_v;
+  for (const auto& k : it->second) {
+    auto tp = trap_policies_.find(k);
+    if (tp == trap_policies_.end()) continue;
+    if (!tp->second->displaced)
+      if (nl_msg* m = build_delete_policy(XFRM_POLICY_OUT, raw_selector(tp->second->sel), 0, 0))
+        if (auto r = sock_.request(m, "removing a trap policy"); !r && sock_.last_errno() != ENOENT && result) result = r;
+    trap_policies_.erase(tp);
+  }
+  traps_.erase(it);
+  return result;
 }
 
 status xfrm_backend::add_sa(const child_install& c, bool inbound) {
@@ -537,6 +642,7 @@ std::vector<installed_child> xfrm_backend::list() const {
 
 void xfrm_backend::stop() {
   while (!children_.empty()) (void)remove(children_.begin()->first);
+  while (!traps_.empty()) (void)remove_trap(traps_.begin()->first);
   for (const auto& [dst, spi] : larval_) {
     if (auto a = ip_address::parse(dst))
       if (nl_msg* m = build_delete_sa(*a, spi, 0, 0)) (void)sock_.request(m, "deleting a reserved SPI");
@@ -547,6 +653,8 @@ void xfrm_backend::stop() {
 void xfrm_backend::abandon() {
   children_.clear();
   policies_.clear();
+  trap_policies_.clear();
+  traps_.clear();
   larval_.clear();
 }
 
@@ -596,36 +704,6 @@ void send_deletions(xfrm_socket& sock, const std::vector<nl_msg*>& msgs, const c
 }
 
 
-// One policy from a dump: the fixed part and its mark.
-struct dumped_policy {
-  xfrm_userpolicy_info info;
-  std::uint32_t mark_value = 0, mark_mask = 0;
-};
-
-int on_policy(nl_msg* msg, void* arg) {
-  nlmsghdr* h = nlmsg_hdr(msg);
-  if (h->nlmsg_type != XFRM_MSG_NEWPOLICY || nlmsg_datalen(h) < static_cast<int>(sizeof(xfrm_userpolicy_info)))
-    return NL_OK;
-  dumped_policy p;
-  std::memcpy(&p.info, nlmsg_data(h), sizeof p.info);
-  if (nlattr* a = nlmsg_find_attr(h, sizeof(xfrm_userpolicy_info), XFRMA_MARK);
-      a && nla_len(a) >= static_cast<int>(sizeof(xfrm_mark))) {
-    const auto* m = static_cast<const xfrm_mark*>(nla_data(a));
-    p.mark_value = m->v;
-    p.mark_mask = m->m;
-  }
-  static_cast<std::vector<dumped_policy>*>(arg)->push_back(p);
-  return NL_OK;
-}
-
-// Dumps the SPD with libnl's message helpers rather than xfrmnl_sp_alloc_cache: libnl 3.7's
-// policy parser leaks every address it builds (four per policy).
-status dump_policies(xfrm_socket& sock, std::vector<dumped_policy>& out) {
-  int e = nl_send_simple(sock.get(), XFRM_MSG_GETPOLICY, NLM_F_DUMP, nullptr, 0);
-  if (e >= 0) e = sock.receive(on_policy, &out);
-  return sock.check(e, "listing the kernel's XFRM policies");
-}
-
 }  // namespace
 
 result<reconcile_report> xfrm_backend::reconcile() {
@@ -639,7 +717,8 @@ result<reconcile_report> xfrm_backend::reconcile() {
       ++rep.policies_kept;
       continue;
     }
-    if (policies_.count(policy_key(p.info.dir, p.info.sel, p.mark_value, p.mark_mask))) continue;
+    std::string key = policy_key(p.info.dir, p.info.sel, p.mark_value, p.mark_mask);
+    if (policies_.count(key) || trap_policies_.count(key)) continue;
     if (nl_msg* m = build_delete_policy(p.info.dir, p.info.sel, p.mark_value, p.mark_mask, p.info.index))
       deletions.push_back(m);
   }
@@ -687,6 +766,8 @@ status xfrm_backend::flush_all() {
   // Nothing this backend held survives a flush.
   children_.clear();
   policies_.clear();
+  trap_policies_.clear();
+  traps_.clear();
   larval_.clear();
   return ok_v;
 }

@@ -49,6 +49,11 @@ class xfrm_backend final : public backend {
   status install(const child_install& c) override;
   status remove(std::uint32_t child_id) override;
   std::vector<installed_child> list() const override;
+  // Out policies in the trap band (kernel/xfrm_ownership.hpp) with the trap's reqid. The kernel
+  // keeps one policy per selector and direction: a CHILD_SA whose out policy has the trap's
+  // selector replaces it (XFRM_MSG_UPDPOLICY), and the trap comes back when that CHILD_SA goes.
+  status install_trap(const trap_install& t) override;
+  status remove_trap(std::uint32_t reqid) override;
   // flush_on_start: flush every SA and policy of anyone; else reconcile().
   result<std::vector<std::string>> start(bool flush_on_start) override;
   void stop() override;
@@ -88,6 +93,10 @@ class xfrm_backend final : public backend {
   std::map<std::uint32_t, child_record> children_;
   std::map<std::string, std::shared_ptr<policy_entry>> policies_;  // shared by CHILD_SAs with equal policies
   std::set<std::pair<std::string, std::uint32_t>> larval_;         // (dst, spi) from alloc_spi()
+  struct trap_policy;
+  std::map<std::string, std::shared_ptr<trap_policy>> trap_policies_;  // same keys as policies_
+  std::map<std::uint32_t, std::vector<std::string>> traps_;            // reqid -> keys
+  status put_trap_policy(const trap_policy& t, bool update);
 };
 
 }  // namespace aike::kernel

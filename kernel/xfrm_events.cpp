@@ -14,15 +14,10 @@
 #include <cerrno>
 #include <cstring>
 
+#include "kernel/xfrm_dump.hpp"
+
 namespace aike::kernel {
 namespace {
-
-ip_address from_xfrm(const xfrm_address_t& a, unsigned family) {
-  ip_address ip;
-  ip.v6 = family == AF_INET6;
-  std::memcpy(ip.octets.data(), &a, ip.v6 ? 16 : 4);
-  return ip;
-}
 
 struct parse_ctx {
   const xfrm_event_listener::callback* cb;

@@ -1,0 +1,104 @@
+#include "cli/doctor.hpp"
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "actors/control/control_protocol.hpp"
+#include "cli/json_value.hpp"
+#include "kernel/xfrm_backend.hpp"
+#include "kernel/xfrm_dump.hpp"
+
+namespace aike::cli {
+
+namespace {
+
+std::uint32_t hex_or_zero(const std::string& s) {
+  try {
+    return static_cast<std::uint32_t>(std::stoul(s, nullptr, 16));
+  } catch (...) {
+    return 0;
+  }
+}
+
+}  // namespace
+
+kernel::daemon_view daemon_unreachable(const std::string& why) {
+  kernel::daemon_view v;
+  v.why_not = why;
+  return v;
+}
+
+kernel::daemon_view daemon_view_from_list_sas(const std::string& json_text) {
+  std::string err;
+  auto doc = parse_json(json_text, err);
+  if (!doc || doc->t != json_value::type::array)
+    return daemon_unreachable("aiked's list-sas answer is not the JSON array expected" +
+                              (err.empty() ? std::string() : ": " + err));
+  kernel::daemon_view v;
+  v.reachable = true;
+  for (const auto& ike : doc->items) {
+    const json_value* children = ike.get("children");
+    if (!children || children->t != json_value::type::array) continue;
+    for (const auto& c : children->items) {
+      kernel::daemon_child d;
+      d.ike_name = ike.string_or("name");
+      d.ike_id = static_cast<std::uint32_t>(ike.uint_or("id"));
+      d.child_name = c.string_or("name");
+      d.child_id = static_cast<std::uint32_t>(c.uint_or("id"));
+      d.reqid = static_cast<std::uint32_t>(c.uint_or("reqid"));
+      d.spi_in = hex_or_zero(c.string_or("spi_in"));
+      d.spi_out = hex_or_zero(c.string_or("spi_out"));
+      v.children.push_back(std::move(d));
+    }
+  }
+  return v;
+}
+
+int run_doctor(const kernel::daemon_view& daemon, bool json) {
+  kernel::doctor_input in;
+  in.daemon = daemon;
+  {
+    std::ifstream f("/proc/net/xfrm_stat");
+    if (f) {
+      std::stringstream ss;
+      ss << f.rdbuf();
+      in.counters = kernel::parse_xfrm_stat(ss.str());
+    } else {
+      in.counters_error = std::string("/proc/net/xfrm_stat: ") + std::strerror(errno);
+    }
+  }
+  if (auto sock = kernel::xfrm_socket::open(); !sock) {
+    in.policies_error = in.sas_error = sock.err().message;
+  } else {
+    std::vector<kernel::dumped_policy> pols;
+    if (auto r = kernel::dump_policies(*sock, pols); r) {
+      in.policies.emplace();
+      for (const auto& p : pols) in.policies->push_back(kernel::to_view(p));
+    } else {
+      in.policies_error = r.err().message;
+    }
+    std::vector<kernel::dumped_state> states;
+    if (auto r = kernel::dump_states(*sock, states); r) {
+      in.sas.emplace();
+      for (const auto& s : states) in.sas->push_back(kernel::to_view(s));
+    } else {
+      in.sas_error = r.err().message;
+    }
+  }
+  if (in.policies) {
+    // Adds a throwaway ESP state with documentation addresses and removes it at once.
+    auto probe = kernel::probe_esp();
+    if (probe.xfrm) {
+      in.esp_supported = probe.esp;
+      in.esp_detail = probe.detail;
+    }
+  }
+  auto report = kernel::diagnose(in);
+  std::fputs((json ? kernel::render_json(report) : kernel::render_text(report)).c_str(), stdout);
+  std::fflush(stdout);
+  return report.findings.empty() ? control::exit_ok : control::exit_failed;
+}
+
+}  // namespace aike::cli
