@@ -446,6 +446,10 @@ std::optional<connection> read_connection(section& s, const std::string& name, c
   } else if (auto b = s.flag("fragmentation")) {
     ike.fragmentation = *b;
   }
+  ike.fragment_size = ctx.daemon.fragment_size;
+  if (auto n = s.integer("fragment_size", 576, 65535)) ike.fragment_size = static_cast<std::size_t>(*n);
+  ike.reassembly = ctx.daemon.reassembly;
+  ike.fragment_timeout = ctx.daemon.fragment_timeout;
   if (const toml::node* k = s.node("keyingtries"); k && k->is_string() && k->as_string()->get() == "%forever")
     out.keyingtries = 0;
   else if (auto n = s.integer("keyingtries", 0, 1000000))

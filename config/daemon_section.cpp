@@ -163,6 +163,13 @@ void read_daemon(std::optional<section> daemon, std::optional<section> kernel, c
     if (auto h = d.integer("half_open_cookie_threshold", 0, 100000000)) out.half_open_cookie_threshold = static_cast<unsigned>(*h);
     if (auto b = d.flag("delete_on_stop")) out.delete_on_stop = *b;
     read_log(d, out.log, base_dir);
+    if (auto n = d.integer("fragment_size", 576, 65535)) out.fragment_size = static_cast<std::size_t>(*n);
+    if (auto n = d.integer("max_packet", 1280, 1 << 20)) out.reassembly.max_size = static_cast<std::size_t>(*n);
+    if (auto n = d.integer("max_fragments", 1, 65535)) out.reassembly.max_fragments = static_cast<std::size_t>(*n);
+    if (auto t = d.duration("fragment_timeout")) {
+      if (t->count() <= 0) d.error("fragment_timeout", "must be greater than 0");
+      else out.fragment_timeout = *t;
+    }
 
     if (auto r = d.subtable("retransmit")) {
       if (auto t = r->duration("timeout")) {

@@ -49,6 +49,11 @@ struct daemon_config {
   bool delete_on_stop = true;
   log_config log;
   sa::retransmit_policy retransmit;
+  // RFC 7383 (docs/configuration.md "IKE fragmentation"): the default of connections'
+  // fragment_size, and what one incomplete fragmented message from a peer may hold.
+  std::size_t fragment_size = 1280;
+  wire::reassembly_limits reassembly;
+  std::chrono::milliseconds fragment_timeout{30000};
   unsigned updown_max_parallel = 8;
   std::chrono::milliseconds updown_timeout{30000};
   bool flush_on_start = false;  // [kernel] flush_on_start

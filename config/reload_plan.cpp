@@ -66,7 +66,9 @@ bool same_engine_part(const sa::connection& a, const sa::connection& b) {
   return a.name == b.name && a.local_addrs == b.local_addrs && a.remote_addrs == b.remote_addrs &&
          a.remote_port == b.remote_port && a.ike_proposals == b.ike_proposals && same_local(a.local, b.local) &&
          same_remote(a.remote, b.remote) && same_list(a.children, b.children, same_child) &&
-         a.fragmentation == b.fragmentation && a.force_encap == b.force_encap && a.dpd_delay == b.dpd_delay &&
+         a.fragmentation == b.fragmentation && a.fragment_size == b.fragment_size &&
+         a.reassembly.max_fragments == b.reassembly.max_fragments && a.reassembly.max_size == b.reassembly.max_size &&
+         a.fragment_timeout == b.fragment_timeout && a.force_encap == b.force_encap && a.dpd_delay == b.dpd_delay &&
          same_retransmit(a.retransmit, b.retransmit) && a.half_open_timeout == b.half_open_timeout &&
          same_list(a.secrets, b.secrets, same_secret);
 }

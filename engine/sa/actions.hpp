@@ -13,7 +13,7 @@
 
 namespace aike::sa {
 
-enum class timer_kind { retransmit, dpd, half_open };
+enum class timer_kind { retransmit, dpd, half_open, reassembly };
 const char* to_string(timer_kind k);
 
 enum class log_level { debug, info, warning, error };

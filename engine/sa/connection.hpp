@@ -14,6 +14,7 @@
 #include "engine/common/endpoint.hpp"
 #include "engine/ts/selector.hpp"
 #include "engine/wire/payloads.hpp"
+#include "engine/wire/sk_frame.hpp"
 
 namespace aike::sa {
 
@@ -70,6 +71,13 @@ struct connection {
   remote_auth remote;
   std::vector<child_config> children;
   bool fragmentation = true;
+  // RFC 7383, when both sides announced support: a protected message (IKE_AUTH onwards) whose
+  // IP datagram would exceed this many octets goes out as SKF fragments that fit it. Counted
+  // like strongSwan's fragment_size: the whole IP datagram, so the IP header (20 or 40), the UDP
+  // header (8) and on the NAT-T port the non-ESP marker (4) come off before the IKE message.
+  std::size_t fragment_size = 1280;
+  wire::reassembly_limits reassembly;    // what one incomplete fragmented message may hold
+  milliseconds fragment_timeout{30000};  // an incomplete fragmented message is dropped after this
   bool force_encap = false;
   milliseconds dpd_delay{0};  // 0 = no liveness checks
   retransmit_policy retransmit;

@@ -111,6 +111,7 @@ const char* to_string(timer_kind k) {
     case timer_kind::retransmit: return "retransmit";
     case timer_kind::dpd: return "dpd";
     case timer_kind::half_open: return "half-open";
+    case timer_kind::reassembly: return "reassembly";
   }
   return "unknown";
 }
@@ -118,6 +119,7 @@ const char* to_string(timer_kind k) {
 ike_sa::ike_sa(ike_sa_params p, bool initiator)
     : params_(std::move(p)), initiator_(initiator), local_(params_.local), remote_(params_.remote) {
   if (!params_.connections.empty()) conn_ = params_.connections.front();
+  if (conn_) fragments_.set_limits(conn_->reassembly);
 }
 
 ike_sa::~ike_sa() {
@@ -198,6 +200,33 @@ void ike_sa::close(const std::string& reason) { finish(reason); }
 
 result<bytes> ike_sa::protect(wire::ike_header h, const std::vector<wire::payload>& inner) const {
   return wire::seal_message(h, inner, *cipher_, keys_out_);
+}
+
+result<std::vector<bytes>> ike_sa::protect_for_path(wire::ike_header h, const std::vector<wire::payload>& inner,
+                                                    const endpoint& local, const endpoint& remote) {
+  auto whole = protect(h, inner);
+  // fragment_size counts the IP datagram (as strongSwan's does): take off IP and UDP headers, and
+  // the non-ESP marker the socket puts before IKE on the NAT-T port (RFC 3948 §2.2).
+  const std::size_t overhead = (remote.addr.v6 ? 40 : 20) + 8 + (local.port == params_.natt_port ? 4 : 0);
+  const std::size_t limit = conn_->fragment_size > overhead ? conn_->fragment_size - overhead : 0;
+  std::vector<bytes> out;
+  if (!peer_fragmentation_ || !conn_->fragmentation || (whole && whole->size() <= limit)) {
+    if (!whole) return whole.err();
+    out.push_back(std::move(*whole));
+    return out;
+  }
+  auto frags = wire::seal_fragments(h, inner, limit, *cipher_, keys_out_);
+  if (!frags) return frags.err();
+  log(log_level::debug, "sending " + std::string(wire::name_of(h.exchange_type)) +
+                            (h.is_response() ? " response" : " request") + " of " +
+                            (whole ? std::to_string(whole->size()) : std::string("more than 65535")) + " octets as " +
+                            std::to_string(frags->size()) + " fragments of at most " + std::to_string(limit) +
+                            " octets (fragment_size " + std::to_string(conn_->fragment_size) + ")");
+  return frags;
+}
+
+void ike_sa::transmit_all(const std::vector<bytes>& datagrams, const endpoint& local, const endpoint& remote) {
+  for (const auto& d : datagrams) transmit(d, local, remote);
 }
 
 std::vector<wire::payload> ike_sa::nat_detection_payloads(std::uint64_t spi_r, const endpoint& local,
@@ -281,13 +310,13 @@ void ike_sa::send_request(wire::exchange ex, std::vector<wire::payload> inner) {
   h.exchange_type = ex;
   h.flags = initiator_ ? wire::flag::initiator : 0;
   h.message_id = window_.next_request_id();
-  auto data = protect(h, inner);
+  auto data = protect_for_path(h, inner, local_, remote_);
   if (!data) {
     finish("cannot protect " + std::string(wire::name_of(ex)) + " request: " + data.err().message);
     return;
   }
-  window_.request_sent(*data, local_, remote_);
-  transmit(std::move(*data), local_, remote_);
+  transmit_all(*data, local_, remote_);
+  window_.request_sent(std::move(*data), local_, remote_);
   arm(timer_kind::retransmit, conn_->retransmit.delay(0));
 }
 
@@ -299,13 +328,13 @@ void ike_sa::send_response(const wire::ike_header& req, std::vector<wire::payloa
   h.exchange_type = req.exchange_type;
   h.flags = wire::flag::response | (initiator_ ? wire::flag::initiator : 0);
   h.message_id = req.message_id;
-  auto data = protect(h, inner);
+  auto data = protect_for_path(h, inner, local, remote);
   if (!data) {
     log(log_level::error, "cannot protect response: " + data.err().message);
     return;
   }
-  window_.response_sent(req.message_id, *data);
-  transmit(std::move(*data), local, remote);
+  transmit_all(*data, local, remote);
+  window_.response_sent(req.message_id, std::move(*data));
 }
 
 // An unprotected error answer to an IKE_SA_INIT request (no keys exist yet).
@@ -1141,7 +1170,7 @@ void ike_sa::handle_protected(const wire::ike_header& h, bytes_view raw, const e
         if (!f || f->fragment_number != 1) return;
       }
       log(log_level::debug, "retransmitting response to message id " + std::to_string(h.message_id));
-      transmit(window_.cached_response(), local, remote);
+      transmit_all(window_.cached_response(), local, remote);
       return;
     case message_window::verdict::process:
       break;
@@ -1153,6 +1182,10 @@ void ike_sa::handle_protected(const wire::ike_header& h, bytes_view raw, const e
     const auto& e = m.err();
     if (e.code == errc::integrity_check_failed || e.code == errc::crypto_failure) {
       drop("integrity", "request does not verify: " + e.message);
+      return;
+    }
+    if (e.code == errc::invalid_argument && h.next_payload == payload_type::skf) {
+      drop("fragment", "fragment refused: " + e.message);  // over the reassembly limits, or foreign
       return;
     }
     // Decrypted, but malformed inside: answer as §2.21 asks.
@@ -1218,7 +1251,14 @@ result<std::optional<wire::message>> ike_sa::open_protected(const wire::ike_head
     // RFC 7383: fragments only after both sides announced support.
     if (!peer_fragmentation_ || !conn_->fragmentation)
       return make_error(errc::integrity_check_failed, "IKE fragment although fragmentation was not negotiated");
-    return fragments_.add(raw, *cipher_, keys_in_);
+    auto r = fragments_.add(raw, *cipher_, keys_in_);
+    // An incomplete message may wait fragment_timeout for its other fragments, then it is dropped
+    // (the peer's retransmission brings all of them again).
+    if (fragments_.received() == 0)
+      timer_tokens_.erase(timer_kind::reassembly);
+    else if (!timer_tokens_.contains(timer_kind::reassembly))
+      arm(timer_kind::reassembly, conn_->fragment_timeout);
+    return r;
   }
   auto m = wire::open_message(raw, *cipher_, keys_in_);
   if (!m) return m.err();
@@ -1310,7 +1350,7 @@ void ike_sa::on_timer(timer_kind kind, std::uint64_t token) {
                                 std::to_string(window_.next_request_id()));
       // IKE_AUTH onwards may have moved ports; the stored endpoints follow local_/remote_.
       if (state_ != ike_state::init_sent) window_.set_request_endpoints(local_, remote_);
-      transmit(window_.request(), window_.request_local(), window_.request_remote());
+      transmit_all(window_.request(), window_.request_local(), window_.request_remote());
       arm(timer_kind::retransmit, policy.delay(window_.retransmissions()));
       return;
     }
@@ -1319,6 +1359,13 @@ void ike_sa::on_timer(timer_kind kind, std::uint64_t token) {
       if (!received_since_dpd_) request_liveness_check();
       received_since_dpd_ = false;
       arm(timer_kind::dpd, conn_->dpd_delay);
+      return;
+    case timer_kind::reassembly:
+      if (fragments_.received() == 0) return;
+      drop("fragment_timeout", "incomplete fragmented message: " + std::to_string(fragments_.received()) + " of " +
+                                   std::to_string(fragments_.total_fragments()) + " fragments within " +
+                                   std::to_string(conn_->fragment_timeout.count()) + " ms");
+      fragments_.clear();
       return;
     case timer_kind::half_open:
       if (state_ != ike_state::established)

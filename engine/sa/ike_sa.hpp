@@ -145,6 +145,11 @@ class ike_sa {
   void send_response(const wire::ike_header& req, std::vector<wire::payload> inner, const endpoint& local, const endpoint& remote);
   void send_clear_error(const wire::ike_header& req, std::uint16_t notify_type, bytes data, const endpoint& local, const endpoint& remote);
   result<bytes> protect(wire::ike_header h, const std::vector<wire::payload>& inner) const;
+  // One datagram, or RFC 7383 fragments when both sides support them and it would not fit
+  // conn_->fragment_size on the way from `local` to `remote`.
+  result<std::vector<bytes>> protect_for_path(wire::ike_header h, const std::vector<wire::payload>& inner,
+                                              const endpoint& local, const endpoint& remote);
+  void transmit_all(const std::vector<bytes>& datagrams, const endpoint& local, const endpoint& remote);
   void transmit(bytes data, const endpoint& local, const endpoint& remote);
   void arm(timer_kind kind, std::chrono::milliseconds after);
   void on_established();

@@ -3,7 +3,13 @@
 namespace aike::sa {
 
 void message_window::request_sent(bytes datagram, const endpoint& local, const endpoint& remote) {
-  request_ = std::move(datagram);
+  std::vector<bytes> one;
+  one.push_back(std::move(datagram));
+  request_sent(std::move(one), local, remote);
+}
+
+void message_window::request_sent(std::vector<bytes> datagrams, const endpoint& local, const endpoint& remote) {
+  request_ = std::move(datagrams);
   request_local_ = local;
   request_remote_ = remote;
   outstanding_ = true;
@@ -11,7 +17,8 @@ void message_window::request_sent(bytes datagram, const endpoint& local, const e
 }
 
 void message_window::request_replaced(bytes datagram) {
-  request_ = std::move(datagram);
+  request_.clear();
+  request_.push_back(std::move(datagram));
   tries_ = 0;
 }
 
@@ -34,9 +41,15 @@ message_window::verdict message_window::classify_request(std::uint32_t message_i
 }
 
 void message_window::response_sent(std::uint32_t message_id, bytes datagram) {
+  std::vector<bytes> one;
+  one.push_back(std::move(datagram));
+  response_sent(message_id, std::move(one));
+}
+
+void message_window::response_sent(std::uint32_t message_id, std::vector<bytes> datagrams) {
   next_in_ = message_id + 1;
   have_response_ = true;
-  response_ = std::move(datagram);
+  response_ = std::move(datagrams);
 }
 
 }  // namespace aike::sa

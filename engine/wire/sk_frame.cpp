@@ -163,6 +163,7 @@ void fragment_reassembly::clear() {
   parts_.clear();
   total_ = 0;
   received_ = 0;
+  held_ = 0;
   first_inner_ = payload_type::none;
   header_ = ike_header{};
 }
@@ -180,9 +181,9 @@ result<std::optional<message>> fragment_reassembly::add(bytes_view datagram, con
     return make_error(errc::invalid_argument, "fragment of Message ID " + std::to_string(m->header.message_id) +
                                                   " while reassembling Message ID " +
                                                   std::to_string(header_.message_id));
-  if (f.total_fragments > max_fragments_)
+  if (f.total_fragments > limits_.max_fragments)
     return make_error(errc::invalid_argument, "SKF payload: " + std::to_string(f.total_fragments) +
-                                                  " fragments, at most " + std::to_string(max_fragments_) +
+                                                  " fragments, at most " + std::to_string(limits_.max_fragments) +
                                                   " accepted");
 
   // Verify before touching any state.
@@ -204,6 +205,15 @@ result<std::optional<message>> fragment_reassembly::add(bytes_view datagram, con
     first_inner_ = f.first_inner;
     header_ = m->header;
   }
+  if (held_ + plain->size() > limits_.max_size) {
+    const std::size_t would = held_ + plain->size();
+    wipe(plain.value());
+    clear();
+    return make_error(errc::invalid_argument, "fragments of Message ID " + std::to_string(m->header.message_id) +
+                                                  " exceed " + std::to_string(limits_.max_size) + " octets (" +
+                                                  std::to_string(would) + " so far): reassembly abandoned");
+  }
+  held_ += plain->size();
   parts_[f.fragment_number - 1] = std::move(plain.value());
   if (++received_ < total_) return std::optional<message>{};
 

@@ -46,10 +46,17 @@ result<std::vector<bytes>> seal_fragments(ike_header h, const std::vector<payloa
 // holding the keys can affect reassembly. A fragment whose Total Fragments is larger than the
 // one collected so far restarts reassembly (the sender re-fragmented smaller, §2.6.2); a smaller
 // one, or a duplicate, is ignored.
+// What one incomplete message may hold, so a peer (even one holding the keys) cannot make us
+// keep unbounded memory. The time limit is the owner's job (it has the clock): it calls clear()
+// when an incomplete message has waited too long (sa::ike_sa arms timer_kind::reassembly).
+struct reassembly_limits {
+  std::size_t max_fragments = 64;  // a fragment announcing more Total Fragments is refused
+  std::size_t max_size = 10000;    // octets of decrypted fragment data of one message (strongSwan's max_packet)
+};
+
 class fragment_reassembly {
  public:
-  // Fragments announcing more than `max_fragments` are refused: bounds the memory one message uses.
-  explicit fragment_reassembly(std::size_t max_fragments = 64) : max_fragments_(max_fragments) {}
+  explicit fragment_reassembly(reassembly_limits limits = {}) : limits_(limits) {}
   ~fragment_reassembly() { clear(); }
   fragment_reassembly(const fragment_reassembly&) = delete;
   fragment_reassembly& operator=(const fragment_reassembly&) = delete;
@@ -59,15 +66,19 @@ class fragment_reassembly {
   // while fragments are missing or when the fragment was ignored. Errors:
   // integrity_check_failed (fragment dropped, state kept), invalid_syntax (malformed fragment or
   // reassembled chain; on the latter the state is cleared), invalid_argument (not an SKF
-  // message, other Message ID or exchange than the fragments collected, too many fragments).
+  // message, other Message ID or exchange than the fragments collected, too many fragments),
+  // message_too_large (the fragments together exceed max_size; the state is cleared).
   result<std::optional<message>> add(bytes_view datagram, const crypto::sk_cipher& c, const crypto::sk_keys& keys);
 
   void clear();
+  void set_limits(reassembly_limits limits) { limits_ = limits; }
   std::uint16_t total_fragments() const { return total_; }  // 0 when nothing is collected
   std::size_t received() const { return received_; }
+  std::size_t held_octets() const { return held_; }  // decrypted data kept for the incomplete message
 
  private:
-  std::size_t max_fragments_;
+  reassembly_limits limits_;
+  std::size_t held_ = 0;
   ike_header header_{};  // of the first fragment that arrived; fragment 1's once it is in
   payload_type first_inner_ = payload_type::none;
   std::uint16_t total_ = 0;

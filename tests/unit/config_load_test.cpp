@@ -320,6 +320,51 @@ dpd_action = "clear"
   EXPECT_EQ(c.children.at(0).on_dpd, child_action::clear);
 }
 
+// RFC 7383 sizes: fragment_size per connection (default from [daemon]), the reassembly limits
+// from [daemon] on every connection; out-of-range values are errors.
+TEST(ConfigLoad, FragmentationSizesAndLimits) {
+  credential_cache creds;
+  const std::string conns = R"(
+[secrets.s]
+secret = "x"
+[connections.a]
+remote_addrs = "10.0.0.2"
+local_addrs = "10.0.0.1"
+local.auth = "psk"
+remote.auth = "psk"
+[connections.b]
+remote_addrs = "10.0.0.3"
+local_addrs = "10.0.0.1"
+fragment_size = 576
+local.auth = "psk"
+remote.auth = "psk"
+)";
+  auto defaults = load_string(conns, "f.toml", creds);
+  ASSERT_TRUE(defaults.cfg) << problems_text(defaults);
+  const sa::connection& a0 = *defaults.cfg->connections.at(0).ike;
+  EXPECT_EQ(a0.fragment_size, 1280u);
+  EXPECT_EQ(a0.reassembly.max_size, 10000u);
+  EXPECT_EQ(a0.reassembly.max_fragments, 64u);
+  EXPECT_EQ(a0.fragment_timeout, 30s);
+  EXPECT_EQ(defaults.cfg->connections.at(1).ike->fragment_size, 576u);
+
+  auto set = load_string("[daemon]\nfragment_size = 1400\nmax_packet = 20000\nmax_fragments = 32\n"
+                         "fragment_timeout = \"10s\"\n" + conns, "f.toml", creds);
+  ASSERT_TRUE(set.cfg) << problems_text(set);
+  const sa::connection& a = *set.cfg->connections.at(0).ike;
+  EXPECT_EQ(a.fragment_size, 1400u);
+  EXPECT_EQ(a.reassembly.max_size, 20000u);
+  EXPECT_EQ(a.reassembly.max_fragments, 32u);
+  EXPECT_EQ(a.fragment_timeout, 10s);
+  EXPECT_EQ(set.cfg->connections.at(1).ike->fragment_size, 576u);  // the connection's own wins
+
+  for (const char* bad : {"[daemon]\nfragment_size = 500\n", "[daemon]\nmax_fragments = 0\n",
+                          "[daemon]\nfragment_timeout = \"0s\"\n", "[daemon]\nmax_packet = 100\n"}) {
+    auto r = load_string(std::string(bad) + conns, "f.toml", creds);
+    EXPECT_FALSE(r.cfg) << bad;
+  }
+}
+
 TEST(ConfigLoad, WarningsDoNotStopTheLoad) {
   credential_cache creds;
   auto r = load_string(R"([secrets.s]

@@ -481,11 +481,47 @@ TEST(WireSkFragments, Limits) {
   ASSERT_TRUE(smallest.ok()) << smallest.err().message;
   EXPECT_EQ(smallest->size(), (encode_payloads(auth_inner()).size() + 14) / 15);
   // More fragments than the reassembly accepts.
-  fragment_reassembly r(4);
+  fragment_reassembly r(reassembly_limits{.max_fragments = 4});
   auto rr = r.add(smallest->front(), c, keys_a());
   ASSERT_FALSE(rr.ok());
   EXPECT_EQ(rr.err().code, errc::invalid_argument);
   EXPECT_EQ(r.received(), 0u);
+}
+
+// max_size bounds the decrypted data one incomplete message may hold: the fragment that would
+// pass it is refused and everything collected so far is dropped (the peer's retransmission starts
+// over). Exactly the message's size is accepted.
+TEST(WireSkFragments, TotalSizeLimit) {
+  test_gcm c(1);
+  auto frags = seal_fragments(auth_header(), big_inner(), 500, c, keys_a());
+  ASSERT_TRUE(frags.ok());
+  const std::size_t size = encode_payloads(big_inner()).size();
+  ASSERT_GT(size, 2500u);
+
+  fragment_reassembly exact(reassembly_limits{.max_fragments = 64, .max_size = size});
+  std::vector<std::size_t> order(frags->size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  auto done = feed_all(exact, frags.value(), c, keys_a(), order);
+  ASSERT_TRUE(done.ok()) << done.err().message;
+  ASSERT_TRUE(done->has_value());
+
+  fragment_reassembly r(reassembly_limits{.max_fragments = 64, .max_size = 1000});
+  std::size_t refused_at = 0;
+  for (std::size_t i = 0; i < frags->size(); ++i) {
+    auto a = r.add(frags.value()[i], c, keys_a());
+    if (!a.ok()) {
+      EXPECT_EQ(a.err().code, errc::invalid_argument);
+      EXPECT_NE(a.err().message.find("exceed 1000 octets"), std::string::npos) << a.err().message;
+      refused_at = i + 1;
+      break;
+    }
+    EXPECT_LE(r.held_octets(), 1000u);
+    EXPECT_FALSE(a->has_value());
+  }
+  EXPECT_EQ(refused_at, 3u);  // about 450 octets per fragment: the third passes 1000
+  EXPECT_EQ(r.received(), 0u);
+  EXPECT_EQ(r.held_octets(), 0u);
+  EXPECT_EQ(r.total_fragments(), 0u);
 }
 
 // The production ciphers from sk_cipher::create: the frame's size prediction (sk_body_size)
