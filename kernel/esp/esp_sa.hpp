@@ -56,6 +56,10 @@ struct sa_params {
   bytes encr_key;
   bytes integ_key;
   volume_limits limits;
+  // Where the sequence numbers stand when the SA is made (known-answer tests, the ESN wrap, an SA
+  // moved between backends): outbound, the number of the last packet sent (the next one gets
+  // this + 1); inbound, the highest number already received. 0 = a fresh SA.
+  std::uint64_t initial_sequence = 0;
 };
 
 // Outcome of opening an inbound packet.
