@@ -235,12 +235,11 @@ class outbound_impl final : public outbound_sa {
 
   drop seal(bytes_view inner, std::uint8_t next_header, bytes& out) override {
     const esp_suite& s = t_->suite();
-    drop d = drop::none;
-    if (volume_.hard_reached(counters_)) d = drop::hard_lifetime;
+    const std::uint64_t last = seq_.load(std::memory_order_relaxed);
+    if (volume_.hard_reached(counters_)) return reject(drop::hard_lifetime);
     // Without ESN the counter must not pass 2^32 - 1, with ESN not 2^64 - 1 (RFC 4303 §3.3.3).
-    else if (s.esn ? seq_ == ~std::uint64_t{0} : seq_ >= 0xffffffffu) d = drop::seq_exhausted;
-    else if (inner.size() > max_payload) d = drop::malformed;
-    if (d != drop::none) return reject(d);
+    if (s.esn ? last == ~std::uint64_t{0} : last >= 0xffffffffu) return reject(drop::seq_exhausted);
+    if (inner.size() > max_payload) return reject(drop::malformed);
 
     // RFC 4303 §2.4: Padding so that payload + Pad Length + Next Header ends on the alignment
     // (4 octets for AES-GCM, the 16-octet block for AES-CBC); the padding octets are 1, 2, 3 ...
@@ -249,7 +248,7 @@ class outbound_impl final : public outbound_sa {
     const std::size_t pad = payload - unpadded;
     out.resize(header_size + s.iv_size + payload + s.icv_size);
     std::uint8_t* pkt = out.data();
-    const std::uint64_t seq = seq_ + 1;
+    const std::uint64_t seq = last + 1;
     put32(pkt, spi_);
     put32(pkt + 4, static_cast<std::uint32_t>(seq));
     std::uint8_t* iv = pkt + header_size;
@@ -274,14 +273,14 @@ class outbound_impl final : public outbound_sa {
       out.clear();
       return reject(drop::malformed);  // OpenSSL refused (cannot happen with the checked keys)
     }
-    seq_ = seq;
+    seq_.store(seq, std::memory_order_relaxed);
     count(counters_, inner.size());
     volume_.after(counters_);
     return drop::none;
   }
 
   std::uint32_t spi() const override { return spi_; }
-  std::uint64_t last_sequence() const override { return seq_; }
+  std::uint64_t last_sequence() const override { return seq_.load(std::memory_order_relaxed); }
   bool soft_expired() const override { return volume_.soft(); }
   const esp::counters& counters() const override { return counters_; }
 
@@ -312,7 +311,7 @@ class outbound_impl final : public outbound_sa {
   }
 
   std::uint32_t spi_;
-  std::uint64_t seq_;
+  std::atomic<std::uint64_t> seq_;  // written by the sealing thread only; last_sequence() may be read anywhere
   std::unique_ptr<transform> t_;
   volume volume_;
   esp::counters counters_;
@@ -325,7 +324,11 @@ class outbound_impl final : public outbound_sa {
 class inbound_impl final : public inbound_sa {
  public:
   inbound_impl(const sa_params& p, std::unique_ptr<transform> t, unsigned window)
-      : spi_(p.spi), t_(std::move(t)), window_(window, t_->suite().esn, p.initial_sequence), volume_(p.limits) {}
+      : spi_(p.spi),
+        t_(std::move(t)),
+        window_(window, t_->suite().esn, p.initial_sequence),
+        highest_(window_.highest()),
+        volume_(p.limits) {}
 
   opened open(bytes_view esp, bytes& inner) override {
     const esp_suite& s = t_->suite();
@@ -348,6 +351,7 @@ class inbound_impl final : public inbound_sa {
       if (padding[i] != i + 1) return reject(drop::bad_padding, inner);
     // Only now, with the ICV verified, may the window move (RFC 4303 §3.4.3).
     if (!window_.accept(v.seq)) return reject(drop::replay, inner);
+    highest_.store(window_.highest(), std::memory_order_relaxed);
     inner.resize(len - 2 - pad);
     count(counters_, inner.size());
     volume_.after(counters_);
@@ -355,7 +359,7 @@ class inbound_impl final : public inbound_sa {
   }
 
   std::uint32_t spi() const override { return spi_; }
-  std::uint64_t highest_sequence() const override { return window_.highest(); }
+  std::uint64_t highest_sequence() const override { return highest_.load(std::memory_order_relaxed); }
   bool soft_expired() const override { return volume_.soft(); }
   const esp::counters& counters() const override { return counters_; }
 
@@ -371,6 +375,7 @@ class inbound_impl final : public inbound_sa {
   std::uint32_t spi_;
   std::unique_ptr<transform> t_;
   replay_window window_;
+  std::atomic<std::uint64_t> highest_;  // window_.highest() for readers on other threads
   volume volume_;
   esp::counters counters_;
 };
