@@ -34,9 +34,14 @@ child_counter() {
   aikectl_in "$1" "$2" list-sas --ike "$3" --json | jq -r ".[-1].children[0].$4"
 }
 
-# roughly_equal A B: within 1% (and at most 5 packets) of each other.
-roughly_equal() {
-  local a=$1 b=$2 d
-  d=$((a > b ? a - b : b - a))
-  [ "$d" -le 5 ] || [ $((d * 100)) -le "$a" ]
+# counters_agree SENT RECEIVED LOST: what one side sent is what the other received plus what the
+# receiving namespace dropped for a full UDP receive buffer (a TCP burst can overflow a slow
+# receiver's socket; TCP sends those packets again), nothing else.
+counters_agree() {
+  [ $(($1 - $2)) -eq "$3" ]
+}
+
+# udp_rcvbuf_errors NS: UDP datagrams the namespace dropped so far for a full receive buffer.
+udp_rcvbuf_errors() {
+  ip netns exec "$1" nstat -az UdpRcvbufErrors 2>/dev/null | awk '$1 == "UdpRcvbufErrors" { print $2 + 0; f = 1 } END { if (!f) print 0 }'
 }
