@@ -140,10 +140,7 @@ int run_daemon(const std::string& config_path) {
   actors::log_sink log(logger, levels, actors::subsystem::daemon);
   for (const auto& w : io->warnings()) log.with(actors::subsystem::net)(actors::level::warning, w);
   for (const auto& l : *kernel_started) log.with(actors::subsystem::knl)(actors::level::info, l);
-  if (d.kernel == config::kernel_mode::auto_)
-    log.with(actors::subsystem::knl)(actors::level::warning,
-                                     "kernel = \"auto\": using the null backend (CHILD_SAs are negotiated and "
-                                     "listed, no packets are protected) until the XFRM and userspace backends exist");
+  log.with(actors::subsystem::knl)(actors::level::info, choice->why);
 
   auto kernel = sys.spawn(actors::kernel_actor, backend, log.with(actors::subsystem::knl));
   auto updown = sys.spawn(actors::updown_supervisor, d.updown_max_parallel, d.updown_timeout,

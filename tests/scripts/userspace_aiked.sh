@@ -45,11 +45,24 @@ esp_proposals = ["aes256gcm16"]
 CONF
 }
 { daemon "$A" 10.250.0.1; conn 10.250.0.1 10.250.0.2 a.test b.test '["10.1.0.0/24", "10.1.1.0/24"]' '["10.2.0.0/24"]'; } >"$A/aiked.toml"
-{ daemon "$B" 10.250.0.2; conn 10.250.0.2 10.250.0.1 b.test a.test '["10.2.0.0/24"]' '["10.1.0.0/24", "10.1.1.0/24"]'; } >"$B/aiked.toml"
+# Where the kernel refuses ESP states (as on the CI machines), B runs kernel = "auto", which must
+# then choose the userspace backend and say why; elsewhere B runs "userspace" like A.
+B_KERNEL=userspace
+if ! ip -n "$NS_B" xfrm state add src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x1000 mode tunnel \
+  aead 'rfc4106(gcm(aes))' 0x0102030405060708091011121314151617181920 128 2>/dev/null; then
+  B_KERNEL=auto
+fi
+ip -n "$NS_B" xfrm state flush 2>/dev/null
+{ daemon "$B" 10.250.0.2 | sed "s/^kernel = \"userspace\"/kernel = \"$B_KERNEL\"/"; conn 10.250.0.2 10.250.0.1 b.test a.test '["10.2.0.0/24"]' '["10.1.0.0/24", "10.1.1.0/24"]'; } >"$B/aiked.toml"
 
 aiked_start "$NS_B" "$B"
 aiked_start "$NS_A" "$A"
-grep -q 'userspace' "$A/aiked.log" || fail "A does not log the userspace backend"
+grep -q 'kernel = "userspace": aiked carries ESP itself' "$A/aiked.log" || fail "A does not log the userspace backend"
+if [ "$B_KERNEL" = auto ]; then
+  grep -q 'kernel = "auto": using the userspace ESP backend over TUN device aike-us0, because the kernel refuses ESP' \
+    "$B/aiked.log" || fail "B (kernel = auto) does not say it chose the userspace backend and why"
+  echo "kernel = \"auto\" chose the userspace backend: ok"
+fi
 ip -n "$NS_A" link show aike-us0 | grep -q "mtu 1400" || fail "A: no TUN device aike-us0 with MTU 1400"
 
 aikectl_in "$NS_A" "$A" initiate --child net --timeout 10 >/dev/null || fail "initiate net"
