@@ -93,11 +93,9 @@ class transform {
     std::uint8_t* payload = iv + suite_.iv_size;
     int n = 0, tail = 0;
     if (suite_.aead) {
-      std::array<std::uint8_t, 12> nonce;
-      std::copy_n(salt_.begin(), 4, nonce.begin());
-      std::copy_n(iv, 8, nonce.begin() + 4);
-      std::array<std::uint8_t, 12> aad;
-      const std::size_t aad_len = gcm_aad(pkt, seq, aad.data());
+      gcm_input in;
+      const std::size_t aad_len = gcm_prepare(pkt, seq, in);
+      auto& [nonce, aad] = in;
       if (EVP_EncryptInit_ex(ctx_.get(), nullptr, nullptr, nullptr, nonce.data()) != 1 ||
           EVP_EncryptUpdate(ctx_.get(), nullptr, &n, aad.data(), static_cast<int>(aad_len)) != 1 ||
           EVP_EncryptUpdate(ctx_.get(), payload, &n, payload, static_cast<int>(len)) != 1 ||
@@ -125,11 +123,9 @@ class transform {
     const std::uint8_t* icv = payload + len;
     int n = 0, tail = 0;
     if (suite_.aead) {
-      std::array<std::uint8_t, 12> nonce;
-      std::copy_n(salt_.begin(), 4, nonce.begin());
-      std::copy_n(iv, 8, nonce.begin() + 4);
-      std::array<std::uint8_t, 12> aad;
-      const std::size_t aad_len = gcm_aad(pkt, seq, aad.data());
+      gcm_input in;
+      const std::size_t aad_len = gcm_prepare(pkt, seq, in);
+      auto& [nonce, aad] = in;
       std::array<std::uint8_t, 16> tag;
       std::copy_n(icv, suite_.icv_size, tag.begin());
       if (EVP_DecryptInit_ex(ctx_.get(), nullptr, nullptr, nullptr, nonce.data()) != 1 ||
@@ -160,8 +156,16 @@ class transform {
     return false;
   }
 
-  // RFC 4106 §5: AAD = SPI || sequence number (32 bits), or SPI || high 32 || low 32 with ESN.
-  std::size_t gcm_aad(const std::uint8_t* pkt, std::uint64_t seq, std::uint8_t* aad) const {
+  struct gcm_input {
+    std::array<std::uint8_t, 12> nonce;
+    std::array<std::uint8_t, 12> aad;
+  };
+  // RFC 4106 §4: nonce = salt || the packet's 8-octet IV. §5: AAD = SPI || sequence number
+  // (32 bits), or SPI || high 32 || low 32 with ESN. Returns the AAD length.
+  std::size_t gcm_prepare(const std::uint8_t* pkt, std::uint64_t seq, gcm_input& in) const {
+    std::copy_n(salt_.begin(), 4, in.nonce.begin());
+    std::copy_n(pkt + header_size, 8, in.nonce.begin() + 4);
+    std::uint8_t* aad = in.aad.data();
     std::copy_n(pkt, 4, aad);
     if (!suite_.esn) {
       std::copy_n(pkt + 4, 4, aad + 4);
