@@ -54,7 +54,8 @@ class userspace_backend final : public backend {
 
   // Where sealed packets go; set once before start().
   void set_sender(esp_sender s) { send_ = std::move(s); }
-  // ESP from the UDP receive thread (udp_io::start's on_esp); `esp` starts with the SPI.
+  // ESP from the UDP receive thread (udp_io::start's on_esp); `esp` starts with the SPI. Called
+  // from one thread at a time, and never after stop() (aiked stops udp_io first).
   void receive_esp(bytes_view esp);
 
   const char* name() const override { return "userspace"; }
