@@ -63,9 +63,10 @@ result<kernel_choice> choose_kernel_backend(const config::daemon_config& d) {
     probe.detail = x.err().message;
   }
   bool not_permitted = probe.detail.find("not permitted") != std::string::npos;
-  std::string no_esp = not_permitted ? "aiked may not add ESP states to the kernel without CAP_NET_ADMIN (" + probe.detail + ")"
-                       : probe.xfrm  ? "the kernel refuses ESP states (" + probe.detail + ")"
-                                     : "the kernel's XFRM interface is not usable (" + probe.detail + ")";
+  std::string no_esp = not_permitted ? "aiked may not add ESP states without CAP_NET_ADMIN"
+                       : probe.xfrm  ? "the kernel refuses ESP states"
+                                     : "the kernel's XFRM interface is not usable";
+  no_esp += " (" + probe.detail + ")";
   auto c = userspace(d, "kernel = \"auto\": using the userspace ESP backend over TUN device " + d.tun_name +
                             ", because " + no_esp);
   if (c) return c;
