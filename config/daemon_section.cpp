@@ -111,6 +111,17 @@ result<std::pair<ip_address, std::uint16_t>> parse_control_address(std::string_v
   return std::pair{*addr, *port};
 }
 
+namespace {
+// What Linux accepts as a network interface name (dev_valid_name): 1..15 octets, not "." or "..",
+// no '/', ':' or white space.
+bool valid_interface_name(const std::string& n) {
+  if (n.empty() || n.size() > 15 || n == "." || n == "..") return false;
+  for (unsigned char ch : n)
+    if (ch == '/' || ch == ':' || ch <= ' ' || ch >= 0x7f) return false;
+  return true;
+}
+}  // namespace
+
 void read_daemon(std::optional<section> daemon, std::optional<section> kernel, const std::string& base_dir,
                  daemon_config& out) {
   out.listen = {*ip_address::parse("0.0.0.0"), *ip_address::parse("::")};
@@ -192,6 +203,13 @@ void read_daemon(std::optional<section> daemon, std::optional<section> kernel, c
   }
   if (kernel) {
     if (auto f = kernel->flag("flush_on_start")) out.flush_on_start = *f;
+    if (auto t = kernel->text("tun_name")) {
+      if (!valid_interface_name(*t))
+        kernel->error("tun_name", "'" + *t + "' is not an interface name: 1..15 characters, no '/', ':' or blanks");
+      else out.tun_name = *t;
+    }
+    if (auto m = kernel->integer("tun_mtu", 576, 65535)) out.tun_mtu = static_cast<unsigned>(*m);
+    if (auto w = kernel->integer("replay_window", 64, 4096)) out.replay_window = static_cast<unsigned>(*w);
     kernel->finish();
   }
 }

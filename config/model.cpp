@@ -62,4 +62,14 @@ const connection* config::find(std::string_view name) const {
   return nullptr;
 }
 
+void force_udp_encapsulation(config& cfg) {
+  cfg.daemon.encap_all = true;
+  for (auto& c : cfg.connections) {
+    if (!c.ike || c.ike->force_encap) continue;
+    auto copy = std::make_shared<sa::connection>(*c.ike);
+    copy->force_encap = true;
+    c.ike = std::move(copy);
+  }
+}
+
 }  // namespace aike::config

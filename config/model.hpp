@@ -57,6 +57,13 @@ struct daemon_config {
   unsigned updown_max_parallel = 8;
   std::chrono::milliseconds updown_timeout{30000};
   bool flush_on_start = false;  // [kernel] flush_on_start
+  // [kernel] settings of the userspace ESP backend (kernel = "userspace", or "auto" without kernel ESP).
+  std::string tun_name = "aike0";  // the TUN device aiked creates (1..15 characters)
+  unsigned tun_mtu = 1400;         // its MTU: room for the ESP-in-UDP overhead on a 1500-octet path
+  unsigned replay_window = 64;     // packets (64..4096): the least anti-replay window of userspace SAs
+  // Not read from the file: set by aiked when the userspace backend runs (force_udp_encapsulation),
+  // kept across reloads, so every connection, also one added by a reload, uses ESP in UDP.
+  bool encap_all = false;
 };
 
 struct child_policy {
@@ -97,5 +104,9 @@ struct config {
 
   const connection* find(std::string_view name) const;
 };
+
+// Every connection behaves as with `encap = true` (as strongSwan's kernel-libipsec fakes a NAT):
+// the userspace ESP backend carries ESP only in UDP on the NAT-T port. Sets daemon.encap_all.
+void force_udp_encapsulation(config& cfg);
 
 }  // namespace aike::config

@@ -111,6 +111,9 @@ std::vector<std::string> keep_start_settings(const daemon_config& running, daemo
   keep("daemon.updown.max_parallel", running.updown_max_parallel, next.updown_max_parallel, changed);
   keep("daemon.updown.timeout", running.updown_timeout, next.updown_timeout, changed);
   keep("kernel.flush_on_start", running.flush_on_start, next.flush_on_start, changed);
+  keep("kernel.tun_name", running.tun_name, next.tun_name, changed);
+  keep("kernel.tun_mtu", running.tun_mtu, next.tun_mtu, changed);
+  keep("kernel.replay_window", running.replay_window, next.replay_window, changed);
   return changed;
 }
 
@@ -135,6 +138,7 @@ reload_plan plan_reload(const config& running, config next) {
       c.local_port = running.daemon.natt_port;
   }
   plan.restart_needed = keep_start_settings(running.daemon, next.daemon);
+  if (running.daemon.encap_all) force_udp_encapsulation(next);  // the userspace backend still runs
 
   for (const auto& c : next.connections) {
     const connection* old = running.find(c.name());

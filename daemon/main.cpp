@@ -20,9 +20,8 @@
 #include "actors/registry.hpp"
 #include "actors/updown/updown_supervisor.hpp"
 #include "config/config.hpp"
+#include "daemon/kernel_choice.hpp"
 #include "daemon/self_test.hpp"
-#include "kernel/null_backend.hpp"
-#include "kernel/xfrm_backend.hpp"
 #include "kernel/xfrm_events.hpp"
 
 namespace {
@@ -62,30 +61,19 @@ int run_daemon(const std::string& config_path) {
     std::fprintf(stderr, "aiked: configuration has %zu problem(s); not starting\n", loaded.problems.size());
     return 1;
   }
+  auto choice = daemon::choose_kernel_backend(loaded.cfg->daemon);
+  if (!choice) {
+    std::fprintf(stderr, "aiked: %s\n", choice.err().message.c_str());
+    return 1;
+  }
+  std::shared_ptr<kernel::backend> backend = choice->backend;
+  std::shared_ptr<kernel::userspace_backend> userspace = choice->userspace;
+  // The userspace backend carries ESP only in UDP (as kernel-libipsec does): every connection,
+  // also those a reload adds, negotiates UDP encapsulation.
+  if (userspace) config::force_udp_encapsulation(*loaded.cfg);
   auto cfg = std::make_shared<const config::config>(std::move(*loaded.cfg));
   const auto& d = cfg->daemon;
 
-  std::shared_ptr<kernel::backend> backend;
-  switch (d.kernel) {
-    case config::kernel_mode::null:
-    case config::kernel_mode::auto_:
-      backend = std::make_shared<kernel::null_backend>();
-      break;
-    case config::kernel_mode::xfrm: {
-      auto x = kernel::xfrm_backend::open();
-      if (!x) {
-        std::fprintf(stderr, "aiked: kernel = \"xfrm\": %s\n", x.err().message.c_str());
-        return 1;
-      }
-      backend = std::move(*x);
-      break;
-    }
-    case config::kernel_mode::userspace:
-      std::fprintf(stderr,
-                   "aiked: kernel = \"userspace\" is not available in this version (the userspace ESP backend "
-                   "is being built); use kernel = \"xfrm\", \"null\" or \"auto\"\n");
-      return 1;
-  }
   // The loader already refuses a non-loopback control address without TLS files; this is the
   // last line of defence, because CAF's middleman itself authenticates nobody.
   bool control_tls = !d.control_cert.empty() && !d.control_key.empty() && !d.control_ca.empty();
@@ -107,6 +95,11 @@ int run_daemon(const std::string& config_path) {
     return 1;
   }
   std::shared_ptr<net::udp_io> io = std::move(*io_opened);
+  // Sealed ESP leaves through the IKE daemon's own NAT-T socket (RFC 3948), from the TUN thread.
+  if (userspace)
+    userspace->set_sender([io](const endpoint& local, const endpoint& remote, bytes_view esp) {
+      return io->send_esp(local, remote, esp);
+    });
   // After the IKE sockets are bound (a second aiked in this namespace stops there), before any SA:
   // the backend clears what an earlier, crashed aiked left in the kernel.
   auto kernel_started = backend->start(d.flush_on_start);
@@ -148,10 +141,7 @@ int run_daemon(const std::string& config_path) {
   actors::log_sink log(logger, levels, actors::subsystem::daemon);
   for (const auto& w : io->warnings()) log.with(actors::subsystem::net)(actors::level::warning, w);
   for (const auto& l : *kernel_started) log.with(actors::subsystem::knl)(actors::level::info, l);
-  if (d.kernel == config::kernel_mode::auto_)
-    log.with(actors::subsystem::knl)(actors::level::warning,
-                                     "kernel = \"auto\": using the null backend (CHILD_SAs are negotiated and "
-                                     "listed, no packets are protected) until the XFRM and userspace backends exist");
+  log.with(actors::subsystem::knl)(actors::level::info, choice->why);
 
   auto kernel = sys.spawn(actors::kernel_actor, backend, log.with(actors::subsystem::knl));
   auto updown = sys.spawn(actors::updown_supervisor, d.updown_max_parallel, d.updown_timeout,
@@ -159,11 +149,14 @@ int run_daemon(const std::string& config_path) {
   // SA actors report what happened to the event hub; it feeds the updown supervisor and monitors.
   auto events = sys.spawn(actors::event_hub, updown, logger, levels);
   auto registry = sys.spawn(actors::registry_actor, cfg, io, kernel, log.with(actors::subsystem::ike), events);
+  // ESP goes straight from the UDP thread into the userspace backend, never through an actor.
+  net::udp_io::handler on_esp;
+  if (userspace) on_esp = [u = userspace.get()](net::datagram&& dg) { u->receive_esp(dg.data); };
   io->start([registry](net::datagram&& dg) { caf::anon_send(registry, actors::dgram_atom::value, std::move(dg)); },
-            nullptr);
+            std::move(on_esp));
   // Kernel events (acquire for traps, soft/hard expire) go to the registry, which finds the SA.
   std::unique_ptr<kernel::xfrm_event_listener> xfrm_events;
-  if (d.kernel == config::kernel_mode::xfrm) {
+  if (std::string(backend->name()) == "xfrm") {
     auto l = kernel::xfrm_event_listener::start(
         [registry](const kernel::xfrm_event& ev) { caf::anon_send(registry, actors::kevent_atom::value, ev); });
     if (l)

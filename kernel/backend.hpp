@@ -55,6 +55,13 @@ struct installed_child {
   bool encap = false;
   endpoint local, remote;
   std::string kernel_error;  // "" = fully installed; else why the SAs are missing (policies stay)
+  // Data-plane counters, from backends that move packets themselves (userspace); the others leave
+  // has_counters false (the kernel's own counters are read with `ip xfrm state`).
+  bool has_counters = false;
+  std::uint64_t packets_in = 0, bytes_in = 0;    // accepted inbound (inner octets)
+  std::uint64_t packets_out = 0, bytes_out = 0;  // sent outbound (inner octets)
+  std::uint64_t replay_drops = 0, auth_failures = 0;
+  std::uint64_t other_drops = 0;  // malformed, bad padding, sequence exhausted, hard lifetime
 };
 
 // What a backend lists for a CHILD_SA it was given (keys left out).

@@ -68,7 +68,21 @@ std::int64_t now_s() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-std::string sas_json(const std::vector<sa::ike_summary>& sas) {
+// The kernel backend's view of each CHILD_SA by id (data-plane counters of the userspace backend).
+using kernel_view = std::map<std::uint32_t, kernel::installed_child>;
+
+kernel_view by_child_id(std::vector<kernel::installed_child>& v) {
+  kernel_view m;
+  for (auto& c : v) m.emplace(c.child_id, std::move(c));
+  return m;
+}
+
+const kernel::installed_child* counters_of(const kernel_view& k, std::uint32_t child_id) {
+  auto it = k.find(child_id);
+  return it != k.end() && it->second.has_counters ? &it->second : nullptr;
+}
+
+std::string sas_json(const std::vector<sa::ike_summary>& sas, const kernel_view& kv) {
   json_writer j;
   j.begin_array();
   for (const auto& s : sas) {
@@ -101,8 +115,16 @@ std::string sas_json(const std::vector<sa::ike_summary>& sas) {
           .field("local_ts", c.local_ts)
           .field("remote_ts", c.remote_ts)
           .field("proposal", c.proposal)
-          .field("encap", c.encap)
-          .end_object();
+          .field("encap", c.encap);
+      if (const auto* k = counters_of(kv, c.id))
+        j.field("packets_in", k->packets_in)
+            .field("bytes_in", k->bytes_in)
+            .field("packets_out", k->packets_out)
+            .field("bytes_out", k->bytes_out)
+            .field("replay_drops", k->replay_drops)
+            .field("auth_failures", k->auth_failures)
+            .field("other_drops", k->other_drops);
+      j.end_object();
     }
     j.end_array().end_object();
   }
@@ -119,7 +141,7 @@ std::string join(const std::vector<std::string>& v, const char* sep = " ") {
   return s;
 }
 
-std::string sas_text(const std::vector<sa::ike_summary>& sas) {
+std::string sas_text(const std::vector<sa::ike_summary>& sas, const kernel_view& kv) {
   std::string o;
   for (const auto& s : sas) {
     o += s.name + ": #" + std::to_string(s.id) + ", " + s.state + ", IKEv2, " + spi_hex(s.initiator ? s.local_spi : s.remote_spi) +
@@ -132,7 +154,15 @@ std::string sas_text(const std::vector<sa::ike_summary>& sas) {
     for (const auto& c : s.children) {
       o += "  " + c.name + ": #" + std::to_string(c.id) + ", reqid " + std::to_string(c.reqid) + ", " + c.state + ", " +
            c.mode + (c.encap ? "-in-UDP" : "") + ", ESP:" + c.proposal + "\n";
-      o += "    in  " + spi_hex(c.spi_in) + "\n    out " + spi_hex(c.spi_out) + "\n";
+      const auto* k = counters_of(kv, c.id);
+      auto traffic = [](std::uint64_t bytes, std::uint64_t packets) {
+        return ", " + std::to_string(bytes) + " bytes, " + std::to_string(packets) + " packets";
+      };
+      o += "    in  " + spi_hex(c.spi_in) + (k ? traffic(k->bytes_in, k->packets_in) : "") + "\n";
+      o += "    out " + spi_hex(c.spi_out) + (k ? traffic(k->bytes_out, k->packets_out) : "") + "\n";
+      if (k && (k->replay_drops || k->auth_failures || k->other_drops))
+        o += "    dropped: " + std::to_string(k->replay_drops) + " replayed, " + std::to_string(k->auth_failures) +
+             " failed authentication, " + std::to_string(k->other_drops) + " other\n";
       o += "    local  " + join(c.local_ts) + "\n    remote " + join(c.remote_ts) + "\n";
     }
   }
@@ -325,9 +355,17 @@ caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor
             f.id = id;
           }
           auto rp = self->make_response_promise();
+          auto kernel = st.kernel;
           self->request(st.registry, std::chrono::seconds(30), list_atom::value, f)
-              .then([rp, json](std::vector<sa::ike_summary>& v) mutable {
-                rp.deliver(exit_ok, json ? sas_json(v) : sas_text(v));
+              .then([self, rp, json, kernel](std::vector<sa::ike_summary>& v) mutable {
+                // Then the backend's counters; without an answer the SAs are listed without them.
+                auto sas = std::make_shared<std::vector<sa::ike_summary>>(std::move(v));
+                auto answer = [rp, json, sas](const kernel_view& kv) mutable {
+                  rp.deliver(exit_ok, json ? sas_json(*sas, kv) : sas_text(*sas, kv));
+                };
+                self->request(kernel, std::chrono::seconds(5), list_atom::value)
+                    .then([answer](std::vector<kernel::installed_child>& k) mutable { answer(by_child_id(k)); },
+                          [answer](caf::error&) mutable { answer({}); });
               },
                     [rp](caf::error& e) mutable {
                       rp.deliver(exit_failed, "list-sas failed: " + caf::to_string(e) + "\n");

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "config/config.hpp"
+#include "config/reload_plan.hpp"
 #include "engine/proposal/parser.hpp"
 
 namespace aike::config {
@@ -410,6 +411,68 @@ TEST(ConfigLoad, SharedEngineConnectionOutlivesTheConfig) {
   EXPECT_EQ(kept->name, "raw");
   ASSERT_TRUE(kept->local.key.has_value());
   EXPECT_NE(kept->local.key->get(), nullptr);
+}
+
+}  // namespace
+}  // namespace aike::config
+
+namespace aike::config {
+namespace {
+
+TEST(ConfigLoad, UserspaceKernelSettings) {
+  credential_cache creds;
+  auto r = load_string("", "empty.toml", creds);
+  ASSERT_TRUE(r.cfg) << problems_text(r);
+  EXPECT_EQ(r.cfg->daemon.tun_name, "aike0");
+  EXPECT_EQ(r.cfg->daemon.tun_mtu, 1400u);
+  EXPECT_EQ(r.cfg->daemon.replay_window, 64u);
+  EXPECT_FALSE(r.cfg->daemon.encap_all);
+
+  r = load_string("[kernel]\ntun_name = \"vpn7\"\ntun_mtu = 1280\nreplay_window = 4096\n", "k.toml", creds);
+  ASSERT_TRUE(r.cfg) << problems_text(r);
+  EXPECT_EQ(r.cfg->daemon.tun_name, "vpn7");
+  EXPECT_EQ(r.cfg->daemon.tun_mtu, 1280u);
+  EXPECT_EQ(r.cfg->daemon.replay_window, 4096u);
+
+  for (const char* bad : {"tun_name = \"a-name-far-too-long\"", "tun_name = \"a/b\"", "tun_name = \"\"",
+                          "tun_mtu = 100", "replay_window = 32", "replay_window = 8192"}) {
+    r = load_string(std::string("[kernel]\n") + bad + "\n", "k.toml", creds);
+    EXPECT_FALSE(r.cfg) << bad;
+    ASSERT_EQ(r.problems.size(), 1u) << bad;
+    EXPECT_NE(r.problems[0].to_string().find("kernel."), std::string::npos) << r.problems[0].to_string();
+  }
+}
+
+TEST(ConfigLoad, ForcedUdpEncapsulationSurvivesReload) {
+  credential_cache creds;
+  const std::string text = R"([connections.c]
+remote_addrs = ["192.0.2.2"]
+[connections.c.local]
+auth = "psk"
+id = "a.test"
+[connections.c.remote]
+auth = "psk"
+[connections.c.children.net]
+[secrets.s]
+secret = "a-secret-of-some-length"
+)";
+  auto r = load_string(text, "c.toml", creds);
+  ASSERT_TRUE(r.cfg) << problems_text(r);
+  EXPECT_FALSE(r.cfg->connections[0].ike->force_encap);
+  config running = std::move(*r.cfg);
+  force_udp_encapsulation(running);
+  EXPECT_TRUE(running.daemon.encap_all);
+  EXPECT_TRUE(running.connections[0].ike->force_encap);
+
+  auto again = load_string(text + "[connections.d]\nremote_addrs = [\"192.0.2.3\"]\n[connections.d.local]\nauth = \"psk\"\nid = \"a.test\"\n"
+                                  "[connections.d.remote]\nauth = \"psk\"\n",
+                           "c.toml", creds);
+  ASSERT_TRUE(again.cfg) << problems_text(again);
+  auto plan = plan_reload(running, std::move(*again.cfg));
+  EXPECT_TRUE(plan.effective.daemon.encap_all);
+  for (const auto& c : plan.effective.connections) EXPECT_TRUE(c.ike->force_encap) << c.name();
+  EXPECT_EQ(plan.unchanged, std::vector<std::string>{"c"});
+  EXPECT_TRUE(plan.restart_needed.empty());
 }
 
 }  // namespace

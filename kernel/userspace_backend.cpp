@@ -1,0 +1,293 @@
+#include "kernel/userspace_backend.hpp"
+
+#include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <unordered_map>
+
+#include "engine/common/spi_text.hpp"
+#include "kernel/esp/esp_sa.hpp"
+#include "kernel/inner_packet.hpp"
+
+namespace aike::kernel {
+
+// One installed CHILD_SA. Immutable once published, except the ESP objects' own state: `out` is
+// used only by the TUN thread, `in` only by the UDP thread.
+struct userspace_backend::sa_entry {
+  installed_child info;
+  std::uint64_t order = 0;  // install order: the newest SA of equal selectors sends (rekey overlap)
+  std::unique_ptr<esp::outbound_sa> out;
+  std::unique_ptr<esp::inbound_sa> in;
+  std::vector<tun_route> routes;
+};
+
+struct userspace_backend::table {
+  std::vector<std::shared_ptr<sa_entry>> outbound;  // newest first
+  std::unordered_map<std::uint32_t, std::shared_ptr<sa_entry>> by_spi;
+};
+
+namespace {
+
+// The largest inner packet a TUN read returns (the MTU is at most 65535).
+constexpr std::size_t max_packet = 65536;
+// Packets read from the TUN device per wake-up before the stop event is looked at again.
+constexpr int reads_per_wakeup = 256;
+
+esp::volume_limits limits_of(const sa_lifetime& l) {
+  esp::volume_limits v;
+  v.soft_bytes = l.soft_bytes;
+  v.hard_bytes = l.hard_bytes;
+  v.soft_packets = l.soft_packets;
+  v.hard_packets = l.hard_packets;
+  return v;
+}
+
+std::uint64_t load(const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); }
+void bump(std::atomic<std::uint64_t>& a) { a.fetch_add(1, std::memory_order_relaxed); }
+
+}  // namespace
+
+result<std::unique_ptr<userspace_backend>> userspace_backend::open(const userspace_options& opt) {
+  auto tun = tun_device::open(opt.tun_name, opt.tun_mtu);
+  if (!tun) return tun.err();
+  std::unique_ptr<userspace_backend> b(new userspace_backend(std::move(*tun), opt));
+  b->wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (b->wake_fd_ < 0) return make_error(errc::kernel_failure, std::string("eventfd: ") + std::strerror(errno));
+  return b;
+}
+
+userspace_backend::userspace_backend(std::unique_ptr<tun_device> tun, const userspace_options& opt)
+    : opt_(opt), tun_(std::move(tun)) {
+  table_.store(std::make_shared<const table>());
+  rx_inner_.reserve(max_packet);
+}
+
+userspace_backend::~userspace_backend() {
+  stop();
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+result<std::vector<std::string>> userspace_backend::start(bool /*flush_on_start*/) {
+  if (!send_) return make_error(errc::invalid_argument, "userspace backend started without an ESP sender");
+  if (!reader_.joinable())
+    reader_ = std::thread([this] {
+      ::pthread_setname_np(::pthread_self(), "aike-tun");
+      run_tun_reader();
+    });
+  return std::vector<std::string>{"userspace ESP over TUN device " + tun_->name() + " (MTU " +
+                                  std::to_string(tun_->mtu()) + "), ESP in UDP on the NAT-T port"};
+}
+
+void userspace_backend::stop() {
+  if (reader_.joinable()) {
+    std::uint64_t one = 1;
+    ssize_t w;
+    do w = ::write(wake_fd_, &one, sizeof one);
+    while (w < 0 && errno == EINTR);
+    reader_.join();
+  }
+  children_.clear();
+  route_refs_.clear();
+  publish();
+  tun_->close();  // the kernel removes the device and every route through it
+}
+
+void userspace_backend::publish() {
+  auto t = std::make_shared<table>();
+  for (const auto& [id, e] : children_) {
+    t->outbound.push_back(e);
+    t->by_spi.emplace(e->info.spi_in, e);
+  }
+  std::sort(t->outbound.begin(), t->outbound.end(), [](const auto& a, const auto& b) { return a->order > b->order; });
+  table_.store(std::move(t), std::memory_order_release);
+  generation_.fetch_add(1, std::memory_order_release);
+}
+
+status userspace_backend::install(const child_install& c) {
+  const auto& ch = c.child;
+  if (children_.count(ch.id))
+    return make_error(errc::invalid_argument, "CHILD_SA " + std::to_string(ch.id) + " is already installed");
+  if (!ch.encap)
+    return make_error(errc::invalid_argument,
+                      "the userspace backend carries ESP only in UDP, but CHILD_SA " + ch.name +
+                          " was negotiated without UDP encapsulation (aiked forces it for every connection)");
+  if (ch.mode != sa::child_mode::tunnel)
+    return make_error(errc::invalid_argument, "the userspace backend supports tunnel mode only (CHILD_SA " + ch.name + ")");
+  if (c.replay_window > 4096) return make_error(errc::invalid_argument, "replay window above 4096 packets");
+
+  auto e = std::make_shared<sa_entry>();
+  e->info = describe(c);
+  e->info.has_counters = true;
+  e->order = ++install_order_;
+
+  esp::sa_params out;
+  out.spi = ch.spi_out;
+  out.proposal = ch.proposal;
+  out.encr_key = ch.encr_out;
+  out.integ_key = ch.integ_out;
+  out.limits = limits_of(c.lifetime);
+  auto o = esp::outbound_sa::create(out);
+  if (!o) return make_error(o.err().code, "outbound ESP SA " + spi_hex(ch.spi_out) + ": " + o.err().message);
+  e->out = std::move(*o);
+
+  esp::sa_params in;
+  in.spi = ch.spi_in;
+  in.proposal = ch.proposal;
+  in.encr_key = ch.encr_in;
+  in.integ_key = ch.integ_in;
+  in.limits = out.limits;
+  unsigned window = c.replay_window == 0 ? 0 : std::max(c.replay_window, opt_.replay_window);
+  auto i = esp::inbound_sa::create(in, window);
+  if (!i) return make_error(i.err().code, "inbound ESP SA " + spi_hex(ch.spi_in) + ": " + i.err().message);
+  e->in = std::move(*i);
+
+  std::vector<std::string> skipped;
+  e->routes = routes_for(ch.remote_ts, inner_source(ch.local_ts), c.remote.addr, skipped);
+  std::vector<tun_route> added;
+  for (const auto& r : e->routes) {
+    auto& refs = route_refs_[r];
+    if (refs == 0) {
+      if (auto ok = tun_->add_route(r); !ok) {
+        route_refs_.erase(r);
+        for (const auto& a : added)
+          if (--route_refs_[a] == 0) {
+            (void)tun_->remove_route(a);
+            route_refs_.erase(a);
+          }
+        return ok;
+      }
+    }
+    ++refs;
+    added.push_back(r);
+  }
+  if (!skipped.empty()) {
+    std::string list;
+    for (const auto& s : skipped) list += (list.empty() ? "" : ", ") + s;
+    e->info.kernel_error = "no route through " + tun_->name() + " for " + list + ": it contains the peer's address " +
+                           c.remote.addr.to_string();
+  }
+  children_[ch.id] = std::move(e);
+  publish();
+  return ok_v;
+}
+
+status userspace_backend::remove(std::uint32_t child_id) {
+  auto it = children_.find(child_id);
+  if (it == children_.end()) return ok_v;
+  status result = ok_v;
+  for (const auto& r : it->second->routes) {
+    auto ref = route_refs_.find(r);
+    if (ref == route_refs_.end() || --ref->second > 0) continue;
+    route_refs_.erase(ref);
+    if (auto ok = tun_->remove_route(r); !ok) result = ok;
+  }
+  children_.erase(it);
+  publish();  // the data threads drop their reference with their next snapshot
+  return result;
+}
+
+std::vector<installed_child> userspace_backend::list() const {
+  std::vector<installed_child> v;
+  v.reserve(children_.size());
+  for (const auto& [id, e] : children_) {
+    installed_child i = e->info;
+    const auto& in = e->in->counters();
+    const auto& out = e->out->counters();
+    i.packets_in = load(in.packets);
+    i.bytes_in = load(in.bytes);
+    i.packets_out = load(out.packets);
+    i.bytes_out = load(out.bytes);
+    i.replay_drops = load(in.replay_drops);
+    i.auth_failures = load(in.auth_failures);
+    i.other_drops = load(in.other_drops) + load(out.other_drops);
+    v.push_back(std::move(i));
+  }
+  return v;
+}
+
+userspace_drops userspace_backend::drops() const {
+  userspace_drops d;
+  d.no_sa_out = load(drops_.no_sa_out);
+  d.unknown_spi = load(drops_.unknown_spi);
+  d.selector_mismatch = load(drops_.selector_mismatch);
+  d.send_failures = load(drops_.send_failures);
+  d.tun_write_failures = load(drops_.tun_write_failures);
+  return d;
+}
+
+// --- data path -------------------------------------------------------------------------------
+
+void userspace_backend::run_tun_reader() {
+  auto packet = std::make_unique_for_overwrite<std::uint8_t[]>(max_packet);
+  pollfd fds[2] = {{tun_->fd(), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+  for (;;) {
+    int n = ::poll(fds, 2, -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    if (fds[1].revents) return;
+    if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) return;
+    for (int i = 0; i < reads_per_wakeup; ++i) {
+      long len = tun_->read(packet.get(), max_packet);
+      if (len <= 0) break;  // EAGAIN: drained
+      handle_outbound(packet.get(), static_cast<std::size_t>(len));
+    }
+  }
+}
+
+void userspace_backend::handle_outbound(const std::uint8_t* packet, std::size_t len) {
+  // The TUN thread's own snapshot and output buffer (this function runs on that thread only).
+  thread_local std::shared_ptr<const table> snapshot;
+  thread_local std::uint64_t seen = ~std::uint64_t{0};
+  thread_local bytes sealed;
+  std::uint64_t gen = generation_.load(std::memory_order_acquire);
+  if (gen != seen) {
+    snapshot = table_.load(std::memory_order_acquire);
+    seen = gen;
+  }
+  bytes_view inner(packet, len);
+  auto flow = parse_inner(inner);
+  if (!flow) {
+    bump(drops_.no_sa_out);
+    return;
+  }
+  for (const auto& e : snapshot->outbound) {
+    if (!flow_matches_any(*flow, e->info.local_ts, e->info.remote_ts)) continue;
+    if (e->out->seal(inner, flow->next_header(), sealed) != esp::drop::none) return;  // counted by the SA
+    if (!send_(e->info.local, e->info.remote, sealed)) bump(drops_.send_failures);
+    return;
+  }
+  bump(drops_.no_sa_out);
+}
+
+void userspace_backend::receive_esp(bytes_view esp_packet) {
+  std::uint64_t gen = generation_.load(std::memory_order_acquire);
+  if (gen != rx_generation_) {
+    rx_table_ = table_.load(std::memory_order_acquire);
+    rx_generation_ = gen;
+  }
+  auto it = rx_table_->by_spi.find(esp::spi_of(esp_packet));
+  if (it == rx_table_->by_spi.end()) {
+    bump(drops_.unknown_spi);
+    return;
+  }
+  const sa_entry& e = *it->second;
+  auto opened = e.in->open(esp_packet, rx_inner_);
+  if (opened.reason != esp::drop::none) return;  // counted by the SA
+  if (opened.next_header == 59) return;          // a dummy packet (RFC 4303 §2.6)
+  auto flow = parse_inner(rx_inner_);
+  if (!flow || flow->next_header() != opened.next_header ||
+      !flow_matches_any(*flow, e.info.remote_ts, e.info.local_ts)) {
+    bump(drops_.selector_mismatch);
+    return;
+  }
+  if (tun_->write(rx_inner_.data(), rx_inner_.size()) < 0) bump(drops_.tun_write_failures);
+}
+
+}  // namespace aike::kernel

@@ -1,0 +1,109 @@
+// The userspace ESP backend (like strongSwan's kernel-libipsec): for kernels without ESP, aiked
+// carries ESP itself. Inner packets come and go through a TUN device (kernel/tun_device.hpp);
+// ESP (kernel/esp/esp_sa.hpp) always travels in UDP on the NAT-T port (RFC 3948), sharing the IKE
+// socket: the daemon makes every connection negotiate UDP encapsulation when this backend runs.
+//
+// Packet path (no actor mailbox per packet):
+//   out: TUN reader thread: read -> the newest SA whose local x remote selectors cover the packet
+//        -> seal -> send (udp_io::send_esp from our NAT-T endpoint to the peer's)
+//   in:  the UDP receive thread calls receive_esp(): SA by SPI -> open (ICV, anti-replay) ->
+//        the inner packet must lie within that SA's remote x local selectors -> write to TUN
+// SA table: the kernel actor (install/remove) builds a new immutable table and publishes it with
+// an atomic shared_ptr plus a generation number; each data thread keeps its own snapshot and
+// reloads it only when the generation changed, so a packet costs one relaxed-acquire load, no
+// lock and no reference-count traffic. An outbound_sa is used only by the TUN thread, an
+// inbound_sa only by the UDP thread; their counters are atomics that list() reads.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kernel/backend.hpp"
+#include "kernel/tun_device.hpp"
+
+namespace aike::kernel {
+
+struct userspace_options {
+  std::string tun_name = "aike0";
+  unsigned tun_mtu = 1400;
+  unsigned replay_window = 64;  // the least window; a CHILD_SA asking for more gets more, 0 stays off
+};
+
+// Packets that no SA took (backend-wide; per-SA drops are in each SA's counters).
+struct userspace_drops {
+  std::uint64_t no_sa_out = 0;        // read from TUN, no SA's selectors cover it
+  std::uint64_t unknown_spi = 0;      // ESP with an SPI no installed SA has
+  std::uint64_t selector_mismatch = 0;  // decrypted fine, but outside the SA's selectors
+  std::uint64_t send_failures = 0;    // the UDP send failed (queue full, no route)
+  std::uint64_t tun_write_failures = 0;
+};
+
+class userspace_backend final : public backend {
+ public:
+  // Sends one ESP packet in UDP from `local` to `remote`; called on the TUN thread.
+  using esp_sender = std::function<bool(const endpoint& local, const endpoint& remote, bytes_view esp)>;
+
+  // Creates the TUN device (errors say what is missing: /dev/net/tun, CAP_NET_ADMIN).
+  static result<std::unique_ptr<userspace_backend>> open(const userspace_options& opt);
+  ~userspace_backend() override;
+
+  // Where sealed packets go; set once before start().
+  void set_sender(esp_sender s) { send_ = std::move(s); }
+  // ESP from the UDP receive thread (udp_io::start's on_esp); `esp` starts with the SPI. Called
+  // from one thread at a time, and never after stop() (aiked stops udp_io first).
+  void receive_esp(bytes_view esp);
+
+  const char* name() const override { return "userspace"; }
+  status install(const child_install& c) override;
+  status remove(std::uint32_t child_id) override;
+  std::vector<installed_child> list() const override;
+  // Starts the TUN reader thread; the lines name the device and its MTU.
+  result<std::vector<std::string>> start(bool flush_on_start) override;
+  // Stops the thread, forgets every SA and removes the device (and with it the routes).
+  void stop() override;
+
+  userspace_drops drops() const;
+  const std::string& device() const { return tun_->name(); }
+
+ private:
+  struct sa_entry;
+  struct table;
+  struct drop_counters {
+    std::atomic<std::uint64_t> no_sa_out{0}, unknown_spi{0}, selector_mismatch{0}, send_failures{0},
+        tun_write_failures{0};
+  };
+
+  explicit userspace_backend(std::unique_ptr<tun_device> tun, const userspace_options& opt);
+  void publish();
+  void run_tun_reader();
+  void handle_outbound(const std::uint8_t* packet, std::size_t len);
+
+  userspace_options opt_;
+  std::unique_ptr<tun_device> tun_;
+  esp_sender send_;
+  drop_counters drops_;
+
+  // Written by the kernel actor only.
+  std::map<std::uint32_t, std::shared_ptr<sa_entry>> children_;
+  std::map<tun_route, unsigned> route_refs_;  // routes shared by CHILD_SAs (a rekey overlaps)
+  std::uint64_t install_order_ = 0;
+
+  // The published table; `generation_` is bumped after every store.
+  std::atomic<std::shared_ptr<const table>> table_;
+  std::atomic<std::uint64_t> generation_{0};
+
+  // The UDP thread's snapshot and buffer (touched only on that thread).
+  std::shared_ptr<const table> rx_table_;
+  std::uint64_t rx_generation_ = ~std::uint64_t{0};
+  bytes rx_inner_;
+
+  int wake_fd_ = -1;
+  std::thread reader_;
+};
+
+}  // namespace aike::kernel
