@@ -13,7 +13,7 @@ if ! "$root/scripts/demo" --no-setup --build-dir "$build" >"$out" 2>&1; then
   exit 1
 fi
 cat "$out"
-for expect in "engine self-check" "ESTABLISHED" "INSTALLED" "set up in" "terminated in" "demo done"; do
+for expect in "engine self-check" "ESTABLISHED" "INSTALLED" " 0% packet loss" "3 packets" "set up in" "terminated in" "demo done"; do
   grep -q "$expect" "$out" || { echo "FAIL: the demo's output lacks '$expect'" >&2; exit 1; }
 done
 echo "PASS: demo"
