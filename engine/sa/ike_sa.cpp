@@ -774,7 +774,8 @@ bool ike_sa::complete_child(child_sa& ch, const wire::proposal& chosen, const ch
   log(log_level::info, "CHILD_SA " + ch.name + "{" + std::to_string(ch.id) + "} " +
                            (replaces ? "rekeyed {" + std::to_string(replaces) + "} with" : std::string("established with")) +
                            " SPIs " + to_hex(u32_bytes(ch.spi_in)) + "_i " + to_hex(u32_bytes(ch.spi_out)) + "_o and TS " +
-                           ts::to_string(ch.local_ts) + " === " + ts::to_string(ch.remote_ts));
+                           ts::to_string(ch.local_ts) + " === " + ts::to_string(ch.remote_ts) +
+                           (k && !k->shared.empty() ? " (PFS group " + std::to_string(alg.ke) + ")" : std::string()));
   actions_.emplace_back(std::in_place_type<install_child>, install_child{ch, replaces});
   arm_child_lifetimes(ch);
   children_.emplace(ch.id, std::move(ch));
