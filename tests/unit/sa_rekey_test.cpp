@@ -213,17 +213,27 @@ TEST(SaRekey, RekeyCollidingWithDeleteRemovesBoth) {
   EXPECT_EQ(p.responder->state(), ike_state::established);
 }
 
-TEST(SaRekey, PeerDeletingTheOldSaAfterAnsweringKeepsTheNewOne) {
-  rekey_pair p;
+namespace {
+
+// A rekeys its CHILD_SA; B answers, then deletes the old SA itself before A's own DELETE.
+// Returns A's old CHILD_SA.
+child_sa answer_then_delete_old(rekey_pair& p) {
   auto old_a = p.child_a();
   auto old_b = p.child_b();
-  ASSERT_TRUE(p.initiator->request_child_rekey(old_a.id));
+  EXPECT_TRUE(p.initiator->request_child_rekey(old_a.id));
   p.collect_a();
-  // B answers the rekey, then deletes the old SA itself before A's own DELETE.
   p.deliver_to_b(p.to_b.front());
   p.to_b.pop_front();
-  ASSERT_TRUE(p.responder->request_child_delete(old_b.id));
+  EXPECT_TRUE(p.responder->request_child_delete(old_b.id));
   p.collect_b();
+  return old_a;
+}
+
+}  // namespace
+
+TEST(SaRekey, PeerDeletingTheOldSaAfterAnsweringKeepsTheNewOne) {
+  rekey_pair p;
+  auto old_a = answer_then_delete_old(p);
   p.run();
   for (auto& l : p.logs) SCOPED_TRACE(l);
   expect_one_matching_child(p);
@@ -234,14 +244,7 @@ TEST(SaRekey, PeerDeletingTheOldSaAfterAnsweringKeepsTheNewOne) {
 
 TEST(SaRekey, DeleteOvertakingTheRekeyAnswerDeletesTheSuccessorToo) {
   rekey_pair p;
-  auto old_a = p.child_a();
-  auto old_b = p.child_b();
-  ASSERT_TRUE(p.initiator->request_child_rekey(old_a.id));
-  p.collect_a();
-  p.deliver_to_b(p.to_b.front());
-  p.to_b.pop_front();
-  ASSERT_TRUE(p.responder->request_child_delete(old_b.id));
-  p.collect_b();
+  answer_then_delete_old(p);
   // The network reorders: B's DELETE of the old SA reaches A before B's rekey answer.
   ASSERT_EQ(p.to_a.size(), 2u);
   std::swap(p.to_a[0], p.to_a[1]);
