@@ -175,8 +175,8 @@ void ike_sa::handle_create_child_response(const wire::message& m) {
   auto old = children_.find(rk.old_id);
   // The old SA goes back to normal use when this rekey leads nowhere.
   auto abandon = [&](log_level lvl, const std::string& why) {
-    // After a collision the peer's new SA (made answering its request) replaces the old one anyway.
-    if (rk.peer_fresh_id != 0 && children_.count(rk.peer_fresh_id)) superseded_.insert(rk.old_id);
+    // After a collision the peer's new SA (made answering its request) replaces the old one
+    // anyway: the old one stays superseded and the peer deletes it.
     if (old != children_.end()) {
       log(lvl, child_label(old->second) + " not rekeyed: " + why);
       if (old->second.state == child_state::rekeying && !superseded_.count(old->first))
@@ -269,6 +269,17 @@ void ike_sa::handle_create_child_response(const wire::message& m) {
     return;
   }
 
+  const bool collided = rk.peer_fresh_id != 0, peer_fresh_alive = collided && children_.count(rk.peer_fresh_id);
+  if (old == children_.end() && peer_fresh_alive) {
+    // §2.8.1 resolved by the peer first: it kept the SA of its exchange and deleted the old one,
+    // so ours is the redundant one.
+    log(log_level::info, "rekey collision on CHILD_SA " + children_.at(fresh_id).name + "{" + std::to_string(rk.old_id) +
+                             "}: the peer kept {" +
+                             std::to_string(rk.peer_fresh_id) + "}, deleting our redundant {" + std::to_string(fresh_id) + "}");
+    superseded_.insert(fresh_id);
+    queue_child_delete(fresh_id, true);
+    return;
+  }
   if (old == children_.end()) {
     // The peer deleted the old SA while we rekeyed it: the new one is not wanted either.
     log(log_level::info, "CHILD_SA {" + std::to_string(rk.old_id) + "} was deleted while rekeying; deleting its successor {" +
@@ -276,7 +287,11 @@ void ike_sa::handle_create_child_response(const wire::message& m) {
     queue_child_delete(fresh_id, true);
     return;
   }
-  if (rk.peer_fresh_id != 0 && children_.count(rk.peer_fresh_id)) {
+  if (collided && !peer_fresh_alive) {
+    // The peer resolved the collision first: it closed the SA of its own exchange, ours stays.
+    log(log_level::info, "rekey collision on " + child_label(old->second) + ": the peer already deleted the redundant {" +
+                             std::to_string(rk.peer_fresh_id) + "}");
+  } else if (collided) {
     // §2.8.1: both sides rekeyed; the SA made by the exchange with the lowest of the four nonces
     // is redundant, and the side that made it closes it. The other side closes the old SA.
     const bytes& ours = lower_nonce(rk.nonce, nr->data);
@@ -326,7 +341,9 @@ void ike_sa::handle_create_child_request(const wire::message& m, std::vector<wir
     return q.kind == queued::delete_child && q.child_id == cur.id;
   });
   bool ours_in_flight = rekey_out_ && rekey_out_->old_id == cur.id;
-  if (cur.state == child_state::deleting || delete_queued || (superseded_.count(cur.id) && !ours_in_flight)) {
+  bool answered_already = ours_in_flight && rekey_out_->peer_fresh_id != 0;
+  if (cur.state == child_state::deleting || delete_queued || answered_already ||
+      (superseded_.count(cur.id) && !ours_in_flight)) {
     // §2.25.1: an SA we are closing (or have already replaced) is not rekeyed.
     log(log_level::info, "peer wants to rekey " + child_label(cur) + ", which is being deleted: TEMPORARY_FAILURE");
     reply.push_back(notify(wire::notify::temporary_failure));
@@ -417,6 +434,8 @@ void ike_sa::handle_create_child_request(const wire::message& m, std::vector<wir
   reply.push_back(ts_payload_of(payload_type::tsi, made.remote_ts));
   reply.push_back(ts_payload_of(payload_type::tsr, made.local_ts));
 
+  // Whichever new SA stays, the old one is replaced: its removal is part of the rekey.
+  superseded_.insert(old_id);
   if (ours_in_flight) {
     // §2.8.1: we are rekeying the same SA; which new SA stays is decided when our answer arrives.
     rekey_out_->peer_fresh_id = fresh_id;
@@ -424,9 +443,7 @@ void ike_sa::handle_create_child_request(const wire::message& m, std::vector<wir
     return;
   }
   // The peer deletes the old SA once it has our answer; a rekey of it we had queued is moot.
-  auto& old_sa = children_.at(old_id);
-  old_sa.state = child_state::rekeying;
-  superseded_.insert(old_id);
+  children_.at(old_id).state = child_state::rekeying;
   std::erase_if(queue_, [&](const queued_request& q) { return q.kind == queued::rekey_child && q.child_id == old_id; });
 }
 

@@ -137,6 +137,57 @@ expect_rekey atimed timer 30
 grep -q "atimed{[0-9]*}: rekey_time reached" "$WORK/a/aiked.log" || fail "aiked's rekey of atimed was not started by its timer"
 expect_rekey ctimed timer 30
 
+# Both sides at once (§2.8.1), made certain with packet filters in the namespaces:
+#  1. B drops all IKE from A, A drops IKE responses. aiked sends its rekey request (lost), then
+#     charon sends its own; aiked gets it while its own is outstanding and answers (lost).
+#  2. B accepts again. aiked's retransmission reaches charon while charon's request is
+#     outstanding; charon answers (lost at A). charon's retransmission makes aiked resend its
+#     cached answer, which charon now gets: charon holds both new SAs and applies the nonce rule.
+#  3. A accepts again: aiked's next retransmission brings charon's cached answer, and aiked
+#     applies the nonce rule too. One new CHILD_SA must remain on both sides.
+# filter NS RULE|off: an input rule for UDP 4500 in NS (the flags octet of the IKE header lies
+# after the UDP header, the non-ESP marker and 19 octets of header: bit offset 248).
+filter() {
+  ip netns exec "$1" nft delete table inet aike_rekey 2>/dev/null
+  [ "$2" = off ] && return 0
+  ip netns exec "$1" nft -f - <<NFT || fail "nft in $1"
+table inet aike_rekey {
+  chain input {
+    type filter hook input priority 0;
+    udp dport 4500 $2 drop
+  }
+}
+NFT
+}
+if ! command -v nft >/dev/null; then
+  echo "SKIP: the simultaneous rekey needs nft"
+  aiked_stop "$WORK/a"
+  exit 77
+fi
+for round in 1 2 3; do
+  old_in=$(child_field plain spi_in)
+  old_out=$(child_field plain spi_out)
+  reqid=$(child_field plain reqid)
+  id=$(child_field plain id)
+  before=$(grep -c "rekey collision on CHILD_SA plain" "$WORK/a/aiked.log")
+  filter "$NS_B" ""
+  filter "$NS_A" "@th,248,8 & 0x20 != 0"
+  aikectl_in "$NS_A" "$WORK/a" rekey --child-id "$id" >"$WORK/a/collide.log" 2>&1 || fail "aikectl rekey: $(cat "$WORK/a/collide.log")"
+  swanctl_in "$WORK/b" --rekey --child plain >"$WORK/b/collide.log" 2>&1 || fail "swanctl --rekey: $(cat "$WORK/b/collide.log")"
+  sleep 0.3
+  filter "$NS_B" off
+  sleep 1.2
+  filter "$NS_A" off
+  wait_until 15 rekeyed plain "$old_in" "$old_out" "$reqid" ||
+    fail "plain: simultaneous rekey round $round left no single agreed CHILD_SA: aiked $(aikectl_in "$NS_A" "$WORK/a" list-sas --ike plain --json | jq -c '.[-1].children'); charon $(swanctl_in "$WORK/b" --list-sas --ike plain --raw 2>&1)"
+  sleep 2  # nothing may change afterwards (a redundant SA deleted late, a stray rekey)
+  wait_until 1 rekeyed plain "$old_in" "$old_out" "$reqid" || fail "plain: round $round did not stay settled"
+  [ "$(grep -c "rekey collision on CHILD_SA plain" "$WORK/a/aiked.log")" -gt "$before" ] ||
+    fail "plain: round $round was no collision for aiked"
+done
+grep -q "CHILD_REKEY collision with CHILD_REKEY" "$WORK/b/charon.log" || fail "charon saw no rekey collision"
+echo "ok: simultaneous rekeys of plain (forced collisions) resolved by the nonce rule 3 times"
+
 # Nothing was dropped or lost on the way: every IKE SA is still up with one CHILD_SA.
 n=$(aikectl_in "$NS_A" "$WORK/a" list-sas --json | jq '[.[] | select(.state == "ESTABLISHED") | .children | length] | add')
 [ "$n" = 4 ] || fail "expected 4 CHILD_SAs on 4 established IKE SAs, got $n"
