@@ -195,6 +195,40 @@ TEST(SaRekey, SimultaneousRekeysLeaveOneNewSa) {
   EXPECT_GT(b_lost, 0);
 }
 
+// Both rekey; B wins and deletes the old SA before A gets B's answer to A's own request (the
+// network reorders): A must see that B kept its SA and close its own new one, quietly.
+TEST(SaRekey, CollisionResolvedByThePeerFirst) {
+  int seen = 0;
+  for (int round = 0; round < 64 && seen < 2; ++round) {
+    rekey_pair p;
+    ASSERT_TRUE(p.initiator->request_child_rekey(p.child_a().id));
+    ASSERT_TRUE(p.responder->request_child_rekey(p.child_b().id));
+    p.collect_a();
+    p.collect_b();
+    auto step = [](std::deque<send_datagram>& q, auto deliver) {
+      auto d = std::move(q.front());
+      q.pop_front();
+      deliver(d);
+    };
+    step(p.to_a, [&](auto& d) { p.deliver_to_a(d); });  // A answers B's request
+    step(p.to_b, [&](auto& d) { p.deliver_to_b(d); });  // B answers A's request
+    step(p.to_b, [&](auto& d) { p.deliver_to_b(d); });  // B gets A's answer and decides
+    if (!p.logged("B: rekey collision") || p.logged("B: rekey collision on CHILD_SA net{2}: ours has the lowest"))
+      continue;  // A won this time; B's rule is tested elsewhere
+    // to_a: B's answer to A's request, then B's DELETE of the old SA. Deliver the DELETE first.
+    ASSERT_EQ(p.to_a.size(), 2u);
+    std::swap(p.to_a[0], p.to_a[1]);
+    p.run();
+    for (auto& l : p.logs) SCOPED_TRACE(l);
+    EXPECT_TRUE(p.logged("A: rekey collision on CHILD_SA net{1}: the peer kept"));
+    expect_one_matching_child(p);
+    for (bool r : p.rekey_removed_a) EXPECT_TRUE(r);
+    for (bool r : p.rekey_removed_b) EXPECT_TRUE(r);
+    ++seen;
+  }
+  EXPECT_EQ(seen, 2);
+}
+
 TEST(SaRekey, RekeyCollidingWithDeleteRemovesBoth) {
   rekey_pair p;
   auto old_a = p.child_a();
