@@ -324,6 +324,12 @@ void ike_sa::handle_create_child_request(const wire::message& m, std::vector<wir
     reply.push_back(notify(wire::notify::no_additional_sas));
     return;
   }
+  if (state_ != ike_state::established) {
+    // Our DELETE of the IKE SA is out: its CHILD_SAs end with it.
+    log(log_level::info, "CHILD_SA rekey from peer while the IKE SA is being deleted: TEMPORARY_FAILURE");
+    reply.push_back(notify(wire::notify::temporary_failure));
+    return;
+  }
   if (rekey->protocol != wire::protocol_id::esp || rekey->spi.size() != 4) {
     log(log_level::warning, "CREATE_CHILD_SA: REKEY_SA for an unsupported protocol or SPI size");
     reply.push_back(notify(wire::notify::invalid_syntax));

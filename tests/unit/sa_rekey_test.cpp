@@ -229,6 +229,20 @@ TEST(SaRekey, CollisionResolvedByThePeerFirst) {
   EXPECT_EQ(seen, 2);
 }
 
+TEST(SaRekey, RekeyDuringIkeDeleteIsRefusedAndBothSidesClose) {
+  rekey_pair p;
+  p.initiator->request_delete();
+  ASSERT_TRUE(p.responder->request_child_rekey(p.child_b().id));
+  p.collect_a();
+  p.collect_b();
+  p.run();
+  for (auto& l : p.logs) SCOPED_TRACE(l);
+  EXPECT_TRUE(p.logged("A: CHILD_SA rekey from peer while the IKE SA is being deleted: TEMPORARY_FAILURE"));
+  EXPECT_EQ(p.initiator->state(), ike_state::closed);
+  EXPECT_EQ(p.responder->state(), ike_state::closed);
+  EXPECT_EQ(p.installed_a.size(), 1u);  // no new CHILD_SA on the way out
+}
+
 TEST(SaRekey, RekeyCollidingWithDeleteRemovesBoth) {
   rekey_pair p;
   auto old_a = p.child_a();
