@@ -88,8 +88,9 @@ void drain(self_ptr self) {
       ci.child = i->child;
       ci.local = st.sa->local();
       ci.remote = st.sa->remote();
-      // child_up once the kernel actor confirmed the install (failures are logged there).
-      auto up = child_event(self, sa_event_kind::child_up, i->child);
+      // child_up once the kernel actor confirmed the install (failures are logged there); a
+      // rekey's new SA is reported as child_rekey (the old one goes quietly afterwards).
+      auto up = child_event(self, i->replaces ? sa_event_kind::child_rekey : sa_event_kind::child_up, i->child);
       ++st.kernel_pending;  // the SA's end waits for this answer, so a down never precedes its up
       self->request(st.kernel, caf::infinite, install_atom::value, std::move(ci))
           .then(
@@ -108,12 +109,15 @@ void drain(self_ptr self) {
       changed = true;
     } else if (auto* r = std::get_if<sa::remove_child>(&act)) {
       ++st.kernel_pending;
-      // child_down once the kernel actor answered the removal, for CHILD_SAs that were up.
+      // child_down once the kernel actor answered the removal, for CHILD_SAs that were up and
+      // not replaced by a rekey. The kernel actor handles requests in order, so a rekey's new SA
+      // is installed before the old one is removed.
       auto down = child_event(self, sa_event_kind::child_down, r->child);
-      auto removed = [self, down](bool ok) mutable {
+      bool rekeyed = r->rekeyed;
+      auto removed = [self, down, rekeyed](bool ok) mutable {
         auto& st = self->state;
         --st.kernel_pending;
-        if (st.children_up.erase(down.child_id)) {
+        if (st.children_up.erase(down.child_id) && (!rekeyed || !ok)) {
           down.reason = ok ? st.reason : "kernel removal failed";
           emit(self, std::move(down));
         }
@@ -187,6 +191,12 @@ caf::behavior ike_sa_actor(caf::stateful_actor<ike_sa_actor_state>* self, ike_sa
       [self](child_del_atom, std::uint32_t child_id) {
         if (self->state.closed) return;
         self->state.sa->request_child_delete(child_id);
+        drain(self);
+      },
+      [self](rekey_atom, std::uint32_t child_id) {
+        if (self->state.closed) return;
+        if (!self->state.sa->request_child_rekey(child_id))
+          self->state.log(level::info, "CHILD_SA {" + std::to_string(child_id) + "} not rekeyed now (busy or gone)");
         drain(self);
       },
   };

@@ -25,6 +25,8 @@ using timer_atom = caf::atom_constant<caf::atom("timer")>;        // (timer, int
 using initiate_atom = caf::atom_constant<caf::atom("initiate")>;  // to an SA: (initiate, child)
 using terminate_atom = caf::atom_constant<caf::atom("terminate")>;  // to an SA: (terminate, bool force)
 using child_del_atom = caf::atom_constant<caf::atom("childdel")>;   // to an SA: (childdel, child id)
+// to an SA: (rekey, child id); registry: (rekey, filter) -> bulk_result
+using rekey_atom = caf::atom_constant<caf::atom("rekey")>;
 using update_atom = caf::atom_constant<caf::atom("saupdate")>;    // SA -> registry: (saupdate, sa::ike_summary)
 using gone_atom = caf::atom_constant<caf::atom("sagone")>;        // SA -> registry: (sagone, id, reason, peer_dead)
 using drop_atom = caf::atom_constant<caf::atom("drop")>;          // (drop, reason)

@@ -448,6 +448,24 @@ caf::result<bulk_result> start_terminate(self_ptr self, const sa_filter& f, bool
   return caf::result<bulk_result>(caf::delegated<bulk_result>());
 }
 
+// (rekey, filter): asks the IKE SA actor of every matching CHILD_SA to rekey it (a filter by
+// IKE SA takes all its CHILD_SAs). The answer counts the CHILD_SAs asked; each rekey completes
+// in the background, and list-sas shows the new SPIs.
+bulk_result start_rekey(self_ptr self, const sa_filter& f) {
+  bulk_result r;
+  for (auto& [id, e] : self->state.sas) {
+    if (!matches(e, id, f)) continue;
+    for (const auto& c : e.summary.children) {
+      if ((f.kind == sa_filter::by::child_name && c.name != f.name) || (f.kind == sa_filter::by::child_id && c.id != f.id))
+        continue;
+      ++r.matched;
+      self->send(e.handle, rekey_atom::value, c.id);
+    }
+  }
+  r.completed = r.matched;
+  return r;
+}
+
 // A reload: new SAs and responder matching use `cfg` from now on; existing SAs keep the
 // sa::connection they hold. SAs of connections `cfg` no longer has are deleted (DELETE sent) as
 // by terminate; the answer counts them once they are gone (or `timeout_ms` passed).
@@ -510,6 +528,7 @@ caf::behavior registry_actor(caf::stateful_actor<registry_state>* self, std::sha
       },
       [self](terminate_atom, const sa_filter& f, bool force, std::uint32_t timeout_ms, bool block,
              caf::actor progress) { return start_terminate(self, f, force, timeout_ms, block, std::move(progress)); },
+      [self](rekey_atom, const sa_filter& f) { return start_rekey(self, f); },
       [self](list_atom, const sa_filter& f) {
         std::vector<sa::ike_summary> out;
         for (const auto& [id, e] : self->state.sas)

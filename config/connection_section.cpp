@@ -364,6 +364,9 @@ void read_child(section& s, const std::string& name, bool remote_any, const load
   }
   if (auto r = s.duration("rand_time")) policy.rand_time = *r;
   check_rand(s, policy.rekey_time, policy.rand_time);
+  engine.rekey_time = policy.rekey_time;
+  engine.life_time = policy.life_time;
+  engine.rand_time = policy.rand_time;
 
   if (auto u = s.text("updown"); u && !u->empty()) {
     policy.updown = resolve_path(ctx.base_dir, *u);

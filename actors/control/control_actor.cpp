@@ -169,6 +169,27 @@ std::string sas_text(const std::vector<sa::ike_summary>& sas, const kernel_view&
   return o;
 }
 
+// The SAs of terminate and rekey: exactly one of all, ike, child, ike-id, child-id. Returns
+// "" or the usage error.
+std::string filter_of(const args_map& args, const std::string& cmd, sa_filter& f) {
+  int selectors = 0;
+  for (const char* k : {"all", "ike", "child", "ike-id", "child-id"}) {
+    auto it = args.find(k);
+    if (it == args.end()) continue;
+    ++selectors;
+    std::string key = k;
+    if (key == "all") f.kind = sa_filter::by::all;
+    if (key == "ike") f.kind = sa_filter::by::ike_name;
+    if (key == "child") f.kind = sa_filter::by::child_name;
+    if (key == "ike-id") f.kind = sa_filter::by::ike_id;
+    if (key == "child-id") f.kind = sa_filter::by::child_id;
+    if (key == "ike" || key == "child") f.name = it->second;
+    if ((key == "ike-id" || key == "child-id") && !get_u32(args, key, f.id)) return "--" + key + " needs a number\n";
+  }
+  if (selectors != 1) return cmd + " needs exactly one of --ike, --ike-id, --child, --child-id, --all\n";
+  return {};
+}
+
 std::string bulk_text(const char* verb, const bulk_result& r, bool json) {
   if (json) {
     json_writer j;
@@ -479,36 +500,7 @@ caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor
 
         if (cmd == "terminate") {
           sa_filter f;
-          std::uint32_t id = 0;
-          int selectors = 0;
-          if (args.count("all")) {
-            f.kind = sa_filter::by::all;
-            ++selectors;
-          }
-          if (args.count("ike")) {
-            f.kind = sa_filter::by::ike_name;
-            f.name = args["ike"];
-            ++selectors;
-          }
-          if (args.count("child")) {
-            f.kind = sa_filter::by::child_name;
-            f.name = args["child"];
-            ++selectors;
-          }
-          if (args.count("ike-id")) {
-            if (!get_u32(args, "ike-id", id)) return reply(exit_usage, "--ike-id needs a number\n");
-            f.kind = sa_filter::by::ike_id;
-            f.id = id;
-            ++selectors;
-          }
-          if (args.count("child-id")) {
-            if (!get_u32(args, "child-id", id)) return reply(exit_usage, "--child-id needs a number\n");
-            f.kind = sa_filter::by::child_id;
-            f.id = id;
-            ++selectors;
-          }
-          if (selectors != 1)
-            return reply(exit_usage, "terminate needs exactly one of --ike, --ike-id, --child, --child-id, --all\n");
+          if (auto why = filter_of(args, "terminate", f); !why.empty()) return reply(exit_usage, why);
           std::uint32_t timeout = 30;
           if (args.count("timeout") && !get_u32(args, "timeout", timeout))
             return reply(exit_usage, "--timeout needs a number of seconds\n");
@@ -554,9 +546,23 @@ caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor
           return reply(exit_ok, "");
         }
 
-        if (cmd == "rekey")
-          return reply(exit_failed, "rekeying is not available in this version of aiked yet (CREATE_CHILD_SA "
-                                    "rekeying is being built); nothing was changed\n");
+        if (cmd == "rekey") {
+          sa_filter f;
+          if (auto why = filter_of(args, "rekey", f); !why.empty()) return reply(exit_usage, why);
+          // IKE SA rekeying is not built yet: a filter by IKE SA rekeys that SA's CHILD_SAs.
+          auto rp = self->make_response_promise();
+          self->request(st.registry, std::chrono::seconds(30), rekey_atom::value, f)
+              .then(
+                  [rp, json](bulk_result& r) mutable {
+                    if (r.matched == 0)
+                      rp.deliver(exit_failed, json ? bulk_text("rekeying", r, true) : std::string("no matching CHILD_SA\n"));
+                    else
+                      rp.deliver(exit_ok, json ? bulk_text("rekeying", r, true)
+                                               : "rekeying " + std::to_string(r.matched) + " CHILD_SA(s)\n");
+                  },
+                  [rp](caf::error& e) mutable { rp.deliver(exit_failed, "rekey failed: " + caf::to_string(e) + "\n"); });
+          return caf::result<caf::message>(caf::delegated<caf::message>());
+        }
 
         return reply(exit_usage, "unknown command '" + cmd + "'\n");
       },

@@ -13,7 +13,8 @@
 
 namespace aike::sa {
 
-enum class timer_kind { retransmit, dpd, half_open, reassembly };
+// child_rekey / child_expire: a CHILD_SA's soft and hard lifetime (the token names the child).
+enum class timer_kind { retransmit, dpd, half_open, reassembly, child_rekey, child_expire };
 const char* to_string(timer_kind k);
 
 enum class log_level { debug, info, warning, error };
@@ -32,8 +33,19 @@ struct arm_timer {
   std::uint64_t token;
 };
 
-struct install_child { child_sa child; };   // both directions, keys included
-struct remove_child { child_sa child; };    // keys wiped
+// Both directions, keys included. `replaces`: the id of the CHILD_SA this one rekeys (0 = a
+// new CHILD_SA); that one is removed later with remove_child{.., rekeyed = true}, so the
+// owner installs the new SA before it removes the old (make-before-break).
+struct install_child {
+  child_sa child;
+  std::uint32_t replaces = 0;
+};
+// Keys wiped. `rekeyed`: the CHILD_SA goes because a rekey replaced it (or it is the redundant
+// one of a rekey collision); its traffic continues on the new one, so it is no "down".
+struct remove_child {
+  child_sa child;
+  bool rekeyed = false;
+};
 
 struct ike_established {};
 // The IKE SA is over; the owner removes it. `peer_dead` is set when retransmissions ran out

@@ -49,6 +49,9 @@ struct child_config {
   std::vector<ts::selector> remote_ts;
   std::vector<wire::proposal> esp_proposals;
   child_mode mode = child_mode::tunnel;
+  // Lifetimes of each CHILD_SA (0 = none): it is rekeyed at rekey_time minus a random part of
+  // rand_time, and deleted at life_time if no rekey succeeded by then.
+  milliseconds rekey_time{0}, life_time{0}, rand_time{0};
 };
 
 struct retransmit_policy {

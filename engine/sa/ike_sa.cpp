@@ -10,6 +10,7 @@
 #include "engine/proposal/selection.hpp"
 #include "engine/proposal/parser.hpp"
 #include "engine/sa/nat_detection.hpp"
+#include "engine/sa/sa_payloads.hpp"
 #include "engine/sa/stateless_response.hpp"
 #include "engine/wire/message_codec.hpp"
 #include "engine/wire/payload_access.hpp"
@@ -21,75 +22,9 @@ using wire::payload_type;
 
 namespace {
 
-constexpr std::size_t nonce_size = 32;
+using namespace detail;
 constexpr int max_ke_retries = 3;
 constexpr int max_cookie_retries = 3;
-
-// The first CHILD_SA is keyed from IKE_SA_INIT's exchange: its proposals in IKE_AUTH carry no
-// KE transforms (RFC 7296 §1.2), whatever groups the configuration lists for later rekeying.
-std::vector<wire::proposal> without_ke(std::vector<wire::proposal> ps) {
-  for (auto& p : ps)
-    std::erase_if(p.transforms, [](const wire::transform& t) { return t.type == wire::transform_type::ke; });
-  return ps;
-}
-
-wire::payload notify(std::uint16_t type, bytes data = {}, wire::protocol_id proto = wire::protocol_id::none,
-                     bytes spi = {}) {
-  wire::notify_payload n;
-  n.protocol = proto;
-  n.spi = std::move(spi);
-  n.type = type;
-  n.data = std::move(data);
-  return wire::make_payload(payload_type::notify, std::move(n));
-}
-
-bytes u16_bytes(std::uint16_t v) {
-  bytes b;
-  put_u16(b, v);
-  return b;
-}
-
-bytes u32_bytes(std::uint32_t v) {
-  bytes b;
-  put_u32(b, v);
-  return b;
-}
-
-// First error notify (type < 16384) in a message, if any.
-const wire::notify_payload* first_error(const std::vector<wire::payload>& ps) {
-  for (const auto* n : wire::notifies(ps))
-    if (n->type < 16384) return n;
-  return nullptr;
-}
-
-std::vector<ts::selector> selectors_of(const wire::ts_payload* p, std::string& err) {
-  std::vector<ts::selector> out;
-  if (!p) return out;
-  for (const auto& t : p->selectors) {
-    auto s = ts::selector::from_wire(t);
-    if (!s) {
-      err = s.err().message;
-      return {};
-    }
-    out.push_back(*s);
-  }
-  return out;
-}
-
-wire::payload ts_payload_of(payload_type type, const std::vector<ts::selector>& sel) {
-  wire::ts_payload p;
-  for (const auto& s : sel) p.selectors.push_back(s.to_wire());
-  return wire::make_payload(type, std::move(p));
-}
-
-std::string proposals_string(const std::vector<wire::proposal>& ps) {
-  std::string s;
-  for (const auto& p : ps) {
-    if (!s.empty()) s += ", ";
-    s += proposal::to_string(p);
-  }
-  return s;
-}
 
 }  // namespace
 
@@ -112,6 +47,8 @@ const char* to_string(timer_kind k) {
     case timer_kind::dpd: return "dpd";
     case timer_kind::half_open: return "half-open";
     case timer_kind::reassembly: return "reassembly";
+    case timer_kind::child_rekey: return "child-rekey";
+    case timer_kind::child_expire: return "child-expire";
   }
   return "unknown";
 }
@@ -192,6 +129,9 @@ void ike_sa::finish(const std::string& reason, bool peer_dead) {
   children_.clear();
   state_ = ike_state::closed;
   timer_tokens_.clear();  // every pending timer becomes stale
+  child_timers_.clear();
+  rekey_out_.reset();
+  superseded_.clear();
   queue_.clear();
   actions_.push_back(ike_closed{reason, peer_dead});
 }
@@ -359,6 +299,13 @@ void ike_sa::start_next_request() {
       log(log_level::info, "deleting IKE SA with " + remote_.to_string());
       break;
     }
+    case queued::rekey_child:
+      in_flight_ = next;
+      if (!send_child_rekey(next.child_id)) {
+        in_flight_.reset();
+        start_next_request();
+      }
+      return;
     case queued::delete_child: {
       auto it = children_.find(next.child_id);
       if (it == children_.end()) return start_next_request();
@@ -820,7 +767,7 @@ void ike_sa::send_auth_request() {
   send_request(wire::exchange::ike_auth, std::move(inner));
 }
 
-void ike_sa::complete_child(child_sa& ch, const wire::proposal& chosen) {
+bool ike_sa::complete_child(child_sa& ch, const wire::proposal& chosen, const child_keying* k, std::uint32_t replaces) {
   auto alg = proposal::algorithms_of(chosen);
   auto encr = crypto::encr_algorithm(alg.encr, alg.encr_key_bits);
   std::size_t integ_len = 0;
@@ -830,12 +777,14 @@ void ike_sa::complete_child(child_sa& ch, const wire::proposal& chosen) {
   }
   if (!encr) {
     log(log_level::error, "CHILD_SA " + ch.name + ": unusable ESP algorithms: " + encr.err().message);
-    return;
+    return false;
   }
-  auto keys = crypto::derive_child_keys(*prf_, keys_.sk_d, {}, ni_, nr_, encr->key_size + encr->salt_size, integ_len);
+  auto keys = k ? crypto::derive_child_keys(*prf_, keys_.sk_d, k->shared, k->ni, k->nr, encr->key_size + encr->salt_size,
+                                            integ_len)
+                : crypto::derive_child_keys(*prf_, keys_.sk_d, {}, ni_, nr_, encr->key_size + encr->salt_size, integ_len);
   if (!keys) {
     log(log_level::error, "CHILD_SA " + ch.name + ": key derivation failed: " + keys.err().message);
-    return;
+    return false;
   }
   ch.proposal = chosen;
   ch.encap = nat_detected();
@@ -851,11 +800,15 @@ void ike_sa::complete_child(child_sa& ch, const wire::proposal& chosen) {
     ch.integ_in = keys->integ_i;
   }
   ch.state = child_state::installed;
-  log(log_level::info, "CHILD_SA " + ch.name + "{" + std::to_string(ch.id) + "} established with SPIs " +
-                           to_hex(u32_bytes(ch.spi_in)) + "_i " + to_hex(u32_bytes(ch.spi_out)) + "_o and TS " +
-                           ts::to_string(ch.local_ts) + " === " + ts::to_string(ch.remote_ts));
-  actions_.push_back(install_child{ch});
+  log(log_level::info, "CHILD_SA " + ch.name + "{" + std::to_string(ch.id) + "} " +
+                           (replaces ? "rekeyed {" + std::to_string(replaces) + "} with" : std::string("established with")) +
+                           " SPIs " + to_hex(u32_bytes(ch.spi_in)) + "_i " + to_hex(u32_bytes(ch.spi_out)) + "_o and TS " +
+                           ts::to_string(ch.local_ts) + " === " + ts::to_string(ch.remote_ts) +
+                           (k && !k->shared.empty() ? " (PFS group " + std::to_string(alg.ke) + ")" : std::string()));
+  actions_.emplace_back(std::in_place_type<install_child>, install_child{ch, replaces});
+  arm_child_lifetimes(ch);
   children_.emplace(ch.id, std::move(ch));
+  return true;
 }
 
 void ike_sa::answer_child(const connection& c, const std::vector<wire::payload>& req,
@@ -1064,7 +1017,7 @@ void ike_sa::on_established() {
   log(log_level::info, "IKE SA '" + conn_->name + "' established between " + local_.to_string() + "[" +
                            conn_->local.id.to_string() + "]..." + remote_.to_string() + "[" + remote_id() +
                            "] with " + proposal_string());
-  actions_.push_back(ike_established{});
+  actions_.emplace_back(std::in_place_type<ike_established>);
   // The first liveness check comes dpd_delay after establishment if the peer stays silent.
   received_since_dpd_ = false;
   if (conn_->dpd_delay.count() > 0) arm(timer_kind::dpd, conn_->dpd_delay);
@@ -1089,10 +1042,9 @@ void ike_sa::handle_informational_request(const wire::message& m, std::vector<wi
           if (it->second.spi_out != out_spi) continue;
           our_spis.push_back(u32_bytes(it->second.spi_in));
           log(log_level::info, "CHILD_SA " + it->second.name + "{" + std::to_string(it->first) + "} deleted by peer");
-          it->second.state = child_state::deleted;
-          it->second.wipe_keys();
-          actions_.push_back(remove_child{it->second});
-          children_.erase(it);
+          // §2.8.1: the redundant SA of a rekey collision, closed by the peer that made it.
+          if (rekey_out_ && rekey_out_->peer_fresh_id == it->first) superseded_.insert(it->first);
+          remove_child_sa(it);
           break;
         }
       }
@@ -1114,6 +1066,7 @@ void ike_sa::handle_informational_response(const wire::message&) {
   in_flight_.reset();
   switch (done.kind) {
     case queued::liveness:
+    case queued::rekey_child:  // answered by CREATE_CHILD_SA, never INFORMATIONAL
       break;
     case queued::delete_ike:
       finish("deleted");
@@ -1122,10 +1075,7 @@ void ike_sa::handle_informational_response(const wire::message&) {
       auto it = children_.find(done.child_id);
       if (it == children_.end()) break;
       log(log_level::info, "CHILD_SA " + it->second.name + "{" + std::to_string(it->first) + "} deleted");
-      it->second.state = child_state::deleted;
-      it->second.wipe_keys();
-      actions_.push_back(remove_child{it->second});
-      children_.erase(it);
+      remove_child_sa(it);
       break;
     }
   }
@@ -1153,6 +1103,8 @@ void ike_sa::handle_protected(const wire::ike_header& h, bytes_view raw, const e
       handle_auth_response(m);
     } else if (h.exchange_type == wire::exchange::informational) {
       handle_informational_response(m);
+    } else if (h.exchange_type == wire::exchange::create_child_sa) {
+      handle_create_child_response(m);
     }
     start_next_request();
     return;
@@ -1236,9 +1188,7 @@ void ike_sa::handle_protected(const wire::ike_header& h, bytes_view raw, const e
       return;
     }
   } else if (h.exchange_type == wire::exchange::create_child_sa) {
-    // Rekeying and further CHILD_SAs come with a later version; say so in a way the peer handles.
-    log(log_level::info, "CREATE_CHILD_SA from peer declined (not supported yet)");
-    reply.push_back(notify(wire::notify::no_additional_sas));
+    handle_create_child_request(*m, reply);
   } else {
     drop("unexpected_exchange", "request of unknown exchange type " + std::to_string(int(h.exchange_type)));
     return;
@@ -1332,6 +1282,7 @@ void ike_sa::on_datagram(bytes_view datagram, const endpoint& local, const endpo
 }
 
 void ike_sa::on_timer(timer_kind kind, std::uint64_t token) {
+  if (kind == timer_kind::child_rekey || kind == timer_kind::child_expire) return on_child_timer(kind, token);
   auto it = timer_tokens_.find(kind);
   if (state_ == ike_state::closed || it == timer_tokens_.end() || it->second != token) return;
   timer_tokens_.erase(it);
@@ -1372,6 +1323,9 @@ void ike_sa::on_timer(timer_kind kind, std::uint64_t token) {
         finish("no IKE_AUTH from " + remote_.to_string() + " within " +
                std::to_string(conn_->half_open_timeout.count() / 1000) + " s");
       return;
+    case timer_kind::child_rekey:
+    case timer_kind::child_expire:
+      return;  // handled by on_child_timer
   }
 }
 

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,10 @@ class ike_sa {
   void request_delete();
   // Delete one CHILD_SA by unique id; false if this SA has no such child.
   bool request_child_delete(std::uint32_t child_id);
+  // Rekey one CHILD_SA (RFC 7296 §1.3.3): CREATE_CHILD_SA with REKEY_SA, the new SA installed
+  // before the old one is deleted. False if this SA has no such child or it cannot be rekeyed
+  // now (not established, or the child is being rekeyed or deleted already).
+  bool request_child_rekey(std::uint32_t child_id);
   // Send a liveness check now (the DPD timer does this by itself when configured).
   void request_liveness_check();
   // Close without telling the peer (daemon shutdown without delete, dpd_action after death).
@@ -130,7 +135,25 @@ class ike_sa {
   std::vector<wire::payload> child_request_payloads(const child_config& cc, child_sa& pending);
   // Responder: picks the child config, proposal and selectors; fills `out` with the answer.
   void answer_child(const connection& c, const std::vector<wire::payload>& req, std::vector<wire::payload>& out);
-  void complete_child(child_sa& ch, const wire::proposal& chosen);
+  // The nonces and (with PFS) g^ir a CHILD_SA's keys come from; unset: IKE_SA_INIT's nonces.
+  struct child_keying {
+    bytes_view shared;
+    bytes_view ni, nr;
+  };
+  // Derives the keys, installs the CHILD_SA (install_child) and adds it to children_. False if
+  // the algorithms are unusable.
+  bool complete_child(child_sa& ch, const wire::proposal& chosen, const child_keying* k = nullptr,
+                      std::uint32_t replaces = 0);
+
+  // CREATE_CHILD_SA, CHILD_SA lifetimes (child_rekey.cpp)
+  bool send_child_rekey(std::uint32_t child_id);
+  void handle_create_child_request(const wire::message& m, std::vector<wire::payload>& reply);
+  void handle_create_child_response(const wire::message& m);
+  void arm_child_lifetimes(const child_sa& ch);
+  void on_child_timer(timer_kind kind, std::uint64_t token);
+  // Removes a CHILD_SA (remove_child action) and forgets it.
+  void remove_child_sa(std::map<std::uint32_t, child_sa>::iterator it);
+  void queue_child_delete(std::uint32_t child_id, bool first);
 
   // INFORMATIONAL and established-state traffic
   void handle_protected(const wire::ike_header& h, bytes_view raw, const endpoint& local, const endpoint& remote);
@@ -195,7 +218,7 @@ class ike_sa {
 
   // Exchanges
   message_window window_;
-  enum class queued { liveness, delete_ike, delete_child };
+  enum class queued { liveness, delete_ike, delete_child, rekey_child };
   struct queued_request {
     queued kind;
     std::uint32_t child_id = 0;
@@ -203,6 +226,28 @@ class ike_sa {
   std::deque<queued_request> queue_;
   std::optional<queued_request> in_flight_;
   bool received_since_dpd_ = false;
+
+  // Our CREATE_CHILD_SA rekey in flight (one at a time: the window is 1).
+  struct child_rekey {
+    std::uint32_t old_id = 0;
+    child_sa fresh;  // the new SA: id, reqid (the old one's), our SPI, selectors
+    bytes nonce;     // our Ni
+    std::unique_ptr<crypto::key_exchange> ke;  // PFS; null without
+    std::vector<wire::proposal> offered;
+    int ke_retries = 0;
+    // §2.8.1: the peer rekeyed the same CHILD_SA meanwhile. The SA we created answering it,
+    // and the lower of that exchange's two nonces.
+    std::uint32_t peer_fresh_id = 0;
+    bytes peer_lowest_nonce;
+  };
+  std::optional<child_rekey> rekey_out_;
+  // Sends the CREATE_CHILD_SA request of `rk`; with PFS a new KE of `group` (0 = no KE).
+  bool send_rekey_request(child_rekey rk, std::uint16_t group);
+  // CHILD_SAs that a completed rekey replaced, or redundant ones of a collision: their removal
+  // is part of a rekey, not a "down".
+  std::set<std::uint32_t> superseded_;
+  // Lifetime timers: token -> child id.
+  std::map<std::uint64_t, std::uint32_t> child_timers_;
 
   std::uint64_t next_token_ = 1;
   std::map<timer_kind, std::uint64_t> timer_tokens_;

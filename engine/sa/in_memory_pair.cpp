@@ -39,8 +39,10 @@ void in_memory_pair::collect(ike_sa& sa, bool is_a) {
       (is_a ? timers_a : timers_b)[t->kind] = t->token;
     } else if (auto* i = std::get_if<install_child>(&act)) {
       (is_a ? installed_a : installed_b).push_back(i->child);
+      (is_a ? replaces_a : replaces_b).push_back(i->replaces);
     } else if (auto* r = std::get_if<remove_child>(&act)) {
       (is_a ? removed_a : removed_b).push_back(r->child);
+      (is_a ? rekey_removed_a : rekey_removed_b).push_back(r->rekeyed);
     } else if (std::get_if<ike_established>(&act)) {
       ++(is_a ? established_a : established_b);
     } else if (auto* c = std::get_if<ike_closed>(&act)) {
@@ -121,6 +123,13 @@ void in_memory_pair::fire_a(timer_kind k) {
   if (it == timers_a.end()) return;
   initiator->on_timer(k, it->second);
   collect(*initiator, true);
+}
+
+void in_memory_pair::fire_b(timer_kind k) {
+  auto it = timers_b.find(k);
+  if (it == timers_b.end() || !responder) return;
+  responder->on_timer(k, it->second);
+  collect(*responder, false);
 }
 
 }  // namespace aike::sa

@@ -36,11 +36,16 @@ class in_memory_pair {
   void collect_a() { collect(*initiator, true); }
   void collect_b() { collect(*responder, false); }
   void fire_a(timer_kind k);
+  void fire_b(timer_kind k);
 
   std::unique_ptr<ike_sa> initiator, responder;
   std::deque<send_datagram> to_b, to_a;
   std::map<timer_kind, std::uint64_t> timers_a, timers_b;
   std::vector<child_sa> installed_a, installed_b, removed_a, removed_b;
+  // Per entry of installed_*: the CHILD_SA it rekeys (0 = new). Per entry of removed_*: removed
+  // as part of a rekey.
+  std::vector<std::uint32_t> replaces_a, replaces_b;
+  std::vector<bool> rekey_removed_a, rekey_removed_b;
   std::vector<std::string> logs;  // "A: ..." / "B: ..."
   std::string closed_a, closed_b;
   bool dead_a = false;
