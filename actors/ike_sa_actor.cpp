@@ -88,6 +88,9 @@ void drain(self_ptr self) {
       ci.child = i->child;
       ci.local = st.sa->local();
       ci.remote = st.sa->remote();
+      if (st.sa->conn())
+        for (const auto& cc : st.sa->conn()->children)
+          if (cc.name == i->child.name) ci.replay_window = cc.replay_window;
       // child_up once the kernel actor confirmed the install (failures are logged there); a
       // rekey's new SA is reported as child_rekey (the old one goes quietly afterwards).
       auto up = child_event(self, i->replaces ? sa_event_kind::child_rekey : sa_event_kind::child_up, i->child);

@@ -84,7 +84,8 @@ void on_expire(caf::stateful_actor<registry_state>* self, const kernel::xfrm_eve
         st.log(level::info, who + ": " + sa_text + " reached its hard lifetime; deleting the CHILD_SA");
         self->send(e.handle, child_del_atom::value, c.id);
       } else {
-        st.log(level::info, who + ": " + sa_text + " reached its soft lifetime: rekey due");
+        st.log(level::info, who + ": " + sa_text + " reached its soft lifetime: rekeying the CHILD_SA");
+        self->send(e.handle, rekey_atom::value, c.id);
       }
       return;
     }

@@ -372,7 +372,9 @@ void read_child(section& s, const std::string& name, bool remote_any, const load
     policy.updown = resolve_path(ctx.base_dir, *u);
     if (auto st = check_executable(policy.updown); !st) s.error("updown", st.err().message);
   }
-  if (auto w = s.integer("replay_window", 0, 2147483647)) policy.replay_window = static_cast<unsigned>(*w);
+  // 4096 is what both backends take (the XFRM ESN bitmap and the userspace window).
+  if (auto w = s.integer("replay_window", 0, 4096)) policy.replay_window = static_cast<unsigned>(*w);
+  engine.replay_window = policy.replay_window;
   s.finish(kUnsupportedChild);
 }
 

@@ -52,6 +52,7 @@ struct child_config {
   // Lifetimes of each CHILD_SA (0 = none): it is rekeyed at rekey_time minus a random part of
   // rand_time, and deleted at life_time if no rekey succeeded by then.
   milliseconds rekey_time{0}, life_time{0}, rand_time{0};
+  unsigned replay_window = 32;  // ESP anti-replay window (packets, 0 = off), handed to the kernel backend
 };
 
 struct retransmit_policy {
