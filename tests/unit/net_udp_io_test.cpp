@@ -102,6 +102,14 @@ class inbox {
       cv_.notify_all();
     };
   }
+  // For ESP, which comes as a view of the receive buffer: kept as an owning copy.
+  udp_io::esp_handler esp_handler() {
+    return [this](bytes_view esp, const endpoint& local, const endpoint& remote) {
+      std::lock_guard<std::mutex> l(m_);
+      items_.push_back(datagram{bytes(esp.begin(), esp.end()), local, remote});
+      cv_.notify_all();
+    };
+  }
   bool wait_for(std::size_t n, std::chrono::milliseconds timeout = 2000ms) {
     std::unique_lock<std::mutex> l(m_);
     return cv_.wait_for(l, timeout, [&] { return items_.size() >= n; });
@@ -162,7 +170,7 @@ TEST(UdpIo, ReceivesIkeWithLocalAndRemoteEndpoints) {
   auto io = open_io({"127.0.0.1"});
   ASSERT_TRUE(io);
   inbox ike, esp;
-  io->start(ike.handler(), esp.handler());
+  io->start(ike.handler(), esp.esp_handler());
   peer_socket peer;
   endpoint to{addr("127.0.0.1"), io->bound_port(false)};
   bytes m = message(40);
@@ -218,7 +226,7 @@ TEST(UdpIo, NattMarkerIsStripped) {
   auto io = open_io({"127.0.0.1"});
   ASSERT_TRUE(io);
   inbox ike, esp;
-  io->start(ike.handler(), esp.handler());
+  io->start(ike.handler(), esp.esp_handler());
   peer_socket peer;
   endpoint to{addr("127.0.0.1"), io->bound_port(true)};
   bytes m = message(28);
@@ -236,7 +244,7 @@ TEST(UdpIo, KeepaliveIsCountedAndDropped) {
   auto io = open_io({"127.0.0.1"});
   ASSERT_TRUE(io);
   inbox ike, esp;
-  io->start(ike.handler(), esp.handler());
+  io->start(ike.handler(), esp.esp_handler());
   peer_socket peer;
   peer.send_to({addr("127.0.0.1"), io->bound_port(true)}, bytes{0xFF});
   peer.send_to({addr("127.0.0.1"), io->bound_port(true)}, bytes{0xFF});
@@ -253,7 +261,7 @@ TEST(UdpIo, EspGoesToTheEspHandler) {
   auto io = open_io({"127.0.0.1"});
   ASSERT_TRUE(io);
   inbox ike, esp;
-  io->start(ike.handler(), esp.handler());
+  io->start(ike.handler(), esp.esp_handler());
   peer_socket peer;
   bytes packet = message(60, 0x10);  // SPI 0x10111213: not the zero marker
   peer.send_to({addr("127.0.0.1"), io->bound_port(true)}, packet);
@@ -282,7 +290,7 @@ TEST(UdpIo, RuntsAreDroppedAndCounted) {
   auto io = open_io({"127.0.0.1"});
   ASSERT_TRUE(io);
   inbox ike, esp;
-  io->start(ike.handler(), esp.handler());
+  io->start(ike.handler(), esp.esp_handler());
   peer_socket peer;
   endpoint ike_port{addr("127.0.0.1"), io->bound_port(false)};
   endpoint natt_port{addr("127.0.0.1"), io->bound_port(true)};
