@@ -151,7 +151,8 @@ int run_daemon(const std::string& config_path) {
   auto registry = sys.spawn(actors::registry_actor, cfg, io, kernel, log.with(actors::subsystem::ike), events);
   // ESP goes straight from the UDP thread into the userspace backend, never through an actor.
   net::udp_io::esp_handler on_esp;
-  if (userspace) on_esp = [u = userspace.get()](bytes_view esp, const endpoint&, const endpoint&) { u->receive_esp(esp); };
+  if (userspace)
+    on_esp = [u = userspace.get()](bytes_view esp, const endpoint&, const endpoint&) { u->receive_esp(esp); };
   io->start([registry](net::datagram&& dg) { caf::anon_send(registry, actors::dgram_atom::value, std::move(dg)); },
             std::move(on_esp));
   // Kernel events (acquire for traps, soft/hard expire) go to the registry, which finds the SA.

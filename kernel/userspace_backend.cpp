@@ -285,7 +285,8 @@ void userspace_backend::handle_outbound(const table& t, const std::uint8_t* pack
 
 void userspace_backend::flush(tx_batch& batch) {
   if (batch.count == 0) return;
-  std::size_t sent = send_(batch.sa->info.local, batch.sa->info.remote, std::span<const bytes_view>(batch.views, batch.count));
+  std::span<const bytes_view> packets(batch.views, batch.count);
+  std::size_t sent = send_(batch.sa->info.local, batch.sa->info.remote, packets);
   if (sent < batch.count) drops_.send_failures.fetch_add(batch.count - sent, std::memory_order_relaxed);
   batch.count = 0;
   batch.sa = nullptr;

@@ -418,7 +418,8 @@ void udp_io::drain(const socket_info& s, receive_buffers& rb) {
         dispatch(s, p, len, local, remote);
         continue;
       }
-      for (std::size_t off = 0; off < len; off += segment) dispatch(s, p + off, std::min(segment, len - off), local, remote);
+      for (std::size_t off = 0; off < len; off += segment)
+        dispatch(s, p + off, std::min(segment, len - off), local, remote);
     }
     if (static_cast<unsigned>(n) < batch_size) break;  // the socket is empty: skip a failing call
   }
@@ -563,7 +564,8 @@ std::size_t udp_io::send_esp_batch(const endpoint& local, const endpoint& remote
       h.msg_iov = &iov[pos - first];
       h.msg_iovlen = k;
       std::memset(control[m].bytes, 0, sizeof control[m].bytes);
-      std::size_t used = send_control(control[m].bytes, wildcard, local.addr, k > 1 ? static_cast<std::uint16_t>(seg) : 0);
+      auto segment = k > 1 ? static_cast<std::uint16_t>(seg) : std::uint16_t{0};
+      std::size_t used = send_control(control[m].bytes, wildcard, local.addr, segment);
       if (used) {
         h.msg_control = control[m].bytes;
         h.msg_controllen = used;
