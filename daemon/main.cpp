@@ -97,8 +97,8 @@ int run_daemon(const std::string& config_path) {
   std::shared_ptr<net::udp_io> io = std::move(*io_opened);
   // Sealed ESP leaves through the IKE daemon's own NAT-T socket (RFC 3948), from the TUN thread.
   if (userspace)
-    userspace->set_sender([io](const endpoint& local, const endpoint& remote, bytes_view esp) {
-      return io->send_esp(local, remote, esp);
+    userspace->set_sender([io](const endpoint& local, const endpoint& remote, std::span<const bytes_view> esp) {
+      return io->send_esp_batch(local, remote, esp);
     });
   // After the IKE sockets are bound (a second aiked in this namespace stops there), before any SA:
   // the backend clears what an earlier, crashed aiked left in the kernel.
@@ -150,8 +150,9 @@ int run_daemon(const std::string& config_path) {
   auto events = sys.spawn(actors::event_hub, updown, logger, levels);
   auto registry = sys.spawn(actors::registry_actor, cfg, io, kernel, log.with(actors::subsystem::ike), events);
   // ESP goes straight from the UDP thread into the userspace backend, never through an actor.
-  net::udp_io::handler on_esp;
-  if (userspace) on_esp = [u = userspace.get()](net::datagram&& dg) { u->receive_esp(dg.data); };
+  net::udp_io::esp_handler on_esp;
+  if (userspace)
+    on_esp = [u = userspace.get()](bytes_view esp, const endpoint&, const endpoint&) { u->receive_esp(esp); };
   io->start([registry](net::datagram&& dg) { caf::anon_send(registry, actors::dgram_atom::value, std::move(dg)); },
             std::move(on_esp));
   // Kernel events (acquire for traps, soft/hard expire) go to the registry, which finds the SA.

@@ -222,8 +222,22 @@ userspace_drops userspace_backend::drops() const {
 
 // --- data path -------------------------------------------------------------------------------
 
+// Sealed packets waiting for one send: all for the same SA (a packet for another SA, a full
+// batch or an empty device sends them).
+struct userspace_backend::tx_batch {
+  const sa_entry* sa = nullptr;
+  std::size_t count = 0;
+  bytes sealed[send_batch];
+  bytes_view views[send_batch];
+};
+
 void userspace_backend::run_tun_reader() {
   auto packet = std::make_unique_for_overwrite<std::uint8_t[]>(max_packet);
+  auto batch = std::make_unique<tx_batch>();
+  // This thread's snapshot of the SA table; reloaded only between batches (when `batch` is
+  // empty), so the SA a batch points to stays alive until it is sent.
+  std::shared_ptr<const table> snapshot;
+  std::uint64_t seen = ~std::uint64_t{0};
   pollfd fds[2] = {{tun_->fd(), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
   for (;;) {
     int n = ::poll(fds, 2, -1);
@@ -234,36 +248,48 @@ void userspace_backend::run_tun_reader() {
     if (fds[1].revents) return;
     if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) return;
     for (int i = 0; i < reads_per_wakeup; ++i) {
+      if (batch->count == 0) {
+        std::uint64_t gen = generation_.load(std::memory_order_acquire);
+        if (gen != seen) {
+          snapshot = table_.load(std::memory_order_acquire);
+          seen = gen;
+        }
+      }
       long len = tun_->read(packet.get(), max_packet);
       if (len <= 0) break;  // EAGAIN: drained
-      handle_outbound(packet.get(), static_cast<std::size_t>(len));
+      handle_outbound(*snapshot, packet.get(), static_cast<std::size_t>(len), *batch);
     }
+    flush(*batch);
   }
 }
 
-void userspace_backend::handle_outbound(const std::uint8_t* packet, std::size_t len) {
-  // The TUN thread's own snapshot and output buffer (this function runs on that thread only).
-  thread_local std::shared_ptr<const table> snapshot;
-  thread_local std::uint64_t seen = ~std::uint64_t{0};
-  thread_local bytes sealed;
-  std::uint64_t gen = generation_.load(std::memory_order_acquire);
-  if (gen != seen) {
-    snapshot = table_.load(std::memory_order_acquire);
-    seen = gen;
-  }
+void userspace_backend::handle_outbound(const table& t, const std::uint8_t* packet, std::size_t len, tx_batch& batch) {
   bytes_view inner(packet, len);
   auto flow = parse_inner(inner);
   if (!flow) {
     bump(drops_.no_sa_out);
     return;
   }
-  for (const auto& e : snapshot->outbound) {
+  for (const auto& e : t.outbound) {
     if (!flow_matches_any(*flow, e->info.local_ts, e->info.remote_ts)) continue;
+    if (batch.sa != e.get()) flush(batch);
+    bytes& sealed = batch.sealed[batch.count];
     if (e->out->seal(inner, flow->next_header(), sealed) != esp::drop::none) return;  // counted by the SA
-    if (!send_(e->info.local, e->info.remote, sealed)) bump(drops_.send_failures);
+    batch.sa = e.get();
+    batch.views[batch.count++] = sealed;
+    if (batch.count == send_batch) flush(batch);
     return;
   }
   bump(drops_.no_sa_out);
+}
+
+void userspace_backend::flush(tx_batch& batch) {
+  if (batch.count == 0) return;
+  std::span<const bytes_view> packets(batch.views, batch.count);
+  std::size_t sent = send_(batch.sa->info.local, batch.sa->info.remote, packets);
+  if (sent < batch.count) drops_.send_failures.fetch_add(batch.count - sent, std::memory_order_relaxed);
+  batch.count = 0;
+  batch.sa = nullptr;
 }
 
 void userspace_backend::receive_esp(bytes_view esp_packet) {

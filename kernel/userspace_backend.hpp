@@ -4,8 +4,10 @@
 // socket: the daemon makes every connection negotiate UDP encapsulation when this backend runs.
 //
 // Packet path (no actor mailbox per packet):
-//   out: TUN reader thread: read -> the newest SA whose local x remote selectors cover the packet
-//        -> seal -> send (udp_io::send_esp from our NAT-T endpoint to the peer's)
+//   out: TUN reader thread: read (until the device is empty, up to a batch) -> the newest SA whose
+//        local x remote selectors cover the packet -> seal into the batch -> one send per batch
+//        of packets for one SA (udp_io::send_esp_batch: sendmmsg / UDP GSO from our NAT-T
+//        endpoint to the peer's)
 //   in:  the UDP receive thread calls receive_esp(): SA by SPI -> open (ICV, anti-replay) ->
 //        the inner packet must lie within that SA's remote x local selectors -> write to TUN
 // SA table: the kernel actor (install/remove) builds a new immutable table and publishes it with
@@ -19,6 +21,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,8 +48,11 @@ struct userspace_drops {
 
 class userspace_backend final : public backend {
  public:
-  // Sends one ESP packet in UDP from `local` to `remote`; called on the TUN thread.
-  using esp_sender = std::function<bool(const endpoint& local, const endpoint& remote, bytes_view esp)>;
+  // Sends ESP packets in UDP from `local` to `remote` and returns how many left; called on the
+  // TUN thread with up to `send_batch` packets at a time.
+  using esp_sender =
+      std::function<std::size_t(const endpoint& local, const endpoint& remote, std::span<const bytes_view> esp)>;
+  static constexpr std::size_t send_batch = 64;
 
   // Creates the TUN device (errors say what is missing: /dev/net/tun, CAP_NET_ADMIN).
   static result<std::unique_ptr<userspace_backend>> open(const userspace_options& opt);
@@ -81,7 +87,9 @@ class userspace_backend final : public backend {
   explicit userspace_backend(std::unique_ptr<tun_device> tun, const userspace_options& opt);
   void publish();
   void run_tun_reader();
-  void handle_outbound(const std::uint8_t* packet, std::size_t len);
+  struct tx_batch;
+  void handle_outbound(const table& t, const std::uint8_t* packet, std::size_t len, tx_batch& batch);
+  void flush(tx_batch& batch);
 
   userspace_options opt_;
   std::unique_ptr<tun_device> tun_;

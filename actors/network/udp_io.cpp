@@ -5,12 +5,14 @@
 #include <arpa/inet.h>
 #include <linux/xfrm.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -144,7 +146,64 @@ bool local_address_from_control(msghdr& mh, ip_address& out) {
   return false;
 }
 
-constexpr std::size_t control_space = CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(sizeof(in_pktinfo));
+constexpr std::size_t control_space =
+    CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(sizeof(in_pktinfo)) + CMSG_SPACE(sizeof(int));
+
+// The segment size of a UDP GRO buffer (0: one plain datagram).
+std::size_t gro_size_from_control(msghdr& mh) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c != nullptr; c = CMSG_NXTHDR(&mh, c)) {
+    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+      int size;
+      std::memcpy(&size, CMSG_DATA(c), sizeof size);
+      return size > 0 ? static_cast<std::size_t>(size) : 0;
+    }
+  }
+  return 0;
+}
+
+// Control space of a send: the source address (IP_PKTINFO / IPV6_PKTINFO) and a GSO segment size.
+constexpr std::size_t send_control_space = CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(sizeof(std::uint16_t));
+
+// Writes the control messages of one send into `buf` (send_control_space octets, zeroed): the
+// source address when the socket is a wildcard one, and UDP_SEGMENT when `segment` is non-zero.
+// Returns msg_controllen.
+std::size_t send_control(unsigned char* buf, bool wildcard, const ip_address& source, std::uint16_t segment) {
+  std::size_t used = 0;
+  auto* c = reinterpret_cast<cmsghdr*>(buf);
+  if (wildcard && !source.is_any()) {
+    if (source.v6) {
+      c->cmsg_level = IPPROTO_IPV6;
+      c->cmsg_type = IPV6_PKTINFO;
+      c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
+      in6_pktinfo pi{};
+      std::memcpy(&pi.ipi6_addr, source.octets.data(), 16);
+      std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+      used += CMSG_SPACE(sizeof(in6_pktinfo));
+    } else {
+      c->cmsg_level = IPPROTO_IP;
+      c->cmsg_type = IP_PKTINFO;
+      c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+      in_pktinfo pi{};
+      std::memcpy(&pi.ipi_spec_dst, source.octets.data(), 4);
+      std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+      used += CMSG_SPACE(sizeof(in_pktinfo));
+    }
+    c = reinterpret_cast<cmsghdr*>(buf + used);
+  }
+  if (segment != 0) {
+    c->cmsg_level = SOL_UDP;
+    c->cmsg_type = UDP_SEGMENT;
+    c->cmsg_len = CMSG_LEN(sizeof segment);
+    std::memcpy(CMSG_DATA(c), &segment, sizeof segment);
+    used += CMSG_SPACE(sizeof segment);
+  }
+  return used;
+}
+
+// UDP GSO limits: at most 64 segments (UDP_MAX_SEGMENTS of older kernels) and one IP datagram's
+// worth of payload in all.
+constexpr std::size_t gso_max_segments = 64;
+constexpr std::size_t gso_max_payload = 65000;
 
 }  // namespace
 
@@ -216,6 +275,9 @@ result<std::unique_ptr<udp_io>> udp_io::open(const udp_config& cfg) {
       // it at net.core.rmem_max, and a refusal is harmless.
       int rcvbuf = 1 << 20;
       (void)::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+      // ESP in UDP (userspace backend) arrives on the NAT-T socket: take coalesced runs of
+      // datagrams (UDP GRO; drain() splits them). A kernel without it delivers them one by one.
+      if (natt) (void)::setsockopt(fd.get(), SOL_UDP, UDP_GRO, &on, sizeof on);
 
       sockaddr_storage ss;
       socklen_t len = to_sockaddr(addr, port, ss);
@@ -263,7 +325,7 @@ result<std::unique_ptr<udp_io>> udp_io::open(const udp_config& cfg) {
   return io;
 }
 
-void udp_io::start(handler on_ike, handler on_esp) {
+void udp_io::start(handler on_ike, esp_handler on_esp) {
   std::lock_guard<std::mutex> lock(lifecycle_mutex_);
   if (started_) return;
   started_ = true;
@@ -330,8 +392,6 @@ void udp_io::run() {
 }
 
 void udp_io::drain(const socket_info& s, receive_buffers& rb) {
-  // Counted before a handler sees the datagram, so whoever receives it also sees it counted.
-  auto count = [](std::atomic<std::uint64_t>& c) { c.fetch_add(1, std::memory_order_relaxed); };
   for (int round = 0; round < batches_per_wakeup; ++round) {
     rb.reset();
     int n = ::recvmmsg(s.fd, rb.msgs, batch_size, MSG_DONTWAIT, nullptr);
@@ -340,45 +400,63 @@ void udp_io::drain(const socket_info& s, receive_buffers& rb) {
       break;  // EAGAIN: drained; anything else is a per-datagram error the kernel has now cleared
     }
     for (int i = 0; i < n; ++i) {
-      count(counters_.received);
       msghdr& h = rb.msgs[i].msg_hdr;
       const std::uint8_t* p = static_cast<const std::uint8_t*>(rb.iov[i].iov_base);
       std::size_t len = rb.msgs[i].msg_len;
       if (h.msg_flags & MSG_TRUNC) {
-        count(counters_.runts);
+        counters_.received.fetch_add(1, std::memory_order_relaxed);
+        counters_.runts.fetch_add(1, std::memory_order_relaxed);
         continue;
       }
-      datagram d;
-      if (!from_sockaddr(rb.names[i], d.remote)) continue;
-      if (!local_address_from_control(h, d.local.addr)) d.local.addr = s.addr;
-      d.local.port = s.port;
-
-      bool is_ike = true;
-      if (s.natt) {
-        if (len == 1 && p[0] == keepalive_octet) {
-          count(counters_.keepalives);
-          continue;
-        }
-        if (len >= sizeof non_esp_marker && std::memcmp(p, non_esp_marker, sizeof non_esp_marker) == 0) {
-          p += sizeof non_esp_marker;
-          len -= sizeof non_esp_marker;
-        } else {
-          is_ike = false;
-        }
-      }
-      if (len < (is_ike ? ike_header_size : esp_header_size)) {
-        count(counters_.runts);
+      endpoint local, remote;
+      if (!from_sockaddr(rb.names[i], remote)) continue;
+      if (!local_address_from_control(h, local.addr)) local.addr = s.addr;
+      local.port = s.port;
+      // A GRO buffer holds datagrams of `segment` octets each (the last may be shorter).
+      std::size_t segment = gro_size_from_control(h);
+      if (segment == 0 || segment >= len) {
+        dispatch(s, p, len, local, remote);
         continue;
       }
-      if (!is_ike) {
-        count(counters_.esp);
-        if (!on_esp_) continue;
-      }
-      d.data.assign(p, p + len);
-      (is_ike ? on_ike_ : on_esp_)(std::move(d));
+      for (std::size_t off = 0; off < len; off += segment)
+        dispatch(s, p + off, std::min(segment, len - off), local, remote);
     }
     if (static_cast<unsigned>(n) < batch_size) break;  // the socket is empty: skip a failing call
   }
+}
+
+void udp_io::dispatch(const socket_info& s, const std::uint8_t* p, std::size_t len, const endpoint& local,
+                      const endpoint& remote) {
+  // Counted before a handler sees the datagram, so whoever receives it also sees it counted.
+  auto count = [](std::atomic<std::uint64_t>& c) { c.fetch_add(1, std::memory_order_relaxed); };
+  count(counters_.received);
+  bool is_ike = true;
+  if (s.natt) {
+    if (len == 1 && p[0] == keepalive_octet) {
+      count(counters_.keepalives);
+      return;
+    }
+    if (len >= sizeof non_esp_marker && std::memcmp(p, non_esp_marker, sizeof non_esp_marker) == 0) {
+      p += sizeof non_esp_marker;
+      len -= sizeof non_esp_marker;
+    } else {
+      is_ike = false;
+    }
+  }
+  if (len < (is_ike ? ike_header_size : esp_header_size)) {
+    count(counters_.runts);
+    return;
+  }
+  if (!is_ike) {
+    count(counters_.esp);
+    if (on_esp_) on_esp_(bytes_view(p, len), local, remote);
+    return;
+  }
+  datagram d;
+  d.data.assign(p, p + len);
+  d.local = local;
+  d.remote = remote;
+  on_ike_(std::move(d));
 }
 
 const udp_io::socket_info* udp_io::find_socket(const endpoint& local) const {
@@ -419,28 +497,10 @@ bool udp_io::send_parts(const endpoint& local, const endpoint& remote, bool with
 
   // On a wildcard socket the kernel would pick the source by routing; IKE must answer from the
   // address the peer used, so the source is given explicitly.
-  alignas(cmsghdr) unsigned char control[CMSG_SPACE(sizeof(in6_pktinfo))] = {};
-  if (s->addr.is_any() && !local.addr.is_any()) {
+  alignas(cmsghdr) unsigned char control[send_control_space] = {};
+  if (std::size_t used = send_control(control, s->addr.is_any(), local.addr, 0)) {
     mh.msg_control = control;
-    if (s->addr.v6) {
-      mh.msg_controllen = CMSG_SPACE(sizeof(in6_pktinfo));
-      cmsghdr* c = CMSG_FIRSTHDR(&mh);
-      c->cmsg_level = IPPROTO_IPV6;
-      c->cmsg_type = IPV6_PKTINFO;
-      c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
-      in6_pktinfo pi{};
-      std::memcpy(&pi.ipi6_addr, local.addr.octets.data(), 16);
-      std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
-    } else {
-      mh.msg_controllen = CMSG_SPACE(sizeof(in_pktinfo));
-      cmsghdr* c = CMSG_FIRSTHDR(&mh);
-      c->cmsg_level = IPPROTO_IP;
-      c->cmsg_type = IP_PKTINFO;
-      c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
-      in_pktinfo pi{};
-      std::memcpy(&pi.ipi_spec_dst, local.addr.octets.data(), 4);
-      std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
-    }
+    mh.msg_controllen = used;
   }
 
   ssize_t r;
@@ -452,6 +512,92 @@ bool udp_io::send_parts(const endpoint& local, const endpoint& remote, bool with
   }
   counters_.sent.fetch_add(1, std::memory_order_relaxed);
   return true;
+}
+
+std::size_t udp_io::send_esp_batch(const endpoint& local, const endpoint& remote,
+                                   std::span<const bytes_view> packets) {
+  auto count = [this](std::atomic<std::uint64_t>& c, std::size_t n) { c.fetch_add(n, std::memory_order_relaxed); };
+  const socket_info* s = find_socket(local);
+  if (s == nullptr || remote.addr.v6 != s->addr.v6) {
+    count(counters_.send_errors, packets.size());
+    return 0;
+  }
+  sockaddr_storage dst;
+  socklen_t dst_len = to_sockaddr(remote.addr, remote.port, dst);
+  bool wildcard = s->addr.is_any();
+
+  constexpr std::size_t max_messages = 64;
+  struct alignas(cmsghdr) control_buf {
+    unsigned char bytes[send_control_space];
+  };
+  mmsghdr msgs[max_messages];
+  iovec iov[max_messages];
+  control_buf control[max_messages];
+  std::size_t parts[max_messages];  // packets in each message
+
+  std::size_t sent = 0;
+  std::size_t next = 0;  // the first packet not yet put in a message
+  while (next < packets.size()) {
+    // Messages for as many packets as fit: with GSO a run of equal sizes (the last may be
+    // shorter) per message, each packet its own iovec entry; without, one packet per message.
+    bool gso = !gso_refused_.load(std::memory_order_relaxed);
+    std::size_t m = 0;
+    std::size_t first = next;
+    std::size_t pos = next;
+    while (pos < packets.size() && m < max_messages) {
+      std::size_t seg = packets[pos].size();
+      std::size_t k = 1;
+      std::size_t total = seg;
+      if (gso)
+        while (pos + k < packets.size() && k < gso_max_segments && total + packets[pos + k].size() <= gso_max_payload &&
+               packets[pos + k].size() <= seg && packets[pos + k - 1].size() == seg) {
+          total += packets[pos + k].size();
+          ++k;
+        }
+      // The iovecs of a message must be contiguous: this message's start at iov + pos - first.
+      for (std::size_t j = 0; j < k; ++j)
+        iov[pos - first + j] = iovec{const_cast<std::uint8_t*>(packets[pos + j].data()), packets[pos + j].size()};
+      msghdr& h = msgs[m].msg_hdr;
+      h = msghdr{};
+      h.msg_name = &dst;
+      h.msg_namelen = dst_len;
+      h.msg_iov = &iov[pos - first];
+      h.msg_iovlen = k;
+      std::memset(control[m].bytes, 0, sizeof control[m].bytes);
+      auto segment = k > 1 ? static_cast<std::uint16_t>(seg) : std::uint16_t{0};
+      std::size_t used = send_control(control[m].bytes, wildcard, local.addr, segment);
+      if (used) {
+        h.msg_control = control[m].bytes;
+        h.msg_controllen = used;
+      }
+      parts[m++] = k;
+      pos += k;
+      if (pos - first >= max_messages) break;  // the iovec array is full
+    }
+    // Send them; a failing message is dropped (counted) and the rest go on.
+    std::size_t done = 0;
+    while (done < m) {
+      int r = ::sendmmsg(s->fd, msgs + done, static_cast<unsigned>(m - done), MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        if (parts[done] > 1 && (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT)) {
+          // This path cannot segment (no checksum offload, an IPsec policy, an old kernel):
+          // plain datagrams from now on, starting again at this message's first packet.
+          gso_refused_.store(true, std::memory_order_relaxed);
+          break;
+        }
+        count(counters_.send_errors, parts[done]);
+        next += parts[done++];
+        continue;
+      }
+      for (int i = 0; i < r; ++i) {
+        sent += parts[done];
+        next += parts[done++];
+      }
+    }
+  }
+  count(counters_.sent, sent);
+  return sent;
 }
 
 }  // namespace aike::net

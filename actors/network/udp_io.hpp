@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -43,6 +44,8 @@ struct io_counters {
 class udp_io {
  public:
   using handler = std::function<void(datagram&&)>;
+  // ESP gets a view of the receive buffer (valid during the call only), not an owning copy.
+  using esp_handler = std::function<void(bytes_view esp, const endpoint& local, const endpoint& remote)>;
 
   // Smallest IKE message (the fixed header) and smallest ESP packet (SPI + sequence number).
   static constexpr std::size_t ike_header_size = 28;
@@ -59,7 +62,9 @@ class udp_io {
 
   // Starts the receive thread. The handlers run on that thread: they must be cheap and must not
   // throw. on_esp may be empty (ESP is then counted and dropped). A second call does nothing.
-  void start(handler on_ike, handler on_esp);
+  // The NAT-T sockets ask for UDP GRO: a run of equal-sized datagrams of one flow may arrive as
+  // one buffer, which is split here, so each handler call still sees exactly one datagram.
+  void start(handler on_ike, esp_handler on_esp);
 
   // Thread-safe, never blocks: sends from the socket bound to local.port on local.addr (or the
   // wildcard socket of that family, choosing the source address with IP_PKTINFO/IPV6_PKTINFO).
@@ -67,6 +72,10 @@ class udp_io {
   bool send(const endpoint& local, const endpoint& remote, bytes_view ike_message);
   // The same without the marker, for userspace ESP-in-UDP.
   bool send_esp(const endpoint& local, const endpoint& remote, bytes_view esp_packet);
+  // Several ESP packets from `local` to `remote` in one system call (sendmmsg); runs of equal size
+  // go as one UDP GSO send (UDP_SEGMENT) where the kernel takes it, else one datagram each.
+  // Returns how many were sent; the rest are counted as send errors.
+  std::size_t send_esp_batch(const endpoint& local, const endpoint& remote, std::span<const bytes_view> esp_packets);
 
   // The port actually bound for IKE (natt = false) or NAT-T (natt = true). Every listen address
   // shares it: with port 0 the first socket of a kind picks it and the others bind the same one.
@@ -100,6 +109,8 @@ class udp_io {
   void run();
   void wake();
   void drain(const socket_info& s, receive_buffers& rb);
+  void dispatch(const socket_info& s, const std::uint8_t* p, std::size_t len, const endpoint& local,
+                const endpoint& remote);
 
   std::vector<socket_info> sockets_;  // immutable after open(), so sends need no lock
   int epoll_fd_ = -1;
@@ -108,7 +119,8 @@ class udp_io {
   std::uint16_t natt_port_ = 0;
   std::vector<std::string> warnings_;
   handler on_ike_;
-  handler on_esp_;
+  esp_handler on_esp_;
+  std::atomic<bool> gso_refused_{false};  // the kernel refused UDP_SEGMENT once: plain sends from then on
   atomic_counters counters_;
   std::mutex lifecycle_mutex_;  // start()/stop() only, never on the data path
   std::thread thread_;

@@ -150,12 +150,12 @@ class UserspaceBackend : public ::testing::Test {
     auto b = kernel::userspace_backend::open(o);
     ASSERT_TRUE(b) << b.err().message;
     backend = std::move(*b);
-    backend->set_sender([this](const endpoint& l, const endpoint& r, bytes_view esp) {
+    backend->set_sender([this](const endpoint& l, const endpoint& r, std::span<const bytes_view> esp) {
       std::lock_guard<std::mutex> lock(mutex);
-      sent.emplace_back(esp.begin(), esp.end());
+      for (bytes_view p : esp) sent.emplace_back(p.begin(), p.end());
       sent_from = l;
       sent_to = r;
-      return true;
+      return esp.size();
     });
     ASSERT_TRUE(backend->start(false));
 

@@ -102,6 +102,14 @@ class inbox {
       cv_.notify_all();
     };
   }
+  // For ESP, which comes as a view of the receive buffer: kept as an owning copy.
+  udp_io::esp_handler esp_handler() {
+    return [this](bytes_view esp, const endpoint& local, const endpoint& remote) {
+      std::lock_guard<std::mutex> l(m_);
+      items_.push_back(datagram{bytes(esp.begin(), esp.end()), local, remote});
+      cv_.notify_all();
+    };
+  }
   bool wait_for(std::size_t n, std::chrono::milliseconds timeout = 2000ms) {
     std::unique_lock<std::mutex> l(m_);
     return cv_.wait_for(l, timeout, [&] { return items_.size() >= n; });
@@ -162,7 +170,7 @@ TEST(UdpIo, ReceivesIkeWithLocalAndRemoteEndpoints) {
   auto io = open_io({"127.0.0.1"});
   ASSERT_TRUE(io);
   inbox ike, esp;
-  io->start(ike.handler(), esp.handler());
+  io->start(ike.handler(), esp.esp_handler());
   peer_socket peer;
   endpoint to{addr("127.0.0.1"), io->bound_port(false)};
   bytes m = message(40);
@@ -218,7 +226,7 @@ TEST(UdpIo, NattMarkerIsStripped) {
   auto io = open_io({"127.0.0.1"});
   ASSERT_TRUE(io);
   inbox ike, esp;
-  io->start(ike.handler(), esp.handler());
+  io->start(ike.handler(), esp.esp_handler());
   peer_socket peer;
   endpoint to{addr("127.0.0.1"), io->bound_port(true)};
   bytes m = message(28);
@@ -236,7 +244,7 @@ TEST(UdpIo, KeepaliveIsCountedAndDropped) {
   auto io = open_io({"127.0.0.1"});
   ASSERT_TRUE(io);
   inbox ike, esp;
-  io->start(ike.handler(), esp.handler());
+  io->start(ike.handler(), esp.esp_handler());
   peer_socket peer;
   peer.send_to({addr("127.0.0.1"), io->bound_port(true)}, bytes{0xFF});
   peer.send_to({addr("127.0.0.1"), io->bound_port(true)}, bytes{0xFF});
@@ -253,7 +261,7 @@ TEST(UdpIo, EspGoesToTheEspHandler) {
   auto io = open_io({"127.0.0.1"});
   ASSERT_TRUE(io);
   inbox ike, esp;
-  io->start(ike.handler(), esp.handler());
+  io->start(ike.handler(), esp.esp_handler());
   peer_socket peer;
   bytes packet = message(60, 0x10);  // SPI 0x10111213: not the zero marker
   peer.send_to({addr("127.0.0.1"), io->bound_port(true)}, packet);
@@ -282,7 +290,7 @@ TEST(UdpIo, RuntsAreDroppedAndCounted) {
   auto io = open_io({"127.0.0.1"});
   ASSERT_TRUE(io);
   inbox ike, esp;
-  io->start(ike.handler(), esp.handler());
+  io->start(ike.handler(), esp.esp_handler());
   peer_socket peer;
   endpoint ike_port{addr("127.0.0.1"), io->bound_port(false)};
   endpoint natt_port{addr("127.0.0.1"), io->bound_port(true)};
@@ -375,6 +383,62 @@ TEST(UdpIo, SendFromIkePortAndSendEspHaveNoMarker) {
   EXPECT_EQ(got, esp);
   EXPECT_EQ(from, natt_local);
   EXPECT_EQ(io->counters().sent, 2u);
+}
+
+// A batch: equal sizes then a shorter one (one GSO run), then other sizes; each arrives as a
+// datagram of its own, in order, at a plain socket.
+std::vector<bytes> esp_batch() {
+  std::vector<bytes> v;
+  for (std::uint8_t i = 0; i < 40; ++i) v.push_back(message(1400, i));
+  v.push_back(message(300, 0x70));
+  v.push_back(message(1400, 0x71));
+  v.push_back(message(9, 0x72));
+  return v;
+}
+
+TEST(UdpIo, SendEspBatchArrivesAsSeparateDatagrams) {
+  auto io = open_io({"127.0.0.1"});
+  ASSERT_TRUE(io);
+  peer_socket peer;
+  auto packets = esp_batch();
+  std::vector<bytes_view> views(packets.begin(), packets.end());
+  endpoint natt_local{addr("127.0.0.1"), io->bound_port(true)};
+  EXPECT_EQ(io->send_esp_batch(natt_local, peer.ep(), views), packets.size());
+  for (const auto& want : packets) {
+    bytes got;
+    endpoint from;
+    ASSERT_TRUE(peer.receive(got, from));
+    EXPECT_EQ(got, want);
+    EXPECT_EQ(from, natt_local);
+  }
+  EXPECT_EQ(io->counters().sent, packets.size());
+  EXPECT_EQ(io->send_esp_batch({addr("127.0.0.2"), io->bound_port(true)}, peer.ep(), views), 0u);
+  EXPECT_EQ(io->counters().send_errors, packets.size());
+}
+
+// Between two udp_io (the receiver takes UDP GRO): one ESP handler call per packet, in order,
+// from a wildcard socket that sets the source address.
+TEST(UdpIo, SendEspBatchToUdpIoGivesOneHandlerCallPerPacket) {
+  auto rx = open_io({"127.0.0.1"});
+  auto tx = open_io({"0.0.0.0"});
+  ASSERT_TRUE(rx && tx);
+  inbox ike, esp;
+  rx->start(ike.handler(), esp.esp_handler());
+  auto packets = esp_batch();
+  std::vector<bytes_view> views(packets.begin(), packets.end());
+  endpoint from{addr("127.0.0.1"), tx->bound_port(true)};
+  endpoint to{addr("127.0.0.1"), rx->bound_port(true)};
+  EXPECT_EQ(tx->send_esp_batch(from, to, views), packets.size());
+  ASSERT_TRUE(esp.wait_for(packets.size()));
+  auto got = esp.items();
+  ASSERT_EQ(got.size(), packets.size());
+  for (std::size_t i = 0; i < packets.size(); ++i) {
+    EXPECT_EQ(got[i].data, packets[i]) << i;
+    EXPECT_EQ(got[i].remote, from);
+    EXPECT_EQ(got[i].local, to);
+  }
+  EXPECT_TRUE(ike.items().empty());
+  EXPECT_EQ(rx->counters().esp, packets.size());
 }
 
 TEST(UdpIo, SendWithoutAMatchingSocketFailsAndIsCounted) {

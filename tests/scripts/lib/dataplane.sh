@@ -36,9 +36,11 @@ child_counter() {
 
 # counters_agree SENT RECEIVED LOST: what one side sent is what the other received plus what the
 # receiving namespace dropped for a full UDP receive buffer (a TCP burst can overflow a slow
-# receiver's socket; TCP sends those packets again), nothing else.
+# receiver's socket; TCP sends those packets again), nothing else. aiked's NAT-T socket takes UDP
+# GRO, and a dropped GRO buffer of several ESP packets counts once in UdpRcvbufErrors: with drops,
+# at least LOST packets are missing; without, none.
 counters_agree() {
-  [ $(($1 - $2)) -eq "$3" ]
+  if [ "$3" -eq 0 ]; then [ $(($1 - $2)) -eq 0 ]; else [ $(($1 - $2)) -ge "$3" ]; fi
 }
 
 # udp_rcvbuf_errors NS: UDP datagrams the namespace dropped so far for a full receive buffer.
