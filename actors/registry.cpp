@@ -553,7 +553,7 @@ caf::behavior registry_actor(caf::stateful_actor<registry_state>* self, std::sha
         if (st.io) {
           auto c = st.io->counters();
           if (c.runts) s.drops["runt"] = c.runts;
-          if (c.esp) s.drops["esp_without_data_plane"] = c.esp;
+          if (c.esp_unhandled) s.drops["esp_without_data_plane"] = c.esp_unhandled;
           if (c.keepalives) s.drops["nat_keepalive"] = c.keepalives;
         }
         return s;

@@ -370,6 +370,7 @@ io_counters udp_io::counters() const {
   c.send_errors = counters_.send_errors.load(std::memory_order_relaxed);
   c.keepalives = counters_.keepalives.load(std::memory_order_relaxed);
   c.esp = counters_.esp.load(std::memory_order_relaxed);
+  c.esp_unhandled = counters_.esp_unhandled.load(std::memory_order_relaxed);
   c.runts = counters_.runts.load(std::memory_order_relaxed);
   return c;
 }
@@ -449,7 +450,10 @@ void udp_io::dispatch(const socket_info& s, const std::uint8_t* p, std::size_t l
   }
   if (!is_ike) {
     count(counters_.esp);
-    if (on_esp_) on_esp_(bytes_view(p, len), local, remote);
+    if (on_esp_)
+      on_esp_(bytes_view(p, len), local, remote);
+    else
+      count(counters_.esp_unhandled);
     return;
   }
   datagram d;

@@ -37,7 +37,8 @@ struct io_counters {
   std::uint64_t sent = 0;         // successful sends
   std::uint64_t send_errors = 0;  // no socket for the local endpoint, EAGAIN, or any other error
   std::uint64_t keepalives = 0;   // NAT keepalives (a single 0xFF on the NAT-T port), dropped
-  std::uint64_t esp = 0;          // ESP-in-UDP datagrams on the NAT-T port (dropped if no handler)
+  std::uint64_t esp = 0;          // ESP-in-UDP datagrams on the NAT-T port (GRO pieces counted one by one)
+  std::uint64_t esp_unhandled = 0;  // of those, dropped because no data plane takes ESP
   std::uint64_t runts = 0;        // too short (IKE < 28, ESP < 8 octets) or truncated (> 64 KiB)
 };
 
@@ -99,7 +100,7 @@ class udp_io {
     bool natt = false;
   };
   struct atomic_counters {
-    std::atomic<std::uint64_t> received{0}, sent{0}, send_errors{0}, keepalives{0}, esp{0}, runts{0};
+    std::atomic<std::uint64_t> received{0}, sent{0}, send_errors{0}, keepalives{0}, esp{0}, esp_unhandled{0}, runts{0};
   };
   struct receive_buffers;
 

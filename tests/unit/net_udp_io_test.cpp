@@ -271,6 +271,7 @@ TEST(UdpIo, EspGoesToTheEspHandler) {
   EXPECT_EQ(got[0].local.port, io->bound_port(true));
   EXPECT_EQ(got[0].remote, peer.ep());
   EXPECT_EQ(io->counters().esp, 1u);
+  EXPECT_EQ(io->counters().esp_unhandled, 0u);
   EXPECT_TRUE(ike.items().empty());
 }
 
@@ -283,6 +284,7 @@ TEST(UdpIo, EspWithoutHandlerIsCountedAndDropped) {
   peer.send_to({addr("127.0.0.1"), io->bound_port(true)}, message(60, 0x10));
   ASSERT_TRUE(wait_received(*io, 1));
   EXPECT_EQ(io->counters().esp, 1u);
+  EXPECT_EQ(io->counters().esp_unhandled, 1u);
   EXPECT_TRUE(ike.items().empty());
 }
 
