@@ -46,4 +46,27 @@ if command -v man >/dev/null; then
   echo "ok: man pages render"
 fi
 bash -n "$PREFIX/share/bash-completion/completions/aikectl" || fail "bash completion has a syntax error"
+
+# The Debian package (cpack): files under /usr and /etc, aiked.toml a conffile, Depends filled in.
+if command -v cpack >/dev/null && command -v dpkg-deb >/dev/null && command -v dpkg-shlibdeps >/dev/null; then
+  PKG=$PREFIX/pkg
+  mkdir -p "$PKG"
+  (cd "$PKG" && cpack -G DEB --config "$BUILD/CPackConfig.cmake" -B "$PKG" >"$PKG/cpack.log" 2>&1) ||
+    { cat "$PKG/cpack.log" >&2; fail "cpack -G DEB failed"; }
+  deb=$(ls "$PKG"/aike_*.deb 2>/dev/null | head -1)
+  [ -n "$deb" ] || fail "cpack made no .deb"
+  files=$(dpkg-deb -c "$deb" | awk '{ print $6 }')
+  for f in ./usr/sbin/aiked ./usr/bin/aikectl ./etc/aike/aiked.toml ./usr/lib/systemd/system/aiked.service \
+    ./usr/share/man/man8/aiked.8 ./usr/lib/aike/updown; do
+    grep -qx "$f" <<<"$files" || fail "the package lacks $f"
+  done
+  dpkg-deb -I "$deb" conffiles | grep -qx "/etc/aike/aiked.toml" || fail "aiked.toml is not a conffile"
+  dpkg-deb -f "$deb" Depends | grep -q "libcaf-core" || fail "the package's Depends lacks CAF: $(dpkg-deb -f "$deb" Depends)"
+  mkdir -p "$PKG/x" && dpkg-deb -x "$deb" "$PKG/x"
+  grep -q "^ExecStart=/usr/sbin/aiked -c /etc/aike/aiked.toml$" "$PKG/x/usr/lib/systemd/system/aiked.service" ||
+    fail "the packaged unit does not start /usr/sbin/aiked with /etc/aike/aiked.toml"
+  echo "ok: $(basename "$deb") ($(du -k "$deb" | cut -f1) KiB) has the files, the conffile and Depends"
+else
+  echo "note: cpack/dpkg-deb/dpkg-shlibdeps not found; Debian package not checked"
+fi
 echo PASS
