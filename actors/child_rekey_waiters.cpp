@@ -34,10 +34,12 @@ void child_rekey_waiters::installed(std::uint32_t replaces, std::uint32_t fresh,
   it->second.successor = fresh;
 }
 
-void child_rekey_waiters::removed(std::uint32_t child_id) {
+void child_rekey_waiters::removed(std::uint32_t child_id, bool closing) {
   auto it = waiting_.find(child_id);
   if (it == waiting_.end()) return;
-  if (it->second.successor)
+  if (closing)
+    finish(it, false, "the IKE SA closed before the rekey completed");
+  else if (it->second.successor)
     finish(it, true, {});
   else
     finish(it, false, "the CHILD_SA was deleted before a rekey completed");

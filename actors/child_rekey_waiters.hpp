@@ -28,8 +28,8 @@ class child_rekey_waiters {
   void refuse(std::uint64_t op, std::uint32_t child_id, const std::string& why);
   // The kernel actor answered the install of a rekey's new SA (`replaces` is the old one).
   void installed(std::uint32_t replaces, std::uint32_t fresh, bool ok);
-  // The kernel actor answered the removal of a CHILD_SA.
-  void removed(std::uint32_t child_id);
+  // The kernel actor answered the removal of a CHILD_SA; `closing`: because the IKE SA ends.
+  void removed(std::uint32_t child_id, bool closing);
   // After the engine ran: a rekey that went back to "installed" without a successor failed.
   void check(const sa::ike_sa& sa);
   // The IKE SA ends: every rekey still waited for failed.

@@ -128,7 +128,7 @@ void drain(self_ptr self) {
       auto removed = [self, down, rekeyed](bool ok) mutable {
         auto& st = self->state;
         --st.kernel_pending;
-        st.rekeys.removed(down.child_id);
+        st.rekeys.removed(down.child_id, st.closed);
         flush_rekeys(self);
         if (st.children_up.erase(down.child_id) && (!rekeyed || !ok)) {
           down.reason = ok ? st.reason : "kernel removal failed";
