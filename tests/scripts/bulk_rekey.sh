@@ -7,6 +7,7 @@
 set -u
 AIKE_BUILD=$(cd "$1" && pwd)
 N=${BULK_REKEY_SAS:-300}
+NG=$(echo "$N" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta')  # as aikectl prints it: 5,000
 . "$(dirname "$0")/lib/netns.sh"
 ns_setup bulkrekey
 A=$WORK/a
@@ -59,7 +60,7 @@ rc=$?
 echo "$out" | grep -q "no matching CHILD_SA" || fail "rekey --all without SAs: $out"
 
 out=$(ctl_a initiate --ike load --count "$N" --timeout 120 2>&1) || fail "initiate --count $N failed: $out"
-echo "$out" | grep -q "established $N / $N" || fail "initiate did not report $N / $N: $out"
+echo "$out" | grep -q "established $NG / $NG" || fail "initiate did not report $N / $N: $out"
 wait_until 30 sh -c "[ \$(ip netns exec $NS_B $AIKECTL --token-file $B/token list-sas --json | jq '[.[].children[]] | length') -eq $N ]" ||
   fail "B does not list $N CHILD_SAs"
 
@@ -69,8 +70,8 @@ ctl_a list-sas --json | jq -r '.[].children[].spi_in' | sort >"$WORK/spi.before"
 t0=$(date +%s.%N)
 out=$(ctl_a rekey --all --timeout 120 --progress 2>"$WORK/rekey.progress") || fail "rekey --all failed: $out"
 t1=$(date +%s.%N)
-echo "$out" | grep -qx "rekeyed $N / $N" || fail "rekey --all did not report $N / $N: $out"
-grep -qE "^rekeyed [0-9,]+ / $N$" "$WORK/rekey.progress" || fail "no progress line during rekey --all"
+echo "$out" | grep -qx "rekeyed $NG / $NG" || fail "rekey --all did not report $N / $N: $out"
+grep -qE "^rekeyed [0-9,]+ / $NG$" "$WORK/rekey.progress" || fail "no progress line during rekey --all"
 echo "rekey --all of $N CHILD_SAs: $(echo "$t1 - $t0" | bc) s, $(wc -l <"$WORK/rekey.progress") progress line(s)"
 # It answered when every rekey was complete: the old SPIs are gone at once, on A and on B.
 ctl_a list-sas --json | jq -r '.[].children[].spi_in' | sort >"$WORK/spi.after"
