@@ -52,6 +52,12 @@ void emit(self_ptr self, sa_event ev) {
   if (self->state.events) self->send(self->state.events, event_atom::value, std::move(ev));
 }
 
+// Outcomes of waited-for CHILD_SA rekeys go to the registry, which counts them per operation.
+void flush_rekeys(self_ptr self) {
+  for (auto& o : self->state.rekeys.take())
+    self->send(self->state.registry, rekeyed_atom::value, o.op, self->state.sa->unique_id(), o.child_id, o.ok, o.error);
+}
+
 void report(self_ptr self) {
   auto s = sa::summarize(*self->state.sa);
   s.established_at = self->state.established_at;
@@ -68,6 +74,8 @@ void maybe_finish(self_ptr self) {
     ev.reason = st.reason;
     emit(self, std::move(ev));
   }
+  st.rekeys.close(st.reason);
+  flush_rekeys(self);
   self->send(st.registry, gone_atom::value, st.sa->unique_id(), st.reason, st.peer_dead);
   self->quit();
 }
@@ -95,10 +103,13 @@ void drain(self_ptr self) {
       // rekey's new SA is reported as child_rekey (the old one goes quietly afterwards).
       auto up = child_event(self, i->replaces ? sa_event_kind::child_rekey : sa_event_kind::child_up, i->child);
       ++st.kernel_pending;  // the SA's end waits for this answer, so a down never precedes its up
+      std::uint32_t replaces = i->replaces;
       self->request(st.kernel, caf::infinite, install_atom::value, std::move(ci))
           .then(
-              [self, up](bool ok, const std::string&) mutable {
+              [self, up, replaces](bool ok, const std::string&) mutable {
                 --self->state.kernel_pending;
+                if (replaces) self->state.rekeys.installed(replaces, up.child_id, ok);
+                flush_rekeys(self);
                 if (ok) {
                   self->state.children_up.insert(up.child_id);
                   emit(self, std::move(up));
@@ -120,6 +131,8 @@ void drain(self_ptr self) {
       auto removed = [self, down, rekeyed](bool ok) mutable {
         auto& st = self->state;
         --st.kernel_pending;
+        st.rekeys.removed(down.child_id, st.closed);
+        flush_rekeys(self);
         if (st.children_up.erase(down.child_id) && (!rekeyed || !ok)) {
           down.reason = ok ? st.reason : "kernel removal failed";
           emit(self, std::move(down));
@@ -152,6 +165,8 @@ void drain(self_ptr self) {
     }
   }
   if (changed && !st.closed) report(self);
+  st.rekeys.check(*st.sa);
+  flush_rekeys(self);
   maybe_finish(self);
 }
 
@@ -200,6 +215,17 @@ caf::behavior ike_sa_actor(caf::stateful_actor<ike_sa_actor_state>* self, ike_sa
         if (self->state.closed) return;
         if (!self->state.sa->request_child_rekey(child_id))
           self->state.log(level::info, "CHILD_SA {" + std::to_string(child_id) + "} not rekeyed now (busy or gone)");
+        drain(self);
+      },
+      // A bulk rekey: the outcome goes to the registry as (rekeyed, op, ike id, child id, ok, error).
+      [self](rekey_atom, std::uint32_t child_id, std::uint64_t op) {
+        auto& st = self->state;
+        if (st.closed) {
+          st.rekeys.refuse(op, child_id, "the IKE SA is closing");
+          flush_rekeys(self);
+          return;
+        }
+        st.rekeys.add(op, child_id, *st.sa, st.sa->request_child_rekey(child_id));
         drain(self);
       },
   };

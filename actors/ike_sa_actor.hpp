@@ -10,6 +10,7 @@
 #include <string>
 #include <utility>
 
+#include "actors/child_rekey_waiters.hpp"
 #include "actors/logger.hpp"
 #include "actors/network/udp_io.hpp"
 #include "engine/sa/ike_sa.hpp"
@@ -45,6 +46,7 @@ struct ike_sa_actor_state {
   bool closed = false;
   bool peer_dead = false;
   std::string reason;
+  child_rekey_waiters rekeys;  // CHILD_SA rekeys a bulk `aikectl rekey` waits for
   static inline const char* name = "ike_sa";
 };
 

@@ -26,7 +26,10 @@ using initiate_atom = caf::atom_constant<caf::atom("initiate")>;  // to an SA: (
 using terminate_atom = caf::atom_constant<caf::atom("terminate")>;  // to an SA: (terminate, bool force)
 using child_del_atom = caf::atom_constant<caf::atom("childdel")>;   // to an SA: (childdel, child id)
 // to an SA: (rekey, child id); registry: (rekey, filter) -> bulk_result
+// to an SA: (rekey, child id, uint64 op) -> the registry gets (rekeyed, op, ike id, child id, bool ok,
+// std::string error) when that rekey completed or failed
 using rekey_atom = caf::atom_constant<caf::atom("rekey")>;
+using rekeyed_atom = caf::atom_constant<caf::atom("rekeyed")>;
 using update_atom = caf::atom_constant<caf::atom("saupdate")>;    // SA -> registry: (saupdate, sa::ike_summary)
 using gone_atom = caf::atom_constant<caf::atom("sagone")>;        // SA -> registry: (sagone, id, reason, peer_dead)
 using drop_atom = caf::atom_constant<caf::atom("drop")>;          // (drop, reason)

@@ -334,6 +334,16 @@ void on_gone(self_ptr self, std::uint32_t id, const std::string& reason, bool pe
         }
         break;
       }
+      case bulk_op::kind::rekey_child: {  // normally the SA reported these itself before it went
+        auto c = op.children.find(id);
+        if (c != op.children.end()) {
+          op.result.failed += c->second.size();
+          for (auto cid : c->second)
+            op.result.errors.push_back(label(e, id) + "{" + std::to_string(cid) + "}: the IKE SA went: " + reason);
+          op.children.erase(c);
+        }
+        break;
+      }
     }
   }
   for (auto op_id : touched) maybe_complete(self, op_id);
@@ -448,22 +458,65 @@ caf::result<bulk_result> start_terminate(self_ptr self, const sa_filter& f, bool
   return caf::result<bulk_result>(caf::delegated<bulk_result>());
 }
 
-// (rekey, filter): asks the IKE SA actor of every matching CHILD_SA to rekey it (a filter by
-// IKE SA takes all its CHILD_SAs). The answer counts the CHILD_SAs asked; each rekey completes
-// in the background, and list-sas shows the new SPIs.
-bulk_result start_rekey(self_ptr self, const sa_filter& f) {
-  bulk_result r;
-  for (auto& [id, e] : self->state.sas) {
+// (rekey, filter, ...): asks the IKE SA actor of every matching CHILD_SA to rekey it (a filter by
+// IKE SA takes all its CHILD_SAs), carrying the operation's id; each SA answers (rekeyed, op, ...)
+// once that rekey completed or failed, and the answer counts them (blocking). Without `block` the
+// answer only counts the CHILD_SAs asked and the rekeys complete in the background.
+caf::result<bulk_result> start_rekey(self_ptr self, const sa_filter& f, std::uint32_t timeout_ms, bool block,
+                                     caf::actor progress) {
+  auto& st = self->state;
+  bulk_op op;
+  op.what = bulk_op::kind::rekey_child;
+  auto op_id = st.next_op++;
+  for (auto& [id, e] : st.sas) {
     if (!matches(e, id, f)) continue;
     for (const auto& c : e.summary.children) {
       if ((f.kind == sa_filter::by::child_name && c.name != f.name) || (f.kind == sa_filter::by::child_id && c.id != f.id))
         continue;
-      ++r.matched;
-      self->send(e.handle, rekey_atom::value, c.id);
+      ++op.result.matched;
+      if (!block) {
+        self->send(e.handle, rekey_atom::value, c.id);
+        continue;
+      }
+      op.children[id].insert(c.id);
+      op.pending.insert(id);
+      self->send(e.handle, rekey_atom::value, c.id, op_id);
     }
   }
-  r.completed = r.matched;
-  return r;
+  if (!block) {
+    op.result.completed = op.result.matched;
+    return op.result;
+  }
+  if (op.pending.empty()) return op.result;
+  op.promise = self->make_response_promise();
+  op.progress = std::move(progress);
+  st.ops.emplace(op_id, std::move(op));
+  self->delayed_send(self, std::chrono::milliseconds(timeout_ms), timeout_atom::value, op_id);
+  return caf::result<bulk_result>(caf::delegated<bulk_result>());
+}
+
+// (rekeyed, op, ike id, child id, ok, error) from an SA actor: one CHILD_SA of a bulk rekey is done.
+void on_rekeyed(self_ptr self, std::uint64_t op_id, std::uint32_t ike_id, std::uint32_t child_id, bool ok,
+                const std::string& error) {
+  auto& st = self->state;
+  auto it = st.ops.find(op_id);
+  if (it == st.ops.end() || it->second.what != bulk_op::kind::rekey_child) return;  // timed out meanwhile
+  auto& op = it->second;
+  auto c = op.children.find(ike_id);
+  if (c == op.children.end() || !c->second.erase(child_id)) return;
+  if (ok) {
+    ++op.result.completed;
+  } else {
+    ++op.result.failed;
+    auto e = st.sas.find(ike_id);
+    std::string who = e == st.sas.end() ? std::to_string(ike_id) : label(e->second, ike_id);
+    op.result.errors.push_back(who + "{" + std::to_string(child_id) + "}: " + error);
+  }
+  if (c->second.empty()) {
+    op.children.erase(c);
+    op.pending.erase(ike_id);
+  }
+  maybe_complete(self, op_id);
 }
 
 // A reload: new SAs and responder matching use `cfg` from now on; existing SAs keep the
@@ -528,7 +581,15 @@ caf::behavior registry_actor(caf::stateful_actor<registry_state>* self, std::sha
       },
       [self](terminate_atom, const sa_filter& f, bool force, std::uint32_t timeout_ms, bool block,
              caf::actor progress) { return start_terminate(self, f, force, timeout_ms, block, std::move(progress)); },
-      [self](rekey_atom, const sa_filter& f) { return start_rekey(self, f); },
+      // (rekey, filter, timeout ms, block[, progress actor]) -> bulk_result counting CHILD_SAs
+      [self](rekey_atom, const sa_filter& f, std::uint32_t timeout_ms, bool block) {
+        return start_rekey(self, f, timeout_ms, block, {});
+      },
+      [self](rekey_atom, const sa_filter& f, std::uint32_t timeout_ms, bool block, caf::actor progress) {
+        return start_rekey(self, f, timeout_ms, block, std::move(progress));
+      },
+      [self](rekeyed_atom, std::uint64_t op_id, std::uint32_t ike_id, std::uint32_t child_id, bool ok,
+             const std::string& error) { on_rekeyed(self, op_id, ike_id, child_id, ok, error); },
       [self](list_atom, const sa_filter& f) {
         std::vector<sa::ike_summary> out;
         for (const auto& [id, e] : self->state.sas)
@@ -571,7 +632,13 @@ caf::behavior registry_actor(caf::stateful_actor<registry_state>* self, std::sha
         bulk_result r = op.result;
         for (auto id : op.pending) {
           auto e = st.sas.find(id);
-          r.not_done.push_back(e == st.sas.end() ? std::to_string(id) : label(e->second, id));
+          std::string who = e == st.sas.end() ? std::to_string(id) : label(e->second, id);
+          auto c = op.children.find(id);
+          if (op.what == bulk_op::kind::rekey_child && c != op.children.end()) {
+            for (auto cid : c->second) r.not_done.push_back(who + "{" + std::to_string(cid) + "}");
+          } else {
+            r.not_done.push_back(who);
+          }
         }
         if (op.remaining > 0)
           r.errors.push_back(std::to_string(op.remaining) + " IKE SA(s) not started yet (at most " +

@@ -150,6 +150,11 @@ int main(int argc, char** argv) {
   auto* r_child = rekey->add_option("--child", child_name, "CHILD_SAs with this name");
   auto* r_child_id = rekey->add_option("--child-id", child_id, "the CHILD_SA with this unique id");
   auto* r_all = rekey->add_flag("--all", all, "every SA");
+  rekey->add_option("--timeout", timeout, "seconds to wait")->capture_default_str();
+  bool rekey_progress = false, rekey_noblock = false;
+  rekey->add_flag("--noblock", rekey_noblock, "do not wait for the rekeys to complete");
+  rekey->add_flag("--progress", rekey_progress, "print progress lines even when stderr is not a terminal");
+  add_json(rekey);
 
   auto* import = app.add_subcommand("import-swanctl", "convert a swanctl.conf into aiked.toml (local, no daemon)");
   std::string import_file, import_out;
@@ -167,6 +172,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : exit_usage;
   }
 
+  if (rekey->parsed() && rekey_noblock) noblock = true;
   if (import->parsed()) return aike::cli::import_swanctl(import_file, import_out);
 
   auto put = [&](const std::string& k, const std::string& v) { args.push_back(k + "=" + v); };
@@ -224,17 +230,15 @@ int main(int argc, char** argv) {
     if ((is_term ? t_ike_id : r_ike_id)->count()) put("ike-id", std::to_string(ike_id));
     if ((is_term ? t_child_id : r_child_id)->count()) put("child-id", std::to_string(child_id));
     if (all) args.push_back("all");
-    if (is_term) {
-      if (force) args.push_back("force");
-      if (noblock) args.push_back("noblock");
-      put("timeout", std::to_string(timeout));
-    }
+    if (is_term && force) args.push_back("force");
+    if (noblock) args.push_back("noblock");
+    put("timeout", std::to_string(timeout));
   }
 
   // Progress lines ("terminated 4,812 / 10,000") for blocking bulk operations on a terminal.
   bool tty = isatty(STDERR_FILENO) == 1;
-  bool bulk = (cmd == "initiate" || cmd == "terminate") && !noblock && !json;
-  bool progress_flag = cmd == "initiate" ? init_progress : term_progress;
+  bool bulk = (cmd == "initiate" || cmd == "terminate" || cmd == "rekey") && !noblock && !json;
+  bool progress_flag = cmd == "initiate" ? init_progress : cmd == "rekey" ? rekey_progress : term_progress;
   if (bulk && (tty || progress_flag)) args.push_back("progress");
 
   target t;
@@ -299,7 +303,7 @@ int main(int argc, char** argv) {
     if (progress_shown && tty) std::fputs("\r\033[K", stderr);
     progress_shown = false;
   };
-  const char* verb = cmd == "initiate" ? "established" : "terminated";
+  const char* verb = cmd == "initiate" ? "established" : cmd == "rekey" ? "rekeyed" : "terminated";
   unsigned silence_s = is_doctor ? 10 : timeout + 60;
   auto silence = cmd == "monitor" ? caf::infinite : caf::duration(std::chrono::seconds(silence_s));
   self->receive_while([&] { return !done; })(

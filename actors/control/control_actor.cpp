@@ -549,16 +549,26 @@ caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor
         if (cmd == "rekey") {
           sa_filter f;
           if (auto why = filter_of(args, "rekey", f); !why.empty()) return reply(exit_usage, why);
-          // IKE SA rekeying is not built yet: a filter by IKE SA rekeys that SA's CHILD_SAs.
+          // A filter by IKE SA rekeys that SA's CHILD_SAs. Blocking (the default), the answer
+          // counts the CHILD_SAs whose rekey really completed (new SA in, old one out).
+          std::uint32_t timeout = 30;
+          if (args.count("timeout") && !get_u32(args, "timeout", timeout))
+            return reply(exit_usage, "--timeout needs a number of seconds\n");
+          bool block = !args.count("noblock");
+          auto progress = progress_target(self, args);  // before the promise takes the sender over
           auto rp = self->make_response_promise();
-          self->request(st.registry, std::chrono::seconds(30), rekey_atom::value, f)
+          self->request(st.registry, std::chrono::seconds(timeout + 30), rekey_atom::value, f, timeout * 1000, block,
+                        std::move(progress))
               .then(
-                  [rp, json](bulk_result& r) mutable {
-                    if (r.matched == 0)
-                      rp.deliver(exit_failed, json ? bulk_text("rekeying", r, true) : std::string("no matching CHILD_SA\n"));
-                    else
+                  [rp, json, block](bulk_result& r) mutable {
+                    if (r.matched == 0) {
+                      rp.deliver(exit_failed, json ? bulk_text("rekeyed", r, true) : std::string("no matching CHILD_SA\n"));
+                    } else if (!block) {
                       rp.deliver(exit_ok, json ? bulk_text("rekeying", r, true)
                                                : "rekeying " + std::to_string(r.matched) + " CHILD_SA(s)\n");
+                    } else {
+                      rp.deliver(bulk_code(r), bulk_text("rekeyed", r, json));
+                    }
                   },
                   [rp](caf::error& e) mutable { rp.deliver(exit_failed, "rekey failed: " + caf::to_string(e) + "\n"); });
           return caf::result<caf::message>(caf::delegated<caf::message>());

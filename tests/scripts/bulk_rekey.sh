@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Bulk rekey end to end (aiked <-> aiked, kernel = "null"): `aikectl rekey --all` blocks until
+# every CHILD_SA's rekey completed (new SA in, old one out), prints progress and true counts, and
+# the SPIs really change. Then a rekey --all runs while terminate --ike-id calls hit random SAs
+# and a terminate --all ends the rest: both commands finish, rekeyed + failed == matched, no SA is
+# left, and both daemons still answer.
+set -u
+AIKE_BUILD=$(cd "$1" && pwd)
+N=${BULK_REKEY_SAS:-300}
+NG=$(echo "$N" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta')  # as aikectl prints it: 5,000
+. "$(dirname "$0")/lib/netns.sh"
+ns_setup bulkrekey
+A=$WORK/a
+B=$WORK/b
+
+# side NAME LOCAL REMOTE LOCAL_ID REMOTE_ID LOCAL_NET REMOTE_NET
+side() {
+  cat <<CONF
+[daemon]
+listen = ["$2"]
+kernel = "null"
+control_token = "$WORK/$1/token"
+log = { default = "info", ike = "info" }
+[connections.load]
+local_addrs = ["$2"]
+remote_addrs = ["$3"]
+proposals = ["aes256gcm16-prfsha256-x25519"]
+unique = "never"
+[connections.load.local]
+auth = "psk"
+id = "$4"
+[connections.load.remote]
+auth = "psk"
+id = "$5"
+[connections.load.children.net]
+local_ts = ["10.$6.0.0/24"]
+remote_ts = ["10.$7.0.0/24"]
+esp_proposals = ["aes256gcm16"]
+[secrets.psk]
+ids = ["a.test", "b.test"]
+secret = "bulk-rekey-secret"
+CONF
+}
+side a 10.250.0.1 10.250.0.2 a.test b.test 1 2 >"$A/aiked.toml"
+side b 10.250.0.2 10.250.0.1 b.test a.test 2 1 >"$B/aiked.toml"
+aiked_start "$NS_B" "$B"
+aiked_start "$NS_A" "$A"
+ctl_a() { aikectl_in "$NS_A" "$A" "$@"; }
+ctl_b() { aikectl_in "$NS_B" "$B" "$@"; }
+# IKE SAs and CHILD_SAs a daemon lists
+count_ike() { "$@" list-sas --json | jq 'length'; }
+count_child() { "$@" list-sas --json | jq '[.[].children[]] | length'; }
+
+# --- usage: a bad --timeout is a usage error; no matching CHILD_SA is a refusal
+ctl_a rekey --all --timeout x >/dev/null 2>&1
+[ $? -eq 2 ] || fail "rekey --timeout x must exit 2"
+out=$(ctl_a rekey --all 2>&1)
+rc=$?
+[ $rc -eq 1 ] || [ $rc -eq 3 ] || fail "rekey --all without SAs: exit $rc, want a failure: $out"
+echo "$out" | grep -q "no matching CHILD_SA" || fail "rekey --all without SAs: $out"
+
+out=$(ctl_a initiate --ike load --count "$N" --timeout 120 2>&1) || fail "initiate --count $N failed: $out"
+echo "$out" | grep -q "established $NG / $NG" || fail "initiate did not report $N / $N: $out"
+wait_until 30 sh -c "[ \$(ip netns exec $NS_B $AIKECTL --token-file $B/token list-sas --json | jq '[.[].children[]] | length') -eq $N ]" ||
+  fail "B does not list $N CHILD_SAs"
+
+# --- rekey --all of N CHILD_SAs: blocks, progress lines, N / N, new SPIs on both sides
+ctl_a list-sas --json | jq -r '.[].children[].spi_in' | sort >"$WORK/spi.before"
+[ "$(wc -l <"$WORK/spi.before")" -eq "$N" ] || fail "A lists $(wc -l <"$WORK/spi.before") CHILD_SAs, want $N"
+t0=$(date +%s.%N)
+out=$(ctl_a rekey --all --timeout 120 --progress 2>"$WORK/rekey.progress") || fail "rekey --all failed: $out"
+t1=$(date +%s.%N)
+echo "$out" | grep -qx "rekeyed $NG / $NG" || fail "rekey --all did not report $N / $N: $out"
+grep -qE "^rekeyed [0-9,]+ / $NG$" "$WORK/rekey.progress" || fail "no progress line during rekey --all"
+echo "rekey --all of $N CHILD_SAs: $(echo "$t1 - $t0" | bc) s, $(wc -l <"$WORK/rekey.progress") progress line(s)"
+# It answered when every rekey was complete: the old SPIs are gone at once, on A and on B.
+ctl_a list-sas --json | jq -r '.[].children[].spi_in' | sort >"$WORK/spi.after"
+[ "$(wc -l <"$WORK/spi.after")" -eq "$N" ] || fail "after rekey A lists $(wc -l <"$WORK/spi.after") CHILD_SAs, want $N"
+[ -z "$(comm -12 "$WORK/spi.before" "$WORK/spi.after")" ] || fail "some inbound SPIs did not change: $(comm -12 "$WORK/spi.before" "$WORK/spi.after" | head -3)"
+ctl_a list-sas --json | jq -r '.[].children[].spi_out' | sort >"$WORK/spi_out.a"
+wait_until 10 sh -c "ip netns exec $NS_B $AIKECTL --token-file $B/token list-sas --json | jq -r '.[].children[].spi_in' | sort | cmp -s - $WORK/spi_out.a" ||
+  fail "B's inbound SPIs are not A's outbound SPIs after the rekey"
+[ "$(count_ike ctl_a)" -eq "$N" ] || fail "the rekey changed the number of IKE SAs"
+echo "ok: rekey --all rekeyed $N / $N with progress; every SPI changed and both sides agree"
+
+# --- JSON and --noblock
+out=$(ctl_a rekey --ike-id "$(ctl_a list-sas --json | jq '.[0].id')" --json) || fail "rekey --ike-id --json failed: $out"
+echo "$out" | jq -e '.matched == 1 and .completed == 1 and .failed == 0 and .not_done == []' >/dev/null ||
+  fail "rekey --json: $out"
+out=$(ctl_a rekey --all --noblock) || fail "rekey --noblock failed: $out"
+echo "$out" | grep -qx "rekeying $N CHILD_SA(s)" || fail "rekey --noblock: $out"
+wait_until 60 sh -c "[ \$(ip netns exec $NS_A $AIKECTL --token-file $A/token list-sas --json | jq '[.[].children[] | select(.state == \"INSTALLED\")] | length') -eq $N ]" ||
+  fail "the --noblock rekeys did not settle"
+echo "ok: rekey --json counts; --noblock answers at once"
+
+# --- rekey --all while terminate --ike-id hits random SAs, then terminate --all
+ctl_a rekey --all --timeout 120 --json >"$WORK/race.rekey" 2>"$WORK/race.rekey.err" &
+REKEY=$!
+STARTED_PIDS+=($REKEY)
+ids=$(ctl_a list-sas --json | jq -r '.[].id' | shuf -n 20)
+TERMS=()
+for id in $ids; do
+  ctl_a terminate --ike-id "$id" >/dev/null 2>&1 &
+  TERMS+=($!)
+done
+ctl_b terminate --ike-id "$(ctl_b list-sas --json | jq -r '.[].id' | shuf -n 1)" >/dev/null 2>&1
+out=$(ctl_a terminate --all --timeout 120 --json 2>&1)
+term_rc=$?
+wait "$REKEY"
+rekey_rc=$?
+for pid in "${TERMS[@]}"; do wait "$pid"; done
+rekey_out=$(cat "$WORK/race.rekey")
+echo "rekey during terminate: $(echo "$rekey_out" | jq -c '{matched, completed, failed, not_done: (.not_done | length)}') (exit $rekey_rc)"
+echo "terminate --all: $(echo "$out" | jq -c '{matched, completed, failed, not_done: (.not_done | length)}') (exit $term_rc)"
+[ $term_rc -eq 0 ] || fail "terminate --all during a rekey failed: $out"
+echo "$rekey_out" | jq -e '.not_done == [] and (.completed + .failed == .matched) and .matched > 0' >/dev/null ||
+  fail "rekey --all during terminates: counts do not add up or it did not finish: $rekey_out $(cat "$WORK/race.rekey.err")"
+echo "$rekey_out" | jq -e '(.errors | length) == .failed' >/dev/null || fail "failed rekeys without an error line: $rekey_out"
+wait_until 30 sh -c "[ \$(ip netns exec $NS_A $AIKECTL --token-file $A/token list-sas --json | jq length) -eq 0 ]" ||
+  fail "A still lists SAs after terminate --all"
+wait_until 30 sh -c "[ \$(ip netns exec $NS_B $AIKECTL --token-file $B/token list-sas --json | jq length) -eq 0 ]" ||
+  fail "B still lists SAs after A's terminate --all"
+ctl_a version >/dev/null || fail "aiked A stopped answering"
+ctl_b version >/dev/null || fail "aiked B stopped answering"
+echo "ok: rekey --all and terminates together: both finished, rekeyed + failed == matched, no SA left"
+
+# --- SAs terminated while their rekey is in flight count as failed: B is stopped (SIGSTOP), so
+# no rekey can complete; a forced terminate --all on A ends every SA meanwhile.
+M=50
+out=$(ctl_a initiate --ike load --count $M --timeout 60 2>&1) || fail "initiate --count $M failed: $out"
+before=$(grep -c "rekeying CHILD_SA" "$A/aiked.log")
+kill -STOP "$(cat "$B/aiked.pid")"
+ctl_a rekey --all --timeout 60 --json >"$WORK/stuck.rekey" 2>&1 &
+REKEY=$!
+STARTED_PIDS+=($REKEY)
+wait_until 10 sh -c "[ \$(grep -c 'rekeying CHILD_SA' $A/aiked.log) -ge $((before + M)) ]" ||
+  { kill -CONT "$(cat "$B/aiked.pid")"; fail "A did not start $M rekeys"; }
+# A second rekey of the same CHILD_SAs waits for the ones in flight; after --timeout it names them.
+out=$(ctl_a rekey --all --timeout 1 2>&1)
+rc=$?
+[ $rc -eq 1 ] || fail "rekey --timeout 1 with a stopped peer: exit $rc, want 1: $out"
+echo "$out" | grep -qx "rekeyed 0 / $M" || fail "rekey --timeout 1 with a stopped peer: $out"
+[ "$(echo "$out" | grep "^not finished in time: " | grep -o 'load\[[0-9]*\]{[0-9]*}' | sort -u | wc -l)" -eq $M ] ||
+  fail "rekey --timeout 1 did not name the $M unfinished CHILD_SAs: $out"
+out=$(ctl_a terminate --all --force --json 2>&1)
+term_rc=$?
+wait "$REKEY"
+kill -CONT "$(cat "$B/aiked.pid")"
+rekey_out=$(cat "$WORK/stuck.rekey")
+echo "rekey with a stopped peer, then terminate --all --force: $(echo "$rekey_out" | jq -c '{matched, completed, failed}')"
+[ $term_rc -eq 0 ] || fail "terminate --all --force failed: $out"
+echo "$rekey_out" | jq -e ".matched == $M and .failed == $M and .completed == 0 and .not_done == [] and (.errors | length) == $M" \
+  >/dev/null || fail "the rekeys of terminated SAs were not all counted as failed: $rekey_out"
+[ "$(count_ike ctl_a)" -eq 0 ] || fail "A still lists SAs after terminate --all --force"
+out=$(ctl_b terminate --all --force 2>&1) || fail "terminate --all --force on B: $out"
+ctl_a version >/dev/null || fail "aiked A stopped answering"
+ctl_b version >/dev/null || fail "aiked B stopped answering"
+echo "ok: CHILD_SAs whose IKE SA was terminated mid-rekey count as failed; nothing hangs"
+
+aiked_stop "$A"
+aiked_stop "$B"
+echo "PASS"
