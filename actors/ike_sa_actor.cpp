@@ -138,6 +138,12 @@ void drain(self_ptr self) {
       st.reason = c->reason;
       st.peer_dead = c->peer_dead;
       st.log(c->peer_dead ? level::warning : level::info, "IKE SA closed: " + c->reason);
+    } else if (auto* k = std::get_if<sa::ike_rekeyed>(&act)) {
+      // The old SPI stays routed here until ike_retired: the old SA's DELETE still uses it.
+      self->send(st.registry, ike_spi_atom::value, st.sa->unique_id(), k->new_local_spi, true);
+      changed = true;
+    } else if (auto* r = std::get_if<sa::ike_retired>(&act)) {
+      self->send(st.registry, ike_spi_atom::value, st.sa->unique_id(), r->local_spi, false);
     } else if (auto* d = std::get_if<sa::dropped>(&act)) {
       self->send(st.registry, drop_atom::value, d->reason);
     } else if (auto* l = std::get_if<sa::log_line>(&act)) {

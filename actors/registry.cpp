@@ -507,6 +507,11 @@ caf::behavior registry_actor(caf::stateful_actor<registry_state>* self, std::sha
       [self](gone_atom, std::uint32_t id, const std::string& reason, bool peer_dead) {
         on_gone(self, id, reason, peer_dead);
       },
+      [self](ike_spi_atom, std::uint32_t id, std::uint64_t spi, bool add) {
+        auto& st = self->state;
+        if (add && st.sas.count(id)) st.by_spi[spi] = id;
+        if (auto it = st.by_spi.find(spi); !add && it != st.by_spi.end() && it->second == id) st.by_spi.erase(it);
+      },
       [self](drop_atom, const std::string& reason) { ++self->state.drops[reason]; },
       [self](trap_atom) { install_traps(self); },
       [self](kevent_atom, const kernel::xfrm_event& ev) { on_kernel_event(self, ev); },
