@@ -448,13 +448,20 @@ caf::result<bulk_result> start_terminate(self_ptr self, const sa_filter& f, bool
   return caf::result<bulk_result>(caf::delegated<bulk_result>());
 }
 
-// (rekey, filter): asks the IKE SA actor of every matching CHILD_SA to rekey it (a filter by
-// IKE SA takes all its CHILD_SAs). The answer counts the CHILD_SAs asked; each rekey completes
+// (rekey, filter): asks the IKE SA actor of every matching CHILD_SA to rekey it, or with a
+// filter by IKE SA (name or id) to rekey that IKE SA. The answer counts the SAs asked; each rekey completes
 // in the background, and list-sas shows the new SPIs.
 bulk_result start_rekey(self_ptr self, const sa_filter& f) {
   bulk_result r;
+  // --ike NAME / --ike-id N rekey the IKE SAs themselves (as swanctl --rekey --ike does).
+  const bool ike = f.kind == sa_filter::by::ike_name || f.kind == sa_filter::by::ike_id;
   for (auto& [id, e] : self->state.sas) {
     if (!matches(e, id, f)) continue;
+    if (ike) {
+      ++r.matched;
+      self->send(e.handle, rekey_atom::value);
+      continue;
+    }
     for (const auto& c : e.summary.children) {
       if ((f.kind == sa_filter::by::child_name && c.name != f.name) || (f.kind == sa_filter::by::child_id && c.id != f.id))
         continue;

@@ -549,16 +549,18 @@ caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor
         if (cmd == "rekey") {
           sa_filter f;
           if (auto why = filter_of(args, "rekey", f); !why.empty()) return reply(exit_usage, why);
-          // IKE SA rekeying is not built yet: a filter by IKE SA rekeys that SA's CHILD_SAs.
+          // --ike / --ike-id rekey IKE SAs, --child / --child-id / --all CHILD_SAs.
+          const std::string what =
+              f.kind == sa_filter::by::ike_name || f.kind == sa_filter::by::ike_id ? "IKE SA" : "CHILD_SA";
           auto rp = self->make_response_promise();
           self->request(st.registry, std::chrono::seconds(30), rekey_atom::value, f)
               .then(
-                  [rp, json](bulk_result& r) mutable {
+                  [rp, json, what](bulk_result& r) mutable {
                     if (r.matched == 0)
-                      rp.deliver(exit_failed, json ? bulk_text("rekeying", r, true) : std::string("no matching CHILD_SA\n"));
+                      rp.deliver(exit_failed, json ? bulk_text("rekeying", r, true) : "no matching " + what + "\n");
                     else
                       rp.deliver(exit_ok, json ? bulk_text("rekeying", r, true)
-                                               : "rekeying " + std::to_string(r.matched) + " CHILD_SA(s)\n");
+                                               : "rekeying " + std::to_string(r.matched) + " " + what + "(s)\n");
                   },
                   [rp](caf::error& e) mutable { rp.deliver(exit_failed, "rekey failed: " + caf::to_string(e) + "\n"); });
           return caf::result<caf::message>(caf::delegated<caf::message>());
