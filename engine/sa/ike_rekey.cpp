@@ -19,9 +19,12 @@ using namespace detail;
 namespace {
 
 constexpr int max_ike_rekey_ke_retries = 2;
-// After the peer refused a rekey for the moment (TEMPORARY_FAILURE, §2.25), or while the old SA
-// of the last rekey is still being deleted, try again this much later.
-constexpr std::chrono::milliseconds ike_rekey_retry_delay{15000};
+// After the peer refused a rekey for the moment (TEMPORARY_FAILURE, §2.25: busy, or rekeying the
+// IKE SA itself at the same moment), or while the old SA of the last rekey is still being
+// deleted, try again 10 to 20 s later: at random, so two sides that collided do not collide again.
+std::chrono::milliseconds ike_rekey_retry_delay() {
+  return std::chrono::milliseconds(10000 + crypto::random_u64() % 10001);
+}
 // The responder of a rekey keeps the old SA this long for the peer's DELETE (and for
 // retransmissions of the rekey request whose answer was lost).
 constexpr std::chrono::milliseconds old_sa_linger{60000};
@@ -75,7 +78,7 @@ bool ike_sa::send_ike_rekey(std::uint16_t group) {
     // The old SA of the last rekey is not deleted yet; one retiring SA at a time.
     log(log_level::info, "IKE SA rekey postponed: the previous rekey's old SA is still being deleted");
     ike_rekey_out_.reset();
-    arm(timer_kind::ike_rekey, ike_rekey_retry_delay);
+    arm(timer_kind::ike_rekey, ike_rekey_retry_delay());
     return false;
   }
   ike_rekey_state rk = ike_rekey_out_ ? std::move(*ike_rekey_out_) : ike_rekey_state{};
@@ -157,7 +160,7 @@ void ike_sa::handle_ike_rekey_response(const wire::message& m) {
     bool temporary = e->type == wire::notify::temporary_failure;
     log(temporary ? log_level::info : log_level::warning,
         "IKE SA not rekeyed: peer answered " + std::string(wire::notify_name(e->type)));
-    if (temporary) arm(timer_kind::ike_rekey, ike_rekey_retry_delay);
+    if (temporary) arm(timer_kind::ike_rekey, ike_rekey_retry_delay());
     return;
   }
   auto* sa = wire::find_first<wire::sa_payload>(ps, payload_type::sa);
@@ -205,7 +208,9 @@ void ike_sa::handle_ike_rekey_request(const wire::message& m, std::vector<wire::
   const auto& ps = m.payloads;
   if (state_ != ike_state::established || ike_rekey_out_ || retiring_ || window_.request_outstanding()) {
     // Deleting, rekeying ourselves, or a request of ours outstanding that must finish on this
-    // SA: the peer tries again later (§2.25).
+    // SA: the peer tries again later (§2.25). A collision of two IKE SA rekeys (§2.8.1) thus
+    // ends with both refused and both retrying after a random delay; the nonce rule that would
+    // keep one of the two new SAs is not implemented.
     log(log_level::info, "IKE SA rekey from peer declined for now (busy): TEMPORARY_FAILURE");
     reply.push_back(notify(wire::notify::temporary_failure));
     return;

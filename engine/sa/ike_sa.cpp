@@ -1352,7 +1352,7 @@ void ike_sa::on_timer(timer_kind kind, std::uint64_t token) {
       log(log_level::info, "IKE SA rekey_time reached, rekeying");
       if (!request_ike_rekey()) {
         log(log_level::debug, "no IKE SA rekey started now, trying again later");
-        arm(timer_kind::ike_rekey, std::chrono::milliseconds(15000));
+        arm(timer_kind::ike_rekey, std::chrono::milliseconds(10000 + crypto::random_u64() % 10001));
       }
       return;
     case timer_kind::old_ike:

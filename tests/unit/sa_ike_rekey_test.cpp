@@ -278,3 +278,29 @@ TEST(SaIkeRekey, RekeyTimeStartsRekey) {
   expect_matching_ike(p);
   EXPECT_EQ(p.rekeyed_a.size(), 1u);
 }
+
+TEST(SaIkeRekey, SimultaneousRekeysAreRefusedAndRetried) {
+  // §2.8.1 collisions are not resolved by the nonce rule yet: both sides answer the other's
+  // request with TEMPORARY_FAILURE, keep the old SA, and retry later (at a random delay).
+  pair p;
+  const auto old_i = p.initiator->spi_i();
+  ASSERT_TRUE(p.initiator->request_ike_rekey());
+  ASSERT_TRUE(p.responder->request_ike_rekey());
+  p.collect_a();
+  p.collect_b();
+  p.run();
+  SCOPED_TRACE(p.all_logs());
+  EXPECT_EQ(p.initiator->spi_i(), old_i);
+  EXPECT_TRUE(p.rekeyed_a.empty());
+  EXPECT_TRUE(p.rekeyed_b.empty());
+  EXPECT_TRUE(p.logged("A: IKE SA not rekeyed: peer answered TEMPORARY_FAILURE"));
+  EXPECT_TRUE(p.logged("B: IKE SA not rekeyed: peer answered TEMPORARY_FAILURE"));
+  expect_matching_ike(p);
+  EXPECT_EQ(p.initiator->children().size(), 1u);
+  // The retry of one side (the other's comes later) goes through.
+  ASSERT_TRUE(p.timers_a.count(timer_kind::ike_rekey));
+  p.fire_a(timer_kind::ike_rekey);
+  p.run();
+  EXPECT_NE(p.initiator->spi_i(), old_i);
+  expect_matching_ike(p);
+}
