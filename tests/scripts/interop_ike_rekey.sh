@@ -14,7 +14,7 @@ ns_setup ikerekey
 CONNS=(
   "ike:a1.test:10.1.0.0/24:rekey_time = \"0\":rekey_time = 0"
   "atimed:a2.test:10.1.1.0/24:rekey_time = \"12s\"\nrand_time = \"2s\":rekey_time = 0"
-  "ctimed:a3.test:10.1.2.0/24:rekey_time = \"0\":rekey_time = 12s"
+  "ctimed:a3.test:10.1.2.0/24:rekey_time = \"0\":rekey_time = 12s\n          rand_time = 2s\n          over_time = 60s"
 )
 
 {
@@ -24,7 +24,7 @@ CONNS=(
     echo "  $name { local_addrs = 10.250.0.2
           remote_addrs = 10.250.0.1
           proposals = aes256gcm16-prfsha256-x25519
-          $clife
+          $(printf '%b' "$clife")
           local { auth = psk
                   id = b.test }
           remote { auth = psk
@@ -149,11 +149,52 @@ expect_ike_rekey ike charon 10
 expect_child_rekey ike
 expect_ike_rekey ike aiked 10
 expect_ike_rekey ike charon 10
-# Timed: aiked's atimed after 10..12 s, charon's ctimed after ~12 s (minus its jitter).
+# Timed: aiked's atimed after 10..12 s, charon's ctimed after 10..12 s (its over_time is long,
+# so a rekey delayed by the packet filters below does not make charon expire the SA).
 expect_ike_rekey atimed timer 30
 grep -q "IKE SA rekey_time reached" "$WORK/a/aiked.log" || fail "aiked's rekey of atimed was not started by its timer"
 expect_ike_rekey ctimed timer 30
 expect_child_rekey atimed
+
+# Both sides rekey the IKE SA at once (§2.8.1), forced with packet filters as in
+# interop_rekey.sh: aiked answers charon's request with TEMPORARY_FAILURE while its own is
+# outstanding (aiked does not apply the nonce rule to IKE SAs yet); charon answers aiked's, so
+# aiked's new SA must remain, agreed by both sides.
+filter() {
+  ip netns exec "$1" nft delete table inet aike_ikerekey 2>/dev/null
+  [ "$2" = off ] && return 0
+  ip netns exec "$1" nft -f - <<NFT || fail "nft in $1"
+table inet aike_ikerekey {
+  chain input {
+    type filter hook input priority 0;
+    udp dport 4500 $2 drop
+  }
+}
+NFT
+}
+if command -v nft >/dev/null; then
+  old_l=$(field ike local_spi)
+  old_r=$(field ike remote_spi)
+  cin=$(field ike children[0].spi_in)
+  cout=$(field ike children[0].spi_out)
+  filter "$NS_B" ""
+  filter "$NS_A" "@th,248,8 & 0x20 != 0"
+  aikectl_in "$NS_A" "$WORK/a" rekey --ike ike >"$WORK/a/collide.log" 2>&1 || fail "aikectl rekey: $(cat "$WORK/a/collide.log")"
+  swanctl_in "$WORK/b" --rekey --ike ike >"$WORK/b/collide.log" 2>&1 || fail "swanctl --rekey: $(cat "$WORK/b/collide.log")"
+  sleep 0.3
+  filter "$NS_B" off
+  sleep 1.2
+  filter "$NS_A" off
+  wait_until 30 ike_rekeyed ike "$old_l" "$old_r" "$cin" "$cout" ||
+    fail "ike: simultaneous IKE rekeys left no single agreed IKE SA: aiked $(aikectl_in "$NS_A" "$WORK/a" list-sas --ike ike --json | jq -c .); charon $(swanctl_in "$WORK/b" --list-sas --ike ike --raw 2>&1)"
+  sleep 2
+  wait_until 1 ike_rekeyed ike "$old_l" "$old_r" "$cin" "$cout" || fail "ike: the simultaneous IKE rekey did not stay settled"
+  grep -q "IKE SA rekey from peer declined for now" "$WORK/a/aiked.log" || fail "ike: aiked saw no simultaneous IKE rekey"
+  echo "ok: simultaneous IKE rekeys of ike settled on one new IKE SA ($(field ike local_spi)/$(field ike remote_spi))"
+  expect_child_rekey ike
+else
+  echo "skipped: simultaneous IKE rekeys need nft"
+fi
 
 # A DELETE over the newest SA still works from aiked.
 out=$(aikectl_in "$NS_A" "$WORK/a" terminate --ike ike --timeout 10) || fail "terminate --ike ike: $out"
