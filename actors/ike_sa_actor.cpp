@@ -48,6 +48,13 @@ sa_event child_event(self_ptr self, sa_event_kind kind, const sa::child_sa& c) {
   return ev;
 }
 
+std::string to_hex_spi(std::uint64_t spi) {
+  static const char* digits = "0123456789abcdef";
+  std::string s(16, '0');
+  for (int i = 15; i >= 0; --i, spi >>= 4) s[static_cast<std::size_t>(i)] = digits[spi & 0xf];
+  return s;
+}
+
 void emit(self_ptr self, sa_event ev) {
   if (self->state.events) self->send(self->state.events, event_atom::value, std::move(ev));
 }
@@ -154,6 +161,15 @@ void drain(self_ptr self) {
       st.reason = c->reason;
       st.peer_dead = c->peer_dead;
       st.log(c->peer_dead ? level::warning : level::info, "IKE SA closed: " + c->reason);
+    } else if (auto* k = std::get_if<sa::ike_rekeyed>(&act)) {
+      // The old SPI stays routed here until ike_retired: the old SA's DELETE still uses it.
+      self->send(st.registry, ike_spi_atom::value, st.sa->unique_id(), k->new_local_spi, true);
+      st.log(level::info, "IKE SA now uses local SPI " + to_hex_spi(k->new_local_spi) + " (was " +
+                              to_hex_spi(k->old_local_spi) + ")");
+      emit(self, ike_event(self, sa_event_kind::ike_rekey));
+      changed = true;
+    } else if (auto* r = std::get_if<sa::ike_retired>(&act)) {
+      self->send(st.registry, ike_spi_atom::value, st.sa->unique_id(), r->local_spi, false);
     } else if (auto* d = std::get_if<sa::dropped>(&act)) {
       self->send(st.registry, drop_atom::value, d->reason);
     } else if (auto* l = std::get_if<sa::log_line>(&act)) {
@@ -209,6 +225,13 @@ caf::behavior ike_sa_actor(caf::stateful_actor<ike_sa_actor_state>* self, ike_sa
       [self](child_del_atom, std::uint32_t child_id) {
         if (self->state.closed) return;
         self->state.sa->request_child_delete(child_id);
+        drain(self);
+      },
+      // (rekey): rekey the IKE SA itself; this actor continues as the new SA.
+      [self](rekey_atom) {
+        if (self->state.closed) return;
+        if (!self->state.sa->request_ike_rekey())
+          self->state.log(level::info, "IKE SA not rekeyed now (not established, or a rekey is under way)");
         drain(self);
       },
       [self](rekey_atom, std::uint32_t child_id) {

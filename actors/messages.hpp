@@ -31,6 +31,9 @@ using child_del_atom = caf::atom_constant<caf::atom("childdel")>;   // to an SA:
 using rekey_atom = caf::atom_constant<caf::atom("rekey")>;
 using rekeyed_atom = caf::atom_constant<caf::atom("rekeyed")>;
 using update_atom = caf::atom_constant<caf::atom("saupdate")>;    // SA -> registry: (saupdate, sa::ike_summary)
+// SA -> registry after an IKE SA rekey: (ikespi, id, local SPI, bool add) routes (add) or stops
+// routing (remove) that IKE SPI to the SA.
+using ike_spi_atom = caf::atom_constant<caf::atom("ikespi")>;
 using gone_atom = caf::atom_constant<caf::atom("sagone")>;        // SA -> registry: (sagone, id, reason, peer_dead)
 using drop_atom = caf::atom_constant<caf::atom("drop")>;          // (drop, reason)
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;    // registry: (timeout, op id)

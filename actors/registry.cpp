@@ -458,9 +458,8 @@ caf::result<bulk_result> start_terminate(self_ptr self, const sa_filter& f, bool
   return caf::result<bulk_result>(caf::delegated<bulk_result>());
 }
 
-// (rekey, filter, ...): asks the IKE SA actor of every matching CHILD_SA to rekey it (a filter by
-// IKE SA takes all its CHILD_SAs), carrying the operation's id; each SA answers (rekeyed, op, ...)
-// once that rekey completed or failed, and the answer counts them (blocking). Without `block` the
+// (rekey, filter, ...): asks the IKE SA actor of every matching CHILD_SA to rekey it, carrying
+// the operation's id; each SA answers (rekeyed, op, ...) once that rekey completed or failed, and the answer counts them (blocking). Without `block` the
 // answer only counts the CHILD_SAs asked and the rekeys complete in the background.
 caf::result<bulk_result> start_rekey(self_ptr self, const sa_filter& f, std::uint32_t timeout_ms, bool block,
                                      caf::actor progress) {
@@ -468,8 +467,16 @@ caf::result<bulk_result> start_rekey(self_ptr self, const sa_filter& f, std::uin
   bulk_op op;
   op.what = bulk_op::kind::rekey_child;
   auto op_id = st.next_op++;
+  // --ike NAME / --ike-id N rekey the IKE SAs themselves (as swanctl --rekey --ike does); those are
+  // not waited for: the answer counts the IKE SAs asked, list-sas shows the new SPIs.
+  const bool ike = f.kind == sa_filter::by::ike_name || f.kind == sa_filter::by::ike_id;
   for (auto& [id, e] : st.sas) {
     if (!matches(e, id, f)) continue;
+    if (ike) {
+      ++op.result.matched;
+      self->send(e.handle, rekey_atom::value);
+      continue;
+    }
     for (const auto& c : e.summary.children) {
       if ((f.kind == sa_filter::by::child_name && c.name != f.name) || (f.kind == sa_filter::by::child_id && c.id != f.id))
         continue;
@@ -483,7 +490,7 @@ caf::result<bulk_result> start_rekey(self_ptr self, const sa_filter& f, std::uin
       self->send(e.handle, rekey_atom::value, c.id, op_id);
     }
   }
-  if (!block) {
+  if (ike || !block) {
     op.result.completed = op.result.matched;
     return op.result;
   }
@@ -559,6 +566,11 @@ caf::behavior registry_actor(caf::stateful_actor<registry_state>* self, std::sha
       [self](update_atom, sa::ike_summary& s) { on_update(self, std::move(s)); },
       [self](gone_atom, std::uint32_t id, const std::string& reason, bool peer_dead) {
         on_gone(self, id, reason, peer_dead);
+      },
+      [self](ike_spi_atom, std::uint32_t id, std::uint64_t spi, bool add) {
+        auto& st = self->state;
+        if (add && st.sas.count(id)) st.by_spi[spi] = id;
+        if (auto it = st.by_spi.find(spi); !add && it != st.by_spi.end() && it->second == id) st.by_spi.erase(it);
       },
       [self](drop_atom, const std::string& reason) { ++self->state.drops[reason]; },
       [self](trap_atom) { install_traps(self); },

@@ -427,6 +427,8 @@ std::optional<connection> read_connection(section& s, const std::string& name, c
   out.rand_time = out.rekey_time / 10;
   if (auto r = s.duration("rand_time")) out.rand_time = *r;
   check_rand(s, out.rekey_time, out.rand_time);
+  ike.rekey_time = out.rekey_time;
+  ike.rand_time = out.rand_time;
 
   if (auto d = s.duration("dpd_delay")) ike.dpd_delay = *d;
   if (s.has("dpd_timeout"))

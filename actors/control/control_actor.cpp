@@ -549,23 +549,26 @@ caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor
         if (cmd == "rekey") {
           sa_filter f;
           if (auto why = filter_of(args, "rekey", f); !why.empty()) return reply(exit_usage, why);
-          // A filter by IKE SA rekeys that SA's CHILD_SAs. Blocking (the default), the answer
-          // counts the CHILD_SAs whose rekey really completed (new SA in, old one out).
+          // --ike / --ike-id rekey IKE SAs (answered once asked), --child / --child-id / --all
+          // CHILD_SAs: blocking (the default), the answer counts the CHILD_SAs whose rekey really
+          // completed (new SA in, old one out).
+          const bool ike = f.kind == sa_filter::by::ike_name || f.kind == sa_filter::by::ike_id;
+          const std::string what = ike ? "IKE SA" : "CHILD_SA";
           std::uint32_t timeout = 30;
           if (args.count("timeout") && !get_u32(args, "timeout", timeout))
             return reply(exit_usage, "--timeout needs a number of seconds\n");
-          bool block = !args.count("noblock");
+          bool block = !args.count("noblock") && !ike;
           auto progress = progress_target(self, args);  // before the promise takes the sender over
           auto rp = self->make_response_promise();
           self->request(st.registry, std::chrono::seconds(timeout + 30), rekey_atom::value, f, timeout * 1000, block,
                         std::move(progress))
               .then(
-                  [rp, json, block](bulk_result& r) mutable {
+                  [rp, json, block, what](bulk_result& r) mutable {
                     if (r.matched == 0) {
-                      rp.deliver(exit_failed, json ? bulk_text("rekeyed", r, true) : std::string("no matching CHILD_SA\n"));
+                      rp.deliver(exit_failed, json ? bulk_text("rekeyed", r, true) : "no matching " + what + "\n");
                     } else if (!block) {
                       rp.deliver(exit_ok, json ? bulk_text("rekeying", r, true)
-                                               : "rekeying " + std::to_string(r.matched) + " CHILD_SA(s)\n");
+                                               : "rekeying " + std::to_string(r.matched) + " " + what + "(s)\n");
                     } else {
                       rp.deliver(bulk_code(r), bulk_text("rekeyed", r, json));
                     }

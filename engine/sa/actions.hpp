@@ -14,7 +14,9 @@
 namespace aike::sa {
 
 // child_rekey / child_expire: a CHILD_SA's soft and hard lifetime (the token names the child).
-enum class timer_kind { retransmit, dpd, half_open, reassembly, child_rekey, child_expire };
+// ike_rekey: the IKE SA's rekey_time; old_ike: retransmission of the DELETE of the IKE SA a rekey
+// replaced (or, on the other side, how long that old SA may wait for it).
+enum class timer_kind { retransmit, dpd, half_open, reassembly, child_rekey, child_expire, ike_rekey, old_ike };
 const char* to_string(timer_kind k);
 
 enum class log_level { debug, info, warning, error };
@@ -48,6 +50,17 @@ struct remove_child {
 };
 
 struct ike_established {};
+// The IKE SA was rekeyed (RFC 7296 §2.18): from now on it uses the new SPIs (the owner routes
+// the new local SPI to it). The old SPIs stay valid until ike_retired, since the old SA's DELETE
+// still goes over them.
+struct ike_rekeyed {
+  std::uint64_t old_spi_i = 0, old_spi_r = 0, new_spi_i = 0, new_spi_r = 0;
+  std::uint64_t old_local_spi = 0, new_local_spi = 0;
+};
+// The old SA of a rekey is gone: its local SPI no longer belongs to this SA.
+struct ike_retired {
+  std::uint64_t local_spi = 0;
+};
 // The IKE SA is over; the owner removes it. `peer_dead` is set when retransmissions ran out
 // (the owner applies dpd_action); `reason` is one line for the log and the CLI.
 struct ike_closed {
@@ -67,6 +80,6 @@ struct log_line {
 };
 
 using action = std::variant<send_datagram, arm_timer, install_child, remove_child, ike_established,
-                            ike_closed, dropped, log_line>;
+                            ike_closed, dropped, log_line, ike_rekeyed, ike_retired>;
 
 }  // namespace aike::sa

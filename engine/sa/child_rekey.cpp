@@ -167,6 +167,7 @@ bool ike_sa::send_rekey_request(child_rekey rk, std::uint16_t group) {
 }
 
 void ike_sa::handle_create_child_response(const wire::message& m) {
+  if (in_flight_ && in_flight_->kind == queued::rekey_ike) return handle_ike_rekey_response(m);
   if (!in_flight_ || in_flight_->kind != queued::rekey_child || !rekey_out_) return;
   in_flight_.reset();
   child_rekey rk = std::move(*rekey_out_);
@@ -318,6 +319,11 @@ void ike_sa::handle_create_child_response(const wire::message& m) {
 void ike_sa::handle_create_child_request(const wire::message& m, std::vector<wire::payload>& reply) {
   const auto& ps = m.payloads;
   auto* rekey = wire::find_notify(ps, wire::notify::rekey_sa);
+  auto* sa_in = wire::find_first<wire::sa_payload>(ps, payload_type::sa);
+  if (!rekey && sa_in && !sa_in->proposals.empty() && sa_in->proposals.front().protocol == wire::protocol_id::ike) {
+    handle_ike_rekey_request(m, reply);  // ike_rekey.cpp
+    return;
+  }
   if (!rekey) {
     // New CHILD_SAs on an existing IKE SA and IKE SA rekeying come with a later version.
     log(log_level::info, "CREATE_CHILD_SA from peer declined (only CHILD_SA rekeying is supported)");

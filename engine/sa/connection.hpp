@@ -87,6 +87,8 @@ struct connection {
   retransmit_policy retransmit;
   milliseconds half_open_timeout{30000};  // responder: give up waiting for IKE_AUTH
   std::vector<psk_secret> secrets;        // the PSKs this connection may use
+  // The IKE SA is rekeyed at rekey_time minus a random part of rand_time (0 = never).
+  milliseconds rekey_time{0}, rand_time{0};
 
   const child_config* find_child(std::string_view child_name) const;
   // The PSK between `a` and `b` (either order), best match first: both ids listed, then one.

@@ -49,6 +49,8 @@ const char* to_string(timer_kind k) {
     case timer_kind::reassembly: return "reassembly";
     case timer_kind::child_rekey: return "child-rekey";
     case timer_kind::child_expire: return "child-expire";
+    case timer_kind::ike_rekey: return "ike-rekey";
+    case timer_kind::old_ike: return "old-ike";
   }
   return "unknown";
 }
@@ -121,6 +123,9 @@ void ike_sa::transmit(bytes data, const endpoint& local, const endpoint& remote)
 
 void ike_sa::finish(const std::string& reason, bool peer_dead) {
   if (state_ == ike_state::closed) return;
+  retire_old_sa("the IKE SA closed");
+  ike_rekey_out_.reset();
+  switch_to_.reset();
   for (auto& [id, c] : children_) {
     c.state = child_state::deleted;
     c.wipe_keys();
@@ -299,6 +304,13 @@ void ike_sa::start_next_request() {
       log(log_level::info, "deleting IKE SA with " + remote_.to_string());
       break;
     }
+    case queued::rekey_ike:
+      in_flight_ = next;
+      if (!send_ike_rekey(proposal::algorithms_of(ike_proposal_).ke)) {
+        in_flight_.reset();
+        start_next_request();
+      }
+      return;
     case queued::rekey_child:
       in_flight_ = next;
       if (!send_child_rekey(next.child_id)) {
@@ -1021,6 +1033,7 @@ void ike_sa::on_established() {
   // The first liveness check comes dpd_delay after establishment if the peer stays silent.
   received_since_dpd_ = false;
   if (conn_->dpd_delay.count() > 0) arm(timer_kind::dpd, conn_->dpd_delay);
+  arm_ike_lifetime();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1067,6 +1080,7 @@ void ike_sa::handle_informational_response(const wire::message&) {
   switch (done.kind) {
     case queued::liveness:
     case queued::rekey_child:  // answered by CREATE_CHILD_SA, never INFORMATIONAL
+    case queued::rekey_ike:
       break;
     case queued::delete_ike:
       finish("deleted");
@@ -1194,6 +1208,8 @@ void ike_sa::handle_protected(const wire::ike_header& h, bytes_view raw, const e
     return;
   }
   send_response(h, std::move(reply), local, remote);
+  // An IKE SA rekey the peer started: its answer went out under the old SA, now switch.
+  if (switch_to_) switch_to_new_sa();
 }
 
 result<std::optional<wire::message>> ike_sa::open_protected(const wire::ike_header& h, bytes_view raw) {
@@ -1220,6 +1236,11 @@ void ike_sa::on_datagram(bytes_view datagram, const endpoint& local, const endpo
   auto h = wire::parse_header(datagram);
   if (!h) {
     drop("malformed", "malformed header: " + h.err().message);
+    return;
+  }
+  // The old SA of a rekey, until its DELETE is done.
+  if (retiring_ && h->spi_i == retiring_->spi_i && h->spi_r == retiring_->spi_r) {
+    handle_retiring(*h, datagram, local, remote);
     return;
   }
   // Messages from the original initiator carry the I flag; anything else is not for this SA.
@@ -1326,6 +1347,17 @@ void ike_sa::on_timer(timer_kind kind, std::uint64_t token) {
     case timer_kind::child_rekey:
     case timer_kind::child_expire:
       return;  // handled by on_child_timer
+    case timer_kind::ike_rekey:
+      if (state_ != ike_state::established) return;
+      log(log_level::info, "IKE SA rekey_time reached, rekeying");
+      if (!request_ike_rekey()) {
+        log(log_level::debug, "no IKE SA rekey started now, trying again later");
+        arm(timer_kind::ike_rekey, std::chrono::milliseconds(10000 + crypto::random_u64() % 10001));
+      }
+      return;
+    case timer_kind::old_ike:
+      on_old_ike_timer();
+      return;
   }
 }
 

@@ -81,6 +81,10 @@ class ike_sa {
   // before the old one is deleted. False if this SA has no such child or it cannot be rekeyed
   // now (not established, or the child is being rekeyed or deleted already).
   bool request_child_rekey(std::uint32_t child_id);
+  // Rekey the IKE SA itself (RFC 7296 §1.3.2, §2.18): new SPIs and keys, the CHILD_SAs move
+  // over, the old SA is deleted. This object continues as the new SA. False if not established
+  // or an IKE rekey is already under way.
+  bool request_ike_rekey();
   // Send a liveness check now (the DPD timer does this by itself when configured).
   void request_liveness_check();
   // Close without telling the peer (daemon shutdown without delete, dpd_action after death).
@@ -103,6 +107,8 @@ class ike_sa {
   std::string local_id() const;
   std::string remote_id() const;
   std::string proposal_string() const;
+  // Old SPIs of a rekeyed IKE SA whose DELETE is not done yet (0 when there is none).
+  std::uint64_t retiring_local_spi() const;
   bool nat_detected() const { return nat_local_ || nat_remote_; }
   const std::map<std::uint32_t, child_sa>& children() const { return children_; }
 
@@ -154,6 +160,21 @@ class ike_sa {
   // Removes a CHILD_SA (remove_child action) and forgets it.
   void remove_child_sa(std::map<std::uint32_t, child_sa>::iterator it);
   void queue_child_delete(std::uint32_t child_id, bool first);
+
+  // IKE SA rekey (ike_rekey.cpp)
+  bool send_ike_rekey(std::uint16_t group);
+  void handle_ike_rekey_request(const wire::message& m, std::vector<wire::payload>& reply);
+  void handle_ike_rekey_response(const wire::message& m);
+  // Continue as the new SA: the current SPIs, keys and windows become the retiring record.
+  void switch_to_new_sa();
+  // Derives the keys of switch_to_ from the current SK_d and `shared` (wiped); false if unusable.
+  bool key_new_sa(bytes& shared);
+  void arm_ike_lifetime();
+  // A datagram for the old SA of a rekey.
+  void handle_retiring(const wire::ike_header& h, bytes_view raw, const endpoint& local, const endpoint& remote);
+  void send_retiring_delete();
+  void retire_old_sa(const std::string& why);
+  void on_old_ike_timer();
 
   // INFORMATIONAL and established-state traffic
   void handle_protected(const wire::ike_header& h, bytes_view raw, const endpoint& local, const endpoint& remote);
@@ -218,7 +239,7 @@ class ike_sa {
 
   // Exchanges
   message_window window_;
-  enum class queued { liveness, delete_ike, delete_child, rekey_child };
+  enum class queued { liveness, delete_ike, delete_child, rekey_child, rekey_ike };
   struct queued_request {
     queued kind;
     std::uint32_t child_id = 0;
@@ -248,6 +269,37 @@ class ike_sa {
   std::set<std::uint32_t> superseded_;
   // Lifetime timers: token -> child id.
   std::map<std::uint64_t, std::uint32_t> child_timers_;
+
+  // Our IKE SA rekey in flight.
+  struct ike_rekey_state {
+    std::uint64_t new_spi = 0;  // our SPI of the new SA
+    bytes nonce;
+    std::unique_ptr<crypto::key_exchange> ke;
+    std::vector<wire::proposal> offered;
+    int ke_retries = 0;
+  };
+  std::optional<ike_rekey_state> ike_rekey_out_;
+  // The new SA a rekey made, applied by switch_to_new_sa() once the exchange is complete.
+  struct new_sa {
+    std::uint64_t spi_i = 0, spi_r = 0;
+    bool initiator = false;  // we started the rekey, so we are the original initiator of the new SA
+    wire::proposal proposal;
+    std::optional<crypto::prf> prf;
+    std::unique_ptr<crypto::sk_cipher> cipher;
+    crypto::ike_keys keys;
+    bytes ni, nr;
+  };
+  std::optional<new_sa> switch_to_;
+  // The SA this object was before its last rekey, kept only until its DELETE is done.
+  struct retiring_sa {
+    std::uint64_t spi_i = 0, spi_r = 0;
+    bool initiator = false;
+    bool we_delete = false;  // we started the rekey: we send the DELETE
+    std::unique_ptr<crypto::sk_cipher> cipher;
+    crypto::sk_keys keys_in, keys_out;
+    message_window window;
+  };
+  std::optional<retiring_sa> retiring_;
 
   std::uint64_t next_token_ = 1;
   std::map<timer_kind, std::uint64_t> timer_tokens_;

@@ -48,6 +48,10 @@ void in_memory_pair::collect(ike_sa& sa, bool is_a) {
     } else if (auto* c = std::get_if<ike_closed>(&act)) {
       (is_a ? closed_a : closed_b) = c->reason;
       if (is_a) dead_a = c->peer_dead;
+    } else if (auto* k = std::get_if<ike_rekeyed>(&act)) {
+      (is_a ? rekeyed_a : rekeyed_b).push_back(*k);
+    } else if (auto* rt = std::get_if<ike_retired>(&act)) {
+      (is_a ? retired_a : retired_b).push_back(rt->local_spi);
     } else if (std::get_if<dropped>(&act)) {
       ++drops;
     } else if (auto* l = std::get_if<log_line>(&act)) {

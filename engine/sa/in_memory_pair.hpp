@@ -46,6 +46,9 @@ class in_memory_pair {
   // as part of a rekey.
   std::vector<std::uint32_t> replaces_a, replaces_b;
   std::vector<bool> rekey_removed_a, rekey_removed_b;
+  // IKE SA rekeys (RFC 7296 §2.18) and the old SAs that went afterwards (their local SPI).
+  std::vector<ike_rekeyed> rekeyed_a, rekeyed_b;
+  std::vector<std::uint64_t> retired_a, retired_b;
   std::vector<std::string> logs;  // "A: ..." / "B: ..."
   std::string closed_a, closed_b;
   bool dead_a = false;
