@@ -12,6 +12,7 @@
 #include <fstream>
 #include <map>
 
+#include "actors/control/departed_nodes.hpp"
 #include "actors/control/json_writer.hpp"
 #include "actors/event_hub.hpp"
 #include "actors/messages.hpp"
@@ -332,6 +333,19 @@ status write_control_token(const std::string& path, const std::string& token) {
   return ok_v;
 }
 
+namespace {
+
+using sweep_nodes_atom = caf::atom_constant<caf::atom("sweepnode")>;
+constexpr auto sweep_every = std::chrono::seconds(10);
+
+// Messages from the daemon itself (signals, timers) come with no sender or a local one.
+bool from_this_process(caf::stateful_actor<control_state>* self) {
+  const auto& sender = self->current_sender();
+  return !sender || sender->node() == self->node();
+}
+
+}  // namespace
+
 caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor registry, caf::actor kernel,
                             caf::actor events, caf::actor updown, std::shared_ptr<const config::config> cfg,
                             std::string token, log_sink log, std::shared_ptr<config::credential_cache> creds) {
@@ -346,6 +360,7 @@ caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor
   st.started_at = now_s();
   st.reload.creds = std::move(creds);
   st.reload.daemon_path = st.cfg->path;
+  self->delayed_send(self, sweep_every, sweep_nodes_atom::value);
   return {
       [self](ctl_atom, const std::string& token, const std::string& cmd,
              const std::string& raw_args) -> caf::result<caf::message> {
@@ -580,10 +595,18 @@ caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor
         return reply(exit_usage, "unknown command '" + cmd + "'\n");
       },
       // SIGHUP: the same reload as `aikectl load`, of the daemon's own file; the outcome is logged.
+      // Only from this process: a message over TCP without a token is no command.
       [self](reload_atom) {
+        if (!from_this_process(self)) return;
         auto& st = self->state;
         reload_config(self, st.reload, st.cfg, st.registry, st.log, st.reload.daemon_path, 30000, false,
                       [](std::int32_t, std::string) {});
+      },
+      // Every sweep_every: forget aikectl processes that have gone (see departed_nodes.hpp).
+      [self](sweep_nodes_atom) {
+        if (!from_this_process(self)) return;
+        sweep_departed_nodes(self->system());
+        self->delayed_send(self, sweep_every, sweep_nodes_atom::value);
       },
   };
 }
