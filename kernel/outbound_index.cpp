@@ -27,8 +27,6 @@ std::optional<key> successor(key a) {
   return a;
 }
 
-bool covers(const outbound_rule& r, const inner_flow& f) { return flow_matches_any(f, r.local, r.remote); }
-
 // One remote range of one rule: [start, past) or [start, end of space) when `past` is empty.
 struct range {
   std::uint32_t rule;
@@ -65,42 +63,82 @@ std::pair<std::size_t, std::size_t> span_of(const std::vector<key>& bounds, cons
 
 std::size_t first_match_linear(std::span<const outbound_rule> rules, const inner_flow& f) {
   for (std::size_t i = 0; i < rules.size(); ++i)
-    if (covers(rules[i], f)) return i;
+    if (flow_matches_any(f, rules[i].local, rules[i].remote)) return i;
   return no_outbound_rule;
 }
 
-outbound_index::outbound_index() : serial_(next_serial.fetch_add(1, std::memory_order_relaxed)) {}
-
-outbound_index::outbound_index(std::vector<outbound_rule> rules)
-    : rules_(std::move(rules)), serial_(next_serial.fetch_add(1, std::memory_order_relaxed)) {
-  v4_ = build(rules_, false);
-  v6_ = build(rules_, true);
+void outbound_index::builder::add(std::span<const ts::selector> local, std::span<const ts::selector> remote) {
+  auto at = [this] { return static_cast<std::uint32_t>(selectors_.size()); };
+  std::array<std::uint32_t, 3> r{at(), 0, 0};
+  selectors_.insert(selectors_.end(), local.begin(), local.end());
+  r[1] = at();
+  selectors_.insert(selectors_.end(), remote.begin(), remote.end());
+  r[2] = at();
+  rules_.push_back(r);
 }
 
-outbound_index::family outbound_index::build(const std::vector<outbound_rule>& rules, bool v6) {
+outbound_index outbound_index::builder::build() && { return outbound_index(std::move(*this)); }
+
+outbound_index::outbound_index() : serial_(next_serial.fetch_add(1, std::memory_order_relaxed)) {}
+
+outbound_index::outbound_index(const std::vector<outbound_rule>& rules) : outbound_index([&] {
+  builder b;
+  for (const auto& r : rules) b.add(r.local, r.remote);
+  return b;
+}()) {}
+
+outbound_index::outbound_index(builder&& b)
+    : selectors_(std::move(b.selectors_)),
+      rules_(std::move(b.rules_)),
+      serial_(next_serial.fetch_add(1, std::memory_order_relaxed)) {
+  v4_ = build(false);
+  v6_ = build(true);
+}
+
+std::span<const ts::selector> outbound_index::remote_of(std::size_t rule) const {
+  const auto& r = rules_[rule];
+  return {selectors_.data() + r[1], selectors_.data() + r[2]};
+}
+
+bool outbound_index::covers(std::size_t rule, const inner_flow& f) const {
+  const auto& r = rules_[rule];
+  const ts::selector* s = selectors_.data();
+  for (std::uint32_t l = r[0]; l < r[1]; ++l)
+    for (std::uint32_t m = r[1]; m < r[2]; ++m)
+      if (flow_matches(f, s[l], s[m])) return true;
+  return false;
+}
+
+outbound_index::family outbound_index::build(bool v6) const {
   family fam;
   std::vector<range> ranges;
-  for (std::size_t i = 0; i < rules.size(); ++i)
-    for (const auto& s : rules[i].remote) {
+  for (std::size_t i = 0; i < rules_.size(); ++i)
+    for (const auto& s : remote_of(i)) {
       if (s.v6 != v6 || s.start > s.end) continue;  // another family, or an empty range: never matches
       ranges.push_back({static_cast<std::uint32_t>(i), key_of(s.start), successor(key_of(s.end))});
     }
   if (ranges.empty()) return fam;
 
-  // Intervals each rule would be listed in (an upper bound: a rule's own ranges may overlap).
-  std::vector<bool> in_fallback(rules.size(), false);
+  // The intervals each range covers, and how many interval lists each rule would join (an upper
+  // bound: a rule's own ranges may overlap).
+  std::vector<bool> in_fallback(rules_.size(), false);
+  std::vector<std::pair<std::size_t, std::size_t>> spans(ranges.size());
+  auto find_spans = [&] {
+    for (std::size_t j = 0; j < ranges.size(); ++j)
+      if (!in_fallback[ranges[j].rule]) spans[j] = span_of(fam.bounds, ranges[j]);
+  };
   fam.bounds = bounds_of(ranges, in_fallback);
-  std::vector<std::size_t> cost(rules.size(), 0);
+  find_spans();
+  std::vector<std::size_t> cost(rules_.size(), 0);
   std::size_t total = 0;
-  for (const auto& r : ranges) {
-    auto [first, last] = span_of(fam.bounds, r);
-    cost[r.rule] += last - first + 1;
-    total += last - first + 1;
+  for (std::size_t j = 0; j < ranges.size(); ++j) {
+    cost[ranges[j].rule] += spans[j].second - spans[j].first + 1;
+    total += spans[j].second - spans[j].first + 1;
   }
   const std::size_t budget = listed_per_range * ranges.size() + listed_slack;
   if (total > budget) {
     std::vector<std::uint32_t> widest;
-    for (std::uint32_t i = 0; i < rules.size(); ++i)
+    for (std::uint32_t i = 0; i < rules_.size(); ++i)
       if (cost[i] > 0) widest.push_back(i);
     std::sort(widest.begin(), widest.end(), [&](std::uint32_t a, std::uint32_t b) { return cost[a] > cost[b]; });
     for (std::uint32_t i : widest) {
@@ -108,10 +146,11 @@ outbound_index::family outbound_index::build(const std::vector<outbound_rule>& r
       in_fallback[i] = true;
       total -= cost[i];
     }
-    for (std::uint32_t i = 0; i < rules.size(); ++i)
+    for (std::uint32_t i = 0; i < rules_.size(); ++i)
       if (in_fallback[i]) fam.fallback.push_back(i);
     // Without the fallback rules' ends there are fewer intervals; no listed rule spans more.
     fam.bounds = bounds_of(ranges, in_fallback);
+    find_spans();
   }
 
   // Two passes over the ranges in rule order (count, then fill), so every interval's list comes
@@ -119,11 +158,9 @@ outbound_index::family outbound_index::build(const std::vector<outbound_rule>& r
   const std::size_t n = fam.bounds.size();
   std::vector<std::uint32_t> count(n + 1, 0);
   std::vector<std::uint32_t> seen(n, 0);  // rule + 1 that last listed itself here
-  std::vector<std::pair<std::size_t, std::size_t>> spans(ranges.size());
   for (std::size_t j = 0; j < ranges.size(); ++j) {
     const auto& r = ranges[j];
     if (in_fallback[r.rule]) continue;
-    spans[j] = span_of(fam.bounds, r);
     for (std::size_t iv = spans[j].first; iv <= spans[j].second; ++iv)
       if (seen[iv] != r.rule + 1) {
         seen[iv] = r.rule + 1;
@@ -162,7 +199,7 @@ std::size_t outbound_index::find(const inner_flow& f) const {
   // Both lists ascend: walk them merged, in table order.
   while (a != a_end || b != b_end) {
     std::uint32_t r = (b == b_end || (a != a_end && *a < *b)) ? *a++ : *b++;
-    if (covers(rules_[r], f)) return r;
+    if (covers(r, f)) return r;
   }
   return no_outbound_rule;
 }

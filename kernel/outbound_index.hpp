@@ -39,9 +39,21 @@ std::size_t first_match_linear(std::span<const outbound_rule> rules, const inner
 
 class outbound_index {
  public:
+  // Collects the rules in priority order (the first match wins), then builds the index; the
+  // selectors are copied into one flat array, so the caller's need not outlive add().
+  class builder {
+   public:
+    void add(std::span<const ts::selector> local, std::span<const ts::selector> remote);
+    outbound_index build() &&;
+
+   private:
+    friend class outbound_index;
+    std::vector<ts::selector> selectors_;
+    std::vector<std::array<std::uint32_t, 3>> rules_;  // local from [0], remote from [1], end [2]
+  };
+
   outbound_index();
-  // `rules` in priority order (the first match wins).
-  explicit outbound_index(std::vector<outbound_rule> rules);
+  explicit outbound_index(const std::vector<outbound_rule>& rules);
 
   // Same answer as first_match_linear(rules, f).
   std::size_t find(const inner_flow& f) const;
@@ -71,9 +83,13 @@ class outbound_index {
     std::vector<std::uint32_t> listed;
     std::vector<std::uint32_t> fallback;  // ascending
   };
-  static family build(const std::vector<outbound_rule>& rules, bool v6);
+  explicit outbound_index(builder&& b);
+  family build(bool v6) const;
+  bool covers(std::size_t rule, const inner_flow& f) const;
+  std::span<const ts::selector> remote_of(std::size_t rule) const;
 
-  std::vector<outbound_rule> rules_;
+  std::vector<ts::selector> selectors_;
+  std::vector<std::array<std::uint32_t, 3>> rules_;  // as in builder
   family v4_, v6_;
   std::uint64_t serial_;
 };

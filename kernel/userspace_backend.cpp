@@ -106,10 +106,9 @@ void userspace_backend::publish() {
     t->by_spi.emplace(e->info.spi_in, e);
   }
   std::sort(t->outbound.begin(), t->outbound.end(), [](const auto& a, const auto& b) { return a->order > b->order; });
-  std::vector<outbound_rule> rules;
-  rules.reserve(t->outbound.size());
-  for (const auto& e : t->outbound) rules.push_back({e->info.local_ts, e->info.remote_ts});
-  t->index = outbound_index(std::move(rules));
+  outbound_index::builder rules;
+  for (const auto& e : t->outbound) rules.add(e->info.local_ts, e->info.remote_ts);
+  t->index = std::move(rules).build();
   table_.store(std::move(t), std::memory_order_release);
   generation_.fetch_add(1, std::memory_order_release);
 }
