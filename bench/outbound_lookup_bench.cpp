@@ -62,58 +62,33 @@ std::vector<inner_flow> flows(std::size_t n_peers, std::size_t count, bool miss)
   return v;
 }
 
-template <class Lookup>
-void run(benchmark::State& state, const std::vector<inner_flow>& fl, Lookup&& lookup) {
+enum class lookup { linear, index, cached };
+
+// `count` flows (a power of two) to peers (or, with `miss`, to no SA), looked up in turn.
+void run(benchmark::State& state, lookup how, std::size_t count, bool miss) {
+  auto rules = gateway_table(static_cast<std::size_t>(state.range(0)));
+  auto fl = flows(rules.size(), count, miss);
+  kernel::outbound_index index(rules);
+  kernel::outbound_flow_cache cache;
   std::size_t i = 0, found = 0;
   for (auto _ : state) {
-    found += lookup(fl[i]) != kernel::no_outbound_rule;
-    i = (i + 1) & (fl.size() - 1);
+    const inner_flow& f = fl[i];
+    std::size_t r = how == lookup::linear  ? kernel::first_match_linear(rules, f)
+                    : how == lookup::index ? index.find(f)
+                                           : cache.find(index, f);
+    found += r != kernel::no_outbound_rule;
+    i = (i + 1) & (count - 1);
   }
   benchmark::DoNotOptimize(found);
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 
-void BM_Linear(benchmark::State& state) {
-  auto rules = gateway_table(static_cast<std::size_t>(state.range(0)));
-  auto fl = flows(rules.size(), 4096, false);
-  run(state, fl, [&](const inner_flow& f) { return kernel::first_match_linear(rules, f); });
-}
-
-void BM_Index(benchmark::State& state) {
-  auto rules = gateway_table(static_cast<std::size_t>(state.range(0)));
-  auto fl = flows(rules.size(), 4096, false);
-  kernel::outbound_index index(rules);
-  run(state, fl, [&](const inner_flow& f) { return index.find(f); });
-}
-
-void BM_IndexCached(benchmark::State& state) {
-  auto rules = gateway_table(static_cast<std::size_t>(state.range(0)));
-  auto fl = flows(rules.size(), 4096, false);
-  kernel::outbound_index index(rules);
-  kernel::outbound_flow_cache cache;
-  run(state, fl, [&](const inner_flow& f) { return cache.find(index, f); });
-}
-
-void BM_IndexCached16(benchmark::State& state) {
-  auto rules = gateway_table(static_cast<std::size_t>(state.range(0)));
-  auto fl = flows(rules.size(), 16, false);
-  kernel::outbound_index index(rules);
-  kernel::outbound_flow_cache cache;
-  run(state, fl, [&](const inner_flow& f) { return cache.find(index, f); });
-}
-
-void BM_MissLinear(benchmark::State& state) {
-  auto rules = gateway_table(static_cast<std::size_t>(state.range(0)));
-  auto fl = flows(rules.size(), 4096, true);
-  run(state, fl, [&](const inner_flow& f) { return kernel::first_match_linear(rules, f); });
-}
-
-void BM_MissIndex(benchmark::State& state) {
-  auto rules = gateway_table(static_cast<std::size_t>(state.range(0)));
-  auto fl = flows(rules.size(), 4096, true);
-  kernel::outbound_index index(rules);
-  run(state, fl, [&](const inner_flow& f) { return index.find(f); });
-}
+void BM_Linear(benchmark::State& state) { run(state, lookup::linear, 4096, false); }
+void BM_Index(benchmark::State& state) { run(state, lookup::index, 4096, false); }
+void BM_IndexCached(benchmark::State& state) { run(state, lookup::cached, 4096, false); }
+void BM_IndexCached16(benchmark::State& state) { run(state, lookup::cached, 16, false); }
+void BM_MissLinear(benchmark::State& state) { run(state, lookup::linear, 4096, true); }
+void BM_MissIndex(benchmark::State& state) { run(state, lookup::index, 4096, true); }
 
 void BM_Build(benchmark::State& state) {
   auto rules = gateway_table(static_cast<std::size_t>(state.range(0)));

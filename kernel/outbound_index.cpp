@@ -156,31 +156,25 @@ outbound_index::family outbound_index::build(bool v6) const {
   // Two passes over the ranges in rule order (count, then fill), so every interval's list comes
   // out ascending; `seen` keeps a rule whose own ranges overlap from being listed twice.
   const std::size_t n = fam.bounds.size();
-  std::vector<std::uint32_t> count(n + 1, 0);
-  std::vector<std::uint32_t> seen(n, 0);  // rule + 1 that last listed itself here
-  for (std::size_t j = 0; j < ranges.size(); ++j) {
-    const auto& r = ranges[j];
-    if (in_fallback[r.rule]) continue;
-    for (std::size_t iv = spans[j].first; iv <= spans[j].second; ++iv)
-      if (seen[iv] != r.rule + 1) {
-        seen[iv] = r.rule + 1;
-        ++count[iv + 1];
-      }
-  }
+  std::vector<std::uint32_t> seen(n);  // rule + 1 that last listed itself here
+  auto each_listing = [&](auto&& list) {
+    std::fill(seen.begin(), seen.end(), 0);
+    for (std::size_t j = 0; j < ranges.size(); ++j) {
+      const std::uint32_t rule = ranges[j].rule;
+      if (in_fallback[rule]) continue;
+      for (std::size_t iv = spans[j].first; iv <= spans[j].second; ++iv)
+        if (seen[iv] != rule + 1) {
+          seen[iv] = rule + 1;
+          list(iv, rule);
+        }
+    }
+  };
   fam.first.assign(n + 1, 0);
-  for (std::size_t iv = 0; iv < n; ++iv) fam.first[iv + 1] = fam.first[iv] + count[iv + 1];
+  each_listing([&](std::size_t iv, std::uint32_t) { ++fam.first[iv + 1]; });
+  for (std::size_t iv = 0; iv < n; ++iv) fam.first[iv + 1] += fam.first[iv];
   fam.listed.resize(fam.first[n]);
   std::vector<std::uint32_t> fill(fam.first.begin(), fam.first.end() - 1);
-  std::fill(seen.begin(), seen.end(), 0);
-  for (std::size_t j = 0; j < ranges.size(); ++j) {
-    const auto& r = ranges[j];
-    if (in_fallback[r.rule]) continue;
-    for (std::size_t iv = spans[j].first; iv <= spans[j].second; ++iv)
-      if (seen[iv] != r.rule + 1) {
-        seen[iv] = r.rule + 1;
-        fam.listed[fill[iv]++] = r.rule;
-      }
-  }
+  each_listing([&](std::size_t iv, std::uint32_t rule) { fam.listed[fill[iv]++] = rule; });
   return fam;
 }
 
