@@ -224,6 +224,13 @@ TEST(OutboundIndex, EmptyTableAndOtherFamilyFindNothing) {
   outbound_index v4_only({rule({"10.1.0.0/16"}, {"0.0.0.0/0"})});
   EXPECT_EQ(v4_only.find(flow("10.1.0.1", "10.2.0.1")), 0u);
   EXPECT_EQ(v4_only.find(flow("2001:db8::1", "2001:db8:2::1")), no_outbound_rule);
+  // Tables of more than two rules are searched, not scanned: a family without rules, too.
+  outbound_index v4_three({rule({"10.1.0.0/16"}, {"10.3.0.0/16"}), rule({"10.1.0.0/16"}, {"10.4.0.0/16"}),
+                           rule({"10.1.0.0/16"}, {"0.0.0.0/0"})});
+  EXPECT_EQ(v4_three.find(flow("10.1.0.1", "10.4.0.1")), 1u);
+  EXPECT_EQ(v4_three.find(flow("10.1.0.1", "10.2.0.1")), 2u);
+  EXPECT_EQ(v4_three.find(flow("2001:db8::1", "2001:db8:2::1")), no_outbound_rule);
+  EXPECT_EQ(v4_three.describe().intervals, 4u);  // from 0, 10.3.0.0, 10.4.0.0 and 10.5.0.0
 }
 
 TEST(OutboundIndex, TheFirstOfOverlappingRulesWins) {
