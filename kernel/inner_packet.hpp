@@ -20,6 +20,7 @@ struct inner_flow {
   // fragments after the first.
   std::uint16_t src_port = 0, dst_port = 0;
   std::uint8_t next_header() const { return v6 ? 41 : 4; }  // ESP next header of the inner packet
+  bool operator==(const inner_flow&) const = default;
 };
 
 // Reads the flow of an IPv4 or IPv6 packet; nullopt when it is neither or truncated. IPv6

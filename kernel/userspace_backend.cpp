@@ -13,6 +13,7 @@
 #include "engine/common/spi_text.hpp"
 #include "kernel/esp/esp_sa.hpp"
 #include "kernel/inner_packet.hpp"
+#include "kernel/outbound_index.hpp"
 
 namespace aike::kernel {
 
@@ -28,6 +29,7 @@ struct userspace_backend::sa_entry {
 
 struct userspace_backend::table {
   std::vector<std::shared_ptr<sa_entry>> outbound;  // newest first
+  outbound_index index;                             // over `outbound`'s selectors, in that order
   std::unordered_map<std::uint32_t, std::shared_ptr<sa_entry>> by_spi;
 };
 
@@ -104,6 +106,9 @@ void userspace_backend::publish() {
     t->by_spi.emplace(e->info.spi_in, e);
   }
   std::sort(t->outbound.begin(), t->outbound.end(), [](const auto& a, const auto& b) { return a->order > b->order; });
+  outbound_index::builder rules;
+  for (const auto& e : t->outbound) rules.add(e->info.local_ts, e->info.remote_ts);
+  t->index = std::move(rules).build();
   table_.store(std::move(t), std::memory_order_release);
   generation_.fetch_add(1, std::memory_order_release);
 }
@@ -238,6 +243,7 @@ void userspace_backend::run_tun_reader() {
   // empty), so the SA a batch points to stays alive until it is sent.
   std::shared_ptr<const table> snapshot;
   std::uint64_t seen = ~std::uint64_t{0};
+  outbound_flow_cache cache;  // answers for recent flows; forgets them with a new table
   pollfd fds[2] = {{tun_->fd(), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
   for (;;) {
     int n = ::poll(fds, 2, -1);
@@ -253,34 +259,38 @@ void userspace_backend::run_tun_reader() {
         if (gen != seen) {
           snapshot = table_.load(std::memory_order_acquire);
           seen = gen;
+          cache.reset();
         }
       }
       long len = tun_->read(packet.get(), max_packet);
       if (len <= 0) break;  // EAGAIN: drained
-      handle_outbound(*snapshot, packet.get(), static_cast<std::size_t>(len), *batch);
+      handle_outbound(*snapshot, cache, packet.get(), static_cast<std::size_t>(len), *batch);
     }
     flush(*batch);
   }
 }
 
-void userspace_backend::handle_outbound(const table& t, const std::uint8_t* packet, std::size_t len, tx_batch& batch) {
+void userspace_backend::handle_outbound(const table& t, outbound_flow_cache& cache, const std::uint8_t* packet,
+                                        std::size_t len, tx_batch& batch) {
   bytes_view inner(packet, len);
   auto flow = parse_inner(inner);
   if (!flow) {
     bump(drops_.no_sa_out);
     return;
   }
-  for (const auto& e : t.outbound) {
-    if (!flow_matches_any(*flow, e->info.local_ts, e->info.remote_ts)) continue;
-    if (batch.sa != e.get()) flush(batch);
-    bytes& sealed = batch.sealed[batch.count];
-    if (e->out->seal(inner, flow->next_header(), sealed) != esp::drop::none) return;  // counted by the SA
-    batch.sa = e.get();
-    batch.views[batch.count++] = sealed;
-    if (batch.count == send_batch) flush(batch);
+  // The first SA of t.outbound (newest first) whose selectors cover the flow.
+  std::size_t pos = cache.find(t.index, *flow);
+  if (pos == no_outbound_rule) {
+    bump(drops_.no_sa_out);
     return;
   }
-  bump(drops_.no_sa_out);
+  const auto& e = t.outbound[pos];
+  if (batch.sa != e.get()) flush(batch);
+  bytes& sealed = batch.sealed[batch.count];
+  if (e->out->seal(inner, flow->next_header(), sealed) != esp::drop::none) return;  // counted by the SA
+  batch.sa = e.get();
+  batch.views[batch.count++] = sealed;
+  if (batch.count == send_batch) flush(batch);
 }
 
 void userspace_backend::flush(tx_batch& batch) {

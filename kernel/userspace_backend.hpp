@@ -5,7 +5,8 @@
 //
 // Packet path (no actor mailbox per packet):
 //   out: TUN reader thread: read (until the device is empty, up to a batch) -> the newest SA whose
-//        local x remote selectors cover the packet -> seal into the batch -> one send per batch
+//        local x remote selectors cover the packet (kernel/outbound_index.hpp: destination
+//        intervals built with the table, a per-thread flow cache in front) -> seal into the batch -> one send per batch
 //        of packets for one SA (udp_io::send_esp_batch: sendmmsg / UDP GSO from our NAT-T
 //        endpoint to the peer's)
 //   in:  the UDP receive thread calls receive_esp(): SA by SPI -> open (ICV, anti-replay) ->
@@ -30,6 +31,8 @@
 #include "kernel/tun_device.hpp"
 
 namespace aike::kernel {
+
+class outbound_flow_cache;
 
 struct userspace_options {
   std::string tun_name = "aike0";
@@ -88,7 +91,8 @@ class userspace_backend final : public backend {
   void publish();
   void run_tun_reader();
   struct tx_batch;
-  void handle_outbound(const table& t, const std::uint8_t* packet, std::size_t len, tx_batch& batch);
+  void handle_outbound(const table& t, outbound_flow_cache& cache, const std::uint8_t* packet, std::size_t len,
+                       tx_batch& batch);
   void flush(tx_batch& batch);
 
   userspace_options opt_;

@@ -2,7 +2,8 @@
 // (in a fresh network namespace with a real TUN device) both packet paths: a packet sent to the
 // remote subnet comes out sealed with the outbound SPI; an ESP packet sealed with the inbound keys
 // arrives at a local socket, its replay is dropped and counted, and a packet outside the
-// selectors, an unknown SPI and a forged ICV are dropped.
+// selectors, an unknown SPI and a forged ICV are dropped; the outbound SA follows installs,
+// rekeys and removals.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -253,6 +254,58 @@ TEST_F(UserspaceBackend, SealsWhatIsRoutedThroughTheDevice) {
   ASSERT_EQ(listed.size(), 1u);
   EXPECT_TRUE(listed[0].has_counters);
   EXPECT_GE(listed[0].packets_out, 1u);
+}
+
+// The SPI of the next packet sealed after sending one UDP datagram from 10.1.0.1:40001 to `dst`:9999
+// (0 when none came within 2 s).
+std::uint32_t spi_sealed_for(const char* dst, std::mutex& mutex, std::vector<bytes>& sent) {
+  std::size_t before;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    before = sent.size();
+  }
+  int fd = udp_socket("10.1.0.1", 40001);  // the same flow every time for the same `dst`
+  if (fd < 0) return 0;
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(9999);
+  inet_pton(AF_INET, dst, &to.sin_addr);
+  const char msg[] = "which SA?";
+  sendto(fd, msg, sizeof msg, 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  close(fd);
+  for (int i = 0; i < 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::lock_guard<std::mutex> lock(mutex);
+    if (sent.size() > before) return esp::spi_of(sent[before]);
+  }
+  return 0;
+}
+
+// The TUN thread finds the SA through kernel/outbound_index with a flow cache in front: a new
+// table must not reuse the old table's answers, and the newest of equal selectors sends.
+TEST_F(UserspaceBackend, OutboundLookupFollowsInstallsRekeysAndRemovals) {
+  EXPECT_EQ(spi_sealed_for("10.2.0.5", mutex, sent), 0xc0000002u);
+  // A newer SA for another subnet comes first in the table; the cached answer (position 0)
+  // would now name it.
+  kernel::child_install other = c;
+  other.child.id = 8;
+  other.child.spi_in = 0xc0000003;
+  other.child.spi_out = 0xc0000004;
+  other.child.remote_ts = {sel("10.3.0.0/24")};
+  ASSERT_TRUE(backend->install(other));
+  EXPECT_EQ(spi_sealed_for("10.2.0.5", mutex, sent), 0xc0000002u);
+  EXPECT_EQ(spi_sealed_for("10.3.0.5", mutex, sent), 0xc0000004u);
+  // A rekey of CHILD_SA 7: the new SA has equal selectors and, being newer, sends.
+  kernel::child_install rekeyed = c;
+  rekeyed.child.id = 9;
+  rekeyed.child.spi_in = 0xc0000005;
+  rekeyed.child.spi_out = 0xc0000006;
+  ASSERT_TRUE(backend->install(rekeyed));
+  EXPECT_EQ(spi_sealed_for("10.2.0.5", mutex, sent), 0xc0000006u);
+  ASSERT_TRUE(backend->remove(9));
+  EXPECT_EQ(spi_sealed_for("10.2.0.5", mutex, sent), 0xc0000002u);
+  ASSERT_TRUE(backend->remove(7));
+  EXPECT_EQ(spi_sealed_for("10.3.0.5", mutex, sent), 0xc0000004u);
 }
 
 TEST_F(UserspaceBackend, OpensChecksAndDropsReplays) {
