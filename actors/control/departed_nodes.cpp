@@ -1,6 +1,7 @@
 #include "actors/control/departed_nodes.hpp"
 
 #include <caf/io/basp_broker.hpp>
+#include <caf/send.hpp>
 #include <caf/io/middleman.hpp>
 
 namespace aike::actors {
@@ -25,6 +26,10 @@ void sweep_departed_nodes(caf::actor_system& sys, sweep_done done) {
       if (broker->instance.tbl().lookup_direct(i->first)) {
         ++i;
       } else {
+        // End the helper too: one still waiting for its node's answer (up to 5 minutes) would
+        // otherwise outlive this entry in CAF's actor registry and be destroyed only after
+        // CAF's clock, at shutdown, which crashes.
+        caf::anon_send_exit(i->second, caf::exit_reason::user_shutdown);
         i = servers.erase(i);
         ++dropped;
       }
