@@ -95,7 +95,10 @@ void drain(self_ptr self) {
       if (!st.io->send(s->local, s->remote, s->data))
         st.log(level::debug, "sending to " + s->remote.to_string() + " failed");
     } else if (auto* t = std::get_if<sa::arm_timer>(&act)) {
-      self->delayed_send(self, t->after, timer_atom::value, static_cast<int>(t->kind), t->token);
+      if (st.timers)
+        st.timers->arm(caf::actor_cast<caf::strong_actor_ptr>(self), t->after, static_cast<int>(t->kind), t->token);
+      else
+        self->delayed_send(self, t->after, timer_atom::value, static_cast<int>(t->kind), t->token);
     } else if (auto* i = std::get_if<sa::install_child>(&act)) {
       kernel::child_install ci;
       ci.ike_id = st.sa->unique_id();
@@ -195,6 +198,7 @@ caf::behavior ike_sa_actor(caf::stateful_actor<ike_sa_actor_state>* self, ike_sa
   st.events = init.events;
   st.updown = std::move(init.updown);
   st.io = init.io;
+  st.timers = std::move(init.timers);
   st.log = init.log;
   st.sa = init.initiator ? sa::ike_sa::make_initiator(std::move(init.params))
                          : sa::ike_sa::make_responder(std::move(init.params));
