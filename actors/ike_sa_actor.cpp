@@ -116,7 +116,7 @@ void drain(self_ptr self) {
       std::uint32_t replaces = i->replaces;
       self->request(st.kernel, caf::infinite, install_atom::value, std::move(ci))
           .then(
-              [self, up, replaces](bool ok, const std::string&) mutable {
+              [self, up = std::move(up), replaces](bool ok, const std::string&) mutable {
                 --self->state.kernel_pending;
                 if (replaces) self->state.rekeys.installed(replaces, up.child_id, ok);
                 flush_rekeys(self);
@@ -136,21 +136,22 @@ void drain(self_ptr self) {
       // child_down once the kernel actor answered the removal, for CHILD_SAs that were up and
       // not replaced by a rekey. The kernel actor handles requests in order, so a rekey's new SA
       // is installed before the old one is removed.
-      auto down = child_event(self, sa_event_kind::child_down, r->child);
+      // Shared by the result and the error handler: the event is built once, not copied.
+      auto down = std::make_shared<sa_event>(child_event(self, sa_event_kind::child_down, r->child));
       bool rekeyed = r->rekeyed;
-      auto removed = [self, down, rekeyed](bool ok) mutable {
+      auto removed = [self, down, rekeyed](bool ok) {
         auto& st = self->state;
         --st.kernel_pending;
-        st.rekeys.removed(down.child_id, st.closed);
+        st.rekeys.removed(down->child_id, st.closed);
         flush_rekeys(self);
-        if (st.children_up.erase(down.child_id) && (!rekeyed || !ok)) {
-          down.reason = ok ? st.reason : "kernel removal failed";
-          emit(self, std::move(down));
+        if (st.children_up.erase(down->child_id) && (!rekeyed || !ok)) {
+          down->reason = ok ? st.reason : "kernel removal failed";
+          emit(self, std::move(*down));
         }
         maybe_finish(self);
       };
       self->request(st.kernel, caf::infinite, remove_atom::value, r->child.id)
-          .then([removed](bool ok) mutable { removed(ok); }, [removed](caf::error&) mutable { removed(false); });
+          .then([removed](bool ok) { removed(ok); }, [removed](caf::error&) { removed(false); });
       changed = true;
     } else if (std::get_if<sa::ike_established>(&act)) {
       st.established_at =
