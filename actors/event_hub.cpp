@@ -99,7 +99,8 @@ caf::behavior event_hub(caf::stateful_actor<event_hub_state>* self, caf::actor u
   return {
       [self](event_atom, const sa_event& ev) {
         auto& st = self->state;
-        if (st.updown) self->send(st.updown, event_atom::value, ev);
+        // The updown supervisor acts only on events that name a script: the others need no copy.
+        if (st.updown && !ev.updown.empty()) self->send(st.updown, event_atom::value, ev);
         std::string text, json;
         for (const auto& [addr, s] : st.subs) {
           if (!s.events) continue;

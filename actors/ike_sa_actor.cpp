@@ -95,7 +95,10 @@ void drain(self_ptr self) {
       if (!st.io->send(s->local, s->remote, s->data))
         st.log(level::debug, "sending to " + s->remote.to_string() + " failed");
     } else if (auto* t = std::get_if<sa::arm_timer>(&act)) {
-      self->delayed_send(self, t->after, timer_atom::value, static_cast<int>(t->kind), t->token);
+      if (st.timers)
+        st.timers->arm(caf::actor_cast<caf::strong_actor_ptr>(self), t->after, static_cast<int>(t->kind), t->token);
+      else
+        self->delayed_send(self, t->after, timer_atom::value, static_cast<int>(t->kind), t->token);
     } else if (auto* i = std::get_if<sa::install_child>(&act)) {
       kernel::child_install ci;
       ci.ike_id = st.sa->unique_id();
@@ -113,7 +116,7 @@ void drain(self_ptr self) {
       std::uint32_t replaces = i->replaces;
       self->request(st.kernel, caf::infinite, install_atom::value, std::move(ci))
           .then(
-              [self, up, replaces](bool ok, const std::string&) mutable {
+              [self, up = std::move(up), replaces](bool ok, const std::string&) mutable {
                 --self->state.kernel_pending;
                 if (replaces) self->state.rekeys.installed(replaces, up.child_id, ok);
                 flush_rekeys(self);
@@ -133,21 +136,22 @@ void drain(self_ptr self) {
       // child_down once the kernel actor answered the removal, for CHILD_SAs that were up and
       // not replaced by a rekey. The kernel actor handles requests in order, so a rekey's new SA
       // is installed before the old one is removed.
-      auto down = child_event(self, sa_event_kind::child_down, r->child);
+      // Shared by the result and the error handler: the event is built once, not copied.
+      auto down = std::make_shared<sa_event>(child_event(self, sa_event_kind::child_down, r->child));
       bool rekeyed = r->rekeyed;
-      auto removed = [self, down, rekeyed](bool ok) mutable {
+      auto removed = [self, down, rekeyed](bool ok) {
         auto& st = self->state;
         --st.kernel_pending;
-        st.rekeys.removed(down.child_id, st.closed);
+        st.rekeys.removed(down->child_id, st.closed);
         flush_rekeys(self);
-        if (st.children_up.erase(down.child_id) && (!rekeyed || !ok)) {
-          down.reason = ok ? st.reason : "kernel removal failed";
-          emit(self, std::move(down));
+        if (st.children_up.erase(down->child_id) && (!rekeyed || !ok)) {
+          down->reason = ok ? st.reason : "kernel removal failed";
+          emit(self, std::move(*down));
         }
         maybe_finish(self);
       };
       self->request(st.kernel, caf::infinite, remove_atom::value, r->child.id)
-          .then([removed](bool ok) mutable { removed(ok); }, [removed](caf::error&) mutable { removed(false); });
+          .then([removed](bool ok) { removed(ok); }, [removed](caf::error&) { removed(false); });
       changed = true;
     } else if (std::get_if<sa::ike_established>(&act)) {
       st.established_at =
@@ -195,6 +199,7 @@ caf::behavior ike_sa_actor(caf::stateful_actor<ike_sa_actor_state>* self, ike_sa
   st.events = init.events;
   st.updown = std::move(init.updown);
   st.io = init.io;
+  st.timers = std::move(init.timers);
   st.log = init.log;
   st.sa = init.initiator ? sa::ike_sa::make_initiator(std::move(init.params))
                          : sa::ike_sa::make_responder(std::move(init.params));

@@ -13,6 +13,7 @@
 #include "actors/child_rekey_waiters.hpp"
 #include "actors/logger.hpp"
 #include "actors/network/udp_io.hpp"
+#include "actors/timer_batch.hpp"
 #include "engine/sa/ike_sa.hpp"
 
 namespace aike::actors {
@@ -30,6 +31,7 @@ struct ike_sa_init {
   caf::actor events;  // receives (event_atom, sa_event); may be invalid
   updown_scripts updown;
   std::shared_ptr<net::udp_io> io;
+  std::shared_ptr<timer_batch> timers;  // null: timers as delayed_send (CAF's clock, e.g. virtual time in tests)
   log_sink log;
 };
 
@@ -40,6 +42,7 @@ struct ike_sa_actor_state {
   std::set<std::uint32_t> children_up;  // CHILD_SAs whose child_up event was sent
   bool ike_up_sent = false;
   std::shared_ptr<net::udp_io> io;
+  std::shared_ptr<timer_batch> timers;
   log_sink log;
   std::int64_t established_at = 0;
   int kernel_pending = 0;  // removals not yet confirmed by the kernel actor

@@ -15,6 +15,7 @@
 #include "actors/logger.hpp"
 #include "actors/messages.hpp"
 #include "actors/network/udp_io.hpp"
+#include "actors/timer_batch.hpp"
 #include "config/config.hpp"
 #include "engine/sa/cookie.hpp"
 #include "engine/sa/summary.hpp"
@@ -59,6 +60,7 @@ struct registry_state {
   std::shared_ptr<net::udp_io> io;
   caf::actor kernel;
   caf::actor events;  // SA actors send their (event_atom, sa_event) here
+  std::shared_ptr<timer_batch> timers;  // the SA actors' timers; null: CAF's clock
   log_sink log;
   std::unordered_map<std::uint32_t, registry_entry> sas;
   std::unordered_map<std::uint64_t, std::uint32_t> by_spi;  // our IKE SPI -> id
@@ -78,6 +80,6 @@ struct registry_state {
 
 caf::behavior registry_actor(caf::stateful_actor<registry_state>* self, std::shared_ptr<const config::config> cfg,
                              std::shared_ptr<net::udp_io> io, caf::actor kernel, log_sink log,
-                             caf::actor events = {});
+                             caf::actor events = {}, std::shared_ptr<timer_batch> timers = {});
 
 }  // namespace aike::actors

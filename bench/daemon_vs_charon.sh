@@ -65,8 +65,9 @@ if [ -z "$NO_CHARON" ]; then
   done
 fi
 
-NS_A="bench-a-$$"
-NS_B="bench-b-$$"
+# BENCH_TAG / BENCH_CONTROL_PORT: names and the control port, so parallel runs never collide.
+NS_A="bench-${BENCH_TAG:-x}-a-$$"
+NS_B="bench-${BENCH_TAG:-x}-b-$$"
 WORK=$(mktemp -d /tmp/aike-bench.XXXXXX)
 STARTED_PIDS=()
 
@@ -139,7 +140,7 @@ aiked_conf() {  # DIR LOCAL REMOTE LOCAL_ID REMOTE_ID LOCAL_TS REMOTE_TS
 [daemon]
 listen = ["$2"]
 kernel = "null"
-control = "127.0.0.1:4510"
+control = "127.0.0.1:${BENCH_CONTROL_PORT:-4510}"
 control_token = "$1/token"
 log = "warning"
 half_open_cookie_threshold = 100000000
@@ -179,7 +180,7 @@ aiked_start() {  # NS DIR
 actl() {  # NS DIR ARGS...
   local ns=$1 dir=$2
   shift 2
-  ip netns exec "$ns" "$AIKECTL" --token-file "$dir/token" "$@"
+  ip netns exec "$ns" "$AIKECTL" --uri "tcp://127.0.0.1:${BENCH_CONTROL_PORT:-4510}" --token-file "$dir/token" "$@"
 }
 astat() { actl "$1" "$2" stats --json | jq -r ".$3"; }  # NS DIR FIELD
 

@@ -19,6 +19,7 @@
 #include "actors/messages.hpp"
 #include "actors/registry.hpp"
 #include "actors/updown/updown_supervisor.hpp"
+#include "daemon/malloc_tuning.hpp"
 #include "config/config.hpp"
 #include "daemon/kernel_choice.hpp"
 #include "daemon/self_test.hpp"
@@ -148,7 +149,10 @@ int run_daemon(const std::string& config_path) {
                           log.with(actors::subsystem::updown));
   // SA actors report what happened to the event hub; it feeds the updown supervisor and monitors.
   auto events = sys.spawn(actors::event_hub, updown, logger, levels);
-  auto registry = sys.spawn(actors::registry_actor, cfg, io, kernel, log.with(actors::subsystem::ike), events);
+  // The SA actors' timers (retransmissions, DPD, rekeys) run on a thread of their own, not CAF's clock.
+  auto timers = std::make_shared<actors::timer_batch>();
+  auto registry =
+      sys.spawn(actors::registry_actor, cfg, io, kernel, log.with(actors::subsystem::ike), events, timers);
   // ESP goes straight from the UDP thread into the userspace backend, never through an actor.
   net::udp_io::esp_handler on_esp;
   if (userspace)
@@ -274,5 +278,6 @@ int main(int argc, char** argv) {
   }
   if (self_test) return aike::daemon::run_self_test();
   if (check) return aike::config::check_config(config_path, std::cout, std::cerr);
+  aike::daemon::tune_malloc(argv);  // re-executes once with a larger glibc tcache, before any thread
   return run_daemon(config_path);
 }

@@ -129,7 +129,7 @@ void ike_sa::finish(const std::string& reason, bool peer_dead) {
   for (auto& [id, c] : children_) {
     c.state = child_state::deleted;
     c.wipe_keys();
-    actions_.push_back(remove_child{c});
+    actions_.push_back(remove_child{std::move(c)});  // the map is cleared below
   }
   children_.clear();
   state_ = ike_state::closed;
