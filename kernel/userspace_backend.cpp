@@ -24,6 +24,8 @@ struct userspace_backend::sa_entry {
   std::unique_ptr<esp::outbound_sa> out;
   std::unique_ptr<esp::inbound_sa> in;
   std::vector<tun_route> routes;
+  // Set by the data thread that reported the soft / hard expire of this CHILD_SA.
+  mutable std::atomic<bool> soft_reported{false}, hard_reported{false};
 };
 
 struct userspace_backend::table {
@@ -210,6 +212,25 @@ std::vector<installed_child> userspace_backend::list() const {
   return v;
 }
 
+void userspace_backend::set_expire_sink(expire_sink s) {
+  expire_sink_.store(std::make_shared<const expire_sink>(std::move(s)), std::memory_order_release);
+}
+
+void userspace_backend::report_expire(const sa_entry& e, bool hard, std::uint32_t spi) {
+  auto& reported = hard ? e.hard_reported : e.soft_reported;
+  // Both data threads may get here for the same SA: the exchange lets exactly one through.
+  if (reported.load(std::memory_order_relaxed) || reported.exchange(true, std::memory_order_acq_rel)) return;
+  auto sink = expire_sink_.load(std::memory_order_acquire);
+  if (!sink || !*sink) return;
+  xfrm_event ev;
+  ev.what = hard ? xfrm_event::kind::expire_hard : xfrm_event::kind::expire_soft;
+  ev.spi = spi;
+  ev.reqid = e.info.reqid;
+  ev.src = spi == e.info.spi_in ? e.info.remote.addr : e.info.local.addr;
+  ev.dst = spi == e.info.spi_in ? e.info.local.addr : e.info.remote.addr;
+  (*sink)(ev);
+}
+
 userspace_drops userspace_backend::drops() const {
   userspace_drops d;
   d.no_sa_out = load(drops_.no_sa_out);
@@ -274,7 +295,12 @@ void userspace_backend::handle_outbound(const table& t, const std::uint8_t* pack
     if (!flow_matches_any(*flow, e->info.local_ts, e->info.remote_ts)) continue;
     if (batch.sa != e.get()) flush(batch);
     bytes& sealed = batch.sealed[batch.count];
-    if (e->out->seal(inner, flow->next_header(), sealed) != esp::drop::none) return;  // counted by the SA
+    if (auto d = e->out->seal(inner, flow->next_header(), sealed); d != esp::drop::none) {  // counted by the SA
+      if (d == esp::drop::hard_lifetime) report_expire(*e, true, e->info.spi_out);
+      return;
+    }
+    if (e->out->soft_expired() && !e->soft_reported.load(std::memory_order_relaxed))
+      report_expire(*e, false, e->info.spi_out);
     batch.sa = e.get();
     batch.views[batch.count++] = sealed;
     if (batch.count == send_batch) flush(batch);
@@ -305,7 +331,11 @@ void userspace_backend::receive_esp(bytes_view esp_packet) {
   }
   const sa_entry& e = *it->second;
   auto opened = e.in->open(esp_packet, rx_inner_);
-  if (opened.reason != esp::drop::none) return;  // counted by the SA
+  if (opened.reason != esp::drop::none) {  // counted by the SA
+    if (opened.reason == esp::drop::hard_lifetime) report_expire(e, true, e.info.spi_in);
+    return;
+  }
+  if (e.in->soft_expired() && !e.soft_reported.load(std::memory_order_relaxed)) report_expire(e, false, e.info.spi_in);
   if (opened.next_header == 59) return;          // a dummy packet (RFC 4303 §2.6)
   auto flow = parse_inner(rx_inner_);
   if (!flow || flow->next_header() != opened.next_header ||
