@@ -26,6 +26,11 @@ struct userspace_backend::sa_entry {
   std::vector<tun_route> routes;
   // Set by the data thread that reported the soft / hard expire of this CHILD_SA.
   mutable std::atomic<bool> soft_reported{false}, hard_reported{false};
+  // A rekey's new SA (installed while an older one with the same selectors exists) does not send
+  // until the peer is seen using it (a packet arrived on its inbound SPI) or the older one goes:
+  // the rekey's responder installs before the initiator has the SA, and packets it sealed for the
+  // new SPI at once would arrive before the initiator could open them.
+  mutable std::atomic<bool> confirmed{true};
 };
 
 struct userspace_backend::table {
@@ -126,6 +131,9 @@ status userspace_backend::install(const child_install& c) {
   e->info = describe(c);
   e->info.has_counters = true;
   e->order = ++install_order_;
+  for (const auto& [id, other] : children_)
+    if (other->info.local_ts == e->info.local_ts && other->info.remote_ts == e->info.remote_ts)
+      e->confirmed.store(false, std::memory_order_relaxed);
 
   esp::sa_params out;
   out.spi = ch.spi_out;
@@ -188,7 +196,15 @@ status userspace_backend::remove(std::uint32_t child_id) {
     route_refs_.erase(ref);
     if (auto ok = tun_->remove_route(r); !ok) result = ok;
   }
+  const auto gone = it->second;
   children_.erase(it);
+  // The newest SA of the same selectors takes over sending (confirmed or not).
+  std::shared_ptr<sa_entry> newest;
+  for (const auto& [id, e] : children_)
+    if (e->info.local_ts == gone->info.local_ts && e->info.remote_ts == gone->info.remote_ts &&
+        (!newest || e->order > newest->order))
+      newest = e;
+  if (newest) newest->confirmed.store(true, std::memory_order_relaxed);
   publish();  // the data threads drop their reference with their next snapshot
   return result;
 }
@@ -293,6 +309,7 @@ void userspace_backend::handle_outbound(const table& t, const std::uint8_t* pack
   }
   for (const auto& e : t.outbound) {
     if (!flow_matches_any(*flow, e->info.local_ts, e->info.remote_ts)) continue;
+    if (!e->confirmed.load(std::memory_order_relaxed)) continue;  // an older SA still sends
     if (batch.sa != e.get()) flush(batch);
     bytes& sealed = batch.sealed[batch.count];
     if (auto d = e->out->seal(inner, flow->next_header(), sealed); d != esp::drop::none) {  // counted by the SA
@@ -336,6 +353,7 @@ void userspace_backend::receive_esp(bytes_view esp_packet) {
     return;
   }
   if (e.in->soft_expired() && !e.soft_reported.load(std::memory_order_relaxed)) report_expire(e, false, e.info.spi_in);
+  if (!e.confirmed.load(std::memory_order_relaxed)) e.confirmed.store(true, std::memory_order_relaxed);
   if (opened.next_header == 59) return;          // a dummy packet (RFC 4303 §2.6)
   auto flow = parse_inner(rx_inner_);
   if (!flow || flow->next_header() != opened.next_header ||
