@@ -72,7 +72,11 @@ class UserspaceLifetime : public ::testing::Test {
     auto b = kernel::userspace_backend::open(o);
     ASSERT_TRUE(b) << b.err().message;
     backend = std::move(*b);
-    backend->set_sender([](const endpoint&, const endpoint&, std::span<const bytes_view> esp) { return esp.size(); });
+    backend->set_sender([this](const endpoint&, const endpoint&, std::span<const bytes_view> esp) {
+      std::lock_guard<std::mutex> lock(mutex);
+      for (bytes_view p : esp) last_spi = esp::spi_of(p);
+      return esp.size();
+    });
     backend->set_expire_sink([this](const kernel::xfrm_event& ev) {
       std::lock_guard<std::mutex> lock(mutex);
       events.push_back(ev);
@@ -130,9 +134,10 @@ class UserspaceLifetime : public ::testing::Test {
     ASSERT_EQ(handled_out(), before + static_cast<std::uint64_t>(n)) << "the TUN thread did not see every packet";
   }
 
-  std::uint64_t handled_out() {
-    auto l = backend->list();
-    return l.empty() ? 0 : l[0].packets_out + l[0].other_drops;  // no inbound drops in these tests
+  std::uint64_t handled_out() {  // over every SA; no inbound drops in these tests
+    std::uint64_t n = 0;
+    for (const auto& i : backend->list()) n += i.packets_out + i.other_drops;
+    return n;
   }
 
   std::vector<kernel::xfrm_event> seen() {
@@ -151,6 +156,7 @@ class UserspaceLifetime : public ::testing::Test {
   std::unique_ptr<esp::outbound_sa> peer;
   std::mutex mutex;
   std::vector<kernel::xfrm_event> events;
+  std::uint32_t last_spi = 0;
 };
 
 TEST_F(UserspaceLifetime, SoftLimitReportsOnceHardLimitDrops) {
@@ -211,6 +217,44 @@ TEST_F(UserspaceLifetime, WithoutLimitsNothingIsReported) {
   send_to_peer(20);
   EXPECT_TRUE(seen().empty());
   EXPECT_EQ(backend->list().at(0).packets_in, 50u);
+}
+
+// A rekey's new SA (same selectors) is installed beside the old one: sending stays on the old SA
+// until a packet arrives on the new inbound SPI (the peer has it), or the old SA is removed.
+TEST_F(UserspaceLifetime, RekeyedSaSendsOnceThePeerUsesIt) {
+  kernel::child_install fresh = c;
+  fresh.child.id = 8;
+  fresh.child.spi_in = 0xc0000011;
+  fresh.child.spi_out = 0xc0000012;
+  fresh.lifetime = {};
+  ASSERT_TRUE(backend->install(fresh));
+  auto last = [this] {
+    std::lock_guard<std::mutex> lock(mutex);
+    return last_spi;
+  };
+  send_to_peer(1);
+  EXPECT_EQ(last(), c.child.spi_out) << "the new SA sent before the peer used it";
+  esp::sa_params p;
+  p.spi = fresh.child.spi_in;
+  p.proposal = gcm128();
+  p.encr_key = fresh.child.encr_in;
+  auto peer_new = std::move(esp::outbound_sa::create(p).value());
+  bytes out;
+  ASSERT_EQ(peer_new->seal(udp4("10.2.0.5", "10.1.0.1", 9998), 4, out), esp::drop::none);
+  backend->receive_esp(out);  // the peer uses the new SA: it sends from now on, the old one still there
+  send_to_peer(1);
+  EXPECT_EQ(last(), fresh.child.spi_out);
+  ASSERT_TRUE(backend->remove(7));
+
+  kernel::child_install third = c;
+  third.child.id = 9;
+  third.child.spi_in = 0xc0000021;
+  third.child.spi_out = 0xc0000022;
+  third.lifetime = {};
+  ASSERT_TRUE(backend->install(third));
+  ASSERT_TRUE(backend->remove(8));  // the old one goes: the new one sends without a packet
+  send_to_peer(1);
+  EXPECT_EQ(last(), third.child.spi_out);
 }
 
 }  // namespace
