@@ -2,7 +2,9 @@
 
 #include <chrono>
 
+#include "actors/child_install_params.hpp"
 #include "actors/messages.hpp"
+#include "engine/crypto/random.hpp"
 #include "engine/sa/summary.hpp"
 
 namespace aike::actors {
@@ -100,15 +102,8 @@ void drain(self_ptr self) {
       else
         self->delayed_send(self, t->after, timer_atom::value, static_cast<int>(t->kind), t->token);
     } else if (auto* i = std::get_if<sa::install_child>(&act)) {
-      kernel::child_install ci;
-      ci.ike_id = st.sa->unique_id();
-      ci.connection = st.sa->conn() ? st.sa->conn()->name : std::string();
-      ci.child = i->child;
-      ci.local = st.sa->local();
-      ci.remote = st.sa->remote();
-      if (st.sa->conn())
-        for (const auto& cc : st.sa->conn()->children)
-          if (cc.name == i->child.name) ci.replay_window = cc.replay_window;
+      auto ci = child_install_params(st.sa->unique_id(), st.sa->conn(), i->child, st.sa->local(),
+                                     st.sa->remote(), crypto::random_u64);
       // child_up once the kernel actor confirmed the install (failures are logged there); a
       // rekey's new SA is reported as child_rekey (the old one goes quietly afterwards).
       auto up = child_event(self, i->replaces ? sa_event_kind::child_rekey : sa_event_kind::child_up, i->child);

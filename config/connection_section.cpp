@@ -3,9 +3,11 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "config/duration.hpp"
 #include "config/file_text.hpp"
+#include "config/volume_value.hpp"
 #include "engine/proposal/parser.hpp"
 #include "engine/ts/selector.hpp"
 
@@ -26,8 +28,7 @@ constexpr std::string_view kUnsupportedRemote[] = {
 constexpr std::string_view kUnsupportedChild[] = {
     "ah_proposals", "sha256_96", "ipcomp", "inactivity", "reqid", "priority", "interface", "mark_in", "mark_out",
     "mark_in_sa", "set_mark_in", "set_mark_out", "if_id_in", "if_id_out", "label", "label_mode", "tfc_padding",
-    "hostaccess", "policies", "policies_fwd_out", "hw_offload", "copy_df", "copy_ecn", "copy_dscp",
-    "rekey_bytes", "life_bytes", "rand_bytes", "rekey_packets", "life_packets", "rand_packets", "per_cpu_sas"};
+    "hostaccess", "policies", "policies_fwd_out", "hw_offload", "copy_df", "copy_ecn", "copy_dscp", "per_cpu_sas"};
 
 // Names are what aikectl and the logs use: refuse what would not survive a command line.
 bool valid_name(std::string_view n) {
@@ -297,6 +298,20 @@ void check_rand(section& s, milliseconds rekey, milliseconds rand) {
     s.error("rand_time", format_duration(rand) + " must be shorter than rekey_time (" + format_duration(rekey) + ")");
 }
 
+// rekey_<what>, life_<what>, rand_<what> ("bytes": byte counts with units; "packets": integers).
+void read_volume(section& s, const std::string& what, sa::volume_lifetime& out) {
+  volume_keys keys;
+  for (auto [name, slot] : {std::pair{"rekey_", &keys.rekey}, {"life_", &keys.life}, {"rand_", &keys.rand}}) {
+    const std::string key = name + what;
+    if (what == "bytes") {
+      *slot = s.byte_count(key);
+    } else if (auto v = s.integer(key, 0, std::numeric_limits<std::int64_t>::max())) {
+      *slot = static_cast<std::uint64_t>(*v);
+    }
+  }
+  if (auto p = resolve_volume(keys, what, out)) s.error(p->key, p->message);
+}
+
 child_action read_child_action(section& s, std::string_view key) {
   return s.choice<child_action>(key, {{"none", child_action::none},
                                       {"clear", child_action::clear},
@@ -367,6 +382,10 @@ void read_child(section& s, const std::string& name, bool remote_any, const load
   engine.rekey_time = policy.rekey_time;
   engine.life_time = policy.life_time;
   engine.rand_time = policy.rand_time;
+  read_volume(s, "bytes", policy.bytes);
+  read_volume(s, "packets", policy.packets);
+  engine.bytes = policy.bytes;
+  engine.packets = policy.packets;
 
   if (auto u = s.text("updown"); u && !u->empty()) {
     policy.updown = resolve_path(ctx.base_dir, *u);

@@ -74,6 +74,9 @@ struct child_policy {
   std::string updown;  // resolved path of an executable; "" = none
   // Filled by the loader: life_time defaults to rekey_time + 10%, rand_time to 10% of rekey_time.
   std::chrono::milliseconds rekey_time{3600000}, life_time{0}, rand_time{0};
+  // rekey_bytes/life_bytes/rand_bytes and the same in packets (0 = none); the loader fills the
+  // defaults (see config/volume_value.hpp).
+  sa::volume_lifetime bytes, packets;
   unsigned replay_window = 32;
 };
 

@@ -55,7 +55,8 @@ bool same_child(const sa::child_config& a, const sa::child_config& b) {
 bool same_policy(const child_policy& a, const child_policy& b) {
   return a.name == b.name && a.start == b.start && a.on_dpd == b.on_dpd && a.on_close == b.on_close &&
          a.updown == b.updown && a.rekey_time == b.rekey_time && a.life_time == b.life_time &&
-         a.rand_time == b.rand_time && a.replay_window == b.replay_window;
+         a.rand_time == b.rand_time && a.bytes == b.bytes && a.packets == b.packets &&
+         a.replay_window == b.replay_window;
 }
 
 bool same_retransmit(const sa::retransmit_policy& a, const sa::retransmit_policy& b) {

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "config/duration.hpp"
+#include "config/volume_value.hpp"
 #include "engine/common/endpoint.hpp"
 #include "engine/proposal/parser.hpp"
 
@@ -385,6 +386,18 @@ class mapper {
     return quote(format_duration(*d));
   }
 
+  // Written as swanctl wrote it ("500M" stays "500M"), an integer when it had no unit.
+  std::optional<std::string> byte_count(const setting& s, const std::string& path) {
+    const std::string text(trim(s.value));
+    auto n = parse_byte_count(text);
+    if (!n) {
+      report(path, s.line, n.err().message + "; not carried over");
+      return std::nullopt;
+    }
+    if (!text.empty() && (text.back() < '0' || text.back() > '9')) return quote(text);
+    return std::to_string(*n);
+  }
+
   std::optional<std::string> boolean(const setting& s, const std::string& path) {
     auto b = parse_bool(s.value);
     if (!b) {
@@ -623,6 +636,10 @@ class mapper {
         v = quote(kv.value);
       } else if (k == "rekey_time" || k == "life_time" || k == "rand_time") {
         v = duration(kv, kp);
+      } else if (k == "rekey_bytes" || k == "life_bytes" || k == "rand_bytes") {
+        v = byte_count(kv, kp);
+      } else if (k == "rekey_packets" || k == "life_packets" || k == "rand_packets") {
+        v = integer(kv, kp, 0, 9223372036854775807LL);
       } else if (k == "replay_window") {
         v = integer(kv, kp, 0, 2147483647);
       } else {

@@ -5,6 +5,7 @@
 
 #include "config/duration.hpp"
 #include "config/key_suggestion.hpp"
+#include "config/volume_value.hpp"
 
 namespace aike::config::detail {
 
@@ -169,6 +170,29 @@ std::optional<std::chrono::milliseconds> section::duration(std::string_view key)
     return std::nullopt;
   }
   return *d;
+}
+
+std::optional<std::uint64_t> section::byte_count(std::string_view key) {
+  const toml::node* n = node(key);
+  if (!n) return std::nullopt;
+  if (n->is_integer()) {
+    std::int64_t v = n->as_integer()->get();
+    if (v < 0) {
+      error(key, std::to_string(v) + " is not a byte count (negative)");
+      return std::nullopt;
+    }
+    return static_cast<std::uint64_t>(v);
+  }
+  if (!n->is_string()) {
+    error(key, "expected a byte count such as \"500M\" or an integer, got " + a_type(n->type()));
+    return std::nullopt;
+  }
+  auto v = parse_byte_count(n->as_string()->get());
+  if (!v) {
+    error(key, v.err().message);
+    return std::nullopt;
+  }
+  return *v;
 }
 
 std::optional<std::vector<text_item>> section::list(std::string_view key, bool split_commas) {

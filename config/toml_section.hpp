@@ -66,6 +66,8 @@ class section {
   std::optional<double> number(std::string_view key, double min, double max);
   // A duration string ("30s") or an integer number of seconds.
   std::optional<std::chrono::milliseconds> duration(std::string_view key);
+  // A byte count: a non-negative integer, or a string with an optional K/M/G/T suffix ("500M").
+  std::optional<std::uint64_t> byte_count(std::string_view key);
   // An array of strings, or one string; a string is split at ',' when `split_commas` is set (swanctl's
   // list syntax). Empty items are problems.
   std::optional<std::vector<text_item>> list(std::string_view key, bool split_commas = true);

@@ -155,8 +155,14 @@ int run_daemon(const std::string& config_path) {
       sys.spawn(actors::registry_actor, cfg, io, kernel, log.with(actors::subsystem::ike), events, timers);
   // ESP goes straight from the UDP thread into the userspace backend, never through an actor.
   net::udp_io::esp_handler on_esp;
-  if (userspace)
+  if (userspace) {
     on_esp = [u = userspace.get()](bytes_view esp, const endpoint&, const endpoint&) { u->receive_esp(esp); };
+    // Its byte/packet expires take the path of XFRM expire events (soft: rekey, hard: delete).
+    // A weak address: the backend may outlive the actor system.
+    userspace->set_expire_sink([addr = registry.address()](const kernel::xfrm_event& ev) {
+      if (auto r = caf::actor_cast<caf::actor>(addr)) caf::anon_send(r, actors::kevent_atom::value, ev);
+    });
+  }
   io->start([registry](net::datagram&& dg) { caf::anon_send(registry, actors::dgram_atom::value, std::move(dg)); },
             std::move(on_esp));
   // Kernel events (acquire for traps, soft/hard expire) go to the registry, which finds the SA.
@@ -250,6 +256,7 @@ int run_daemon(const std::string& config_path) {
   }
   io->stop();
   xfrm_events.reset();
+  if (userspace) userspace->set_expire_sink({});
   unpublish_control();
   for (auto* a : {&control, &events, &registry, &kernel, &updown}) caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(logger, caf::exit_reason::user_shutdown);

@@ -25,6 +25,13 @@ struct userspace_backend::sa_entry {
   std::unique_ptr<esp::outbound_sa> out;
   std::unique_ptr<esp::inbound_sa> in;
   std::vector<tun_route> routes;
+  // Set by the data thread that reported the soft / hard expire of this CHILD_SA.
+  mutable std::atomic<bool> soft_reported{false}, hard_reported{false};
+  // A rekey's new SA (installed while an older one with the same selectors exists) does not send
+  // until the peer is seen using it (a packet arrived on its inbound SPI) or the older one goes:
+  // the rekey's responder installs before the initiator has the SA, and packets it sealed for the
+  // new SPI at once would arrive before the initiator could open them.
+  mutable std::atomic<bool> confirmed{true};
 };
 
 struct userspace_backend::table {
@@ -129,6 +136,9 @@ status userspace_backend::install(const child_install& c) {
   e->info = describe(c);
   e->info.has_counters = true;
   e->order = ++install_order_;
+  for (const auto& [id, other] : children_)
+    if (other->info.local_ts == e->info.local_ts && other->info.remote_ts == e->info.remote_ts)
+      e->confirmed.store(false, std::memory_order_relaxed);
 
   esp::sa_params out;
   out.spi = ch.spi_out;
@@ -191,7 +201,15 @@ status userspace_backend::remove(std::uint32_t child_id) {
     route_refs_.erase(ref);
     if (auto ok = tun_->remove_route(r); !ok) result = ok;
   }
+  const auto gone = it->second;
   children_.erase(it);
+  // The newest SA of the same selectors takes over sending (confirmed or not).
+  std::shared_ptr<sa_entry> newest;
+  for (const auto& [id, e] : children_)
+    if (e->info.local_ts == gone->info.local_ts && e->info.remote_ts == gone->info.remote_ts &&
+        (!newest || e->order > newest->order))
+      newest = e;
+  if (newest) newest->confirmed.store(true, std::memory_order_relaxed);
   publish();  // the data threads drop their reference with their next snapshot
   return result;
 }
@@ -213,6 +231,25 @@ std::vector<installed_child> userspace_backend::list() const {
     v.push_back(std::move(i));
   }
   return v;
+}
+
+void userspace_backend::set_expire_sink(expire_sink s) {
+  expire_sink_.store(std::make_shared<const expire_sink>(std::move(s)), std::memory_order_release);
+}
+
+void userspace_backend::report_expire(const sa_entry& e, bool hard, std::uint32_t spi) {
+  auto& reported = hard ? e.hard_reported : e.soft_reported;
+  // Both data threads may get here for the same SA: the exchange lets exactly one through.
+  if (reported.load(std::memory_order_relaxed) || reported.exchange(true, std::memory_order_acq_rel)) return;
+  auto sink = expire_sink_.load(std::memory_order_acquire);
+  if (!sink || !*sink) return;
+  xfrm_event ev;
+  ev.what = hard ? xfrm_event::kind::expire_hard : xfrm_event::kind::expire_soft;
+  ev.spi = spi;
+  ev.reqid = e.info.reqid;
+  ev.src = spi == e.info.spi_in ? e.info.remote.addr : e.info.local.addr;
+  ev.dst = spi == e.info.spi_in ? e.info.local.addr : e.info.remote.addr;
+  (*sink)(ev);
 }
 
 userspace_drops userspace_backend::drops() const {
@@ -280,6 +317,20 @@ void userspace_backend::handle_outbound(const table& t, outbound_flow_cache& cac
   }
   // The first SA of t.outbound (newest first) whose selectors cover the flow.
   std::size_t pos = cache.find(t.index, *flow);
+  // A rekey's new SA sends only once confirmed (see sa_entry::confirmed); until then the next
+  // matching SA in table order, the old one, carries the flow. Only during that short window
+  // does the lookup fall back to a scan, and only from the index's answer onwards.
+  if (pos != no_outbound_rule && !t.outbound[pos]->confirmed.load(std::memory_order_relaxed)) {
+    std::size_t next = no_outbound_rule;
+    for (std::size_t i = pos + 1; i < t.outbound.size(); ++i) {
+      const auto& c = t.outbound[i];
+      if (c->confirmed.load(std::memory_order_relaxed) && flow_matches_any(*flow, c->info.local_ts, c->info.remote_ts)) {
+        next = i;
+        break;
+      }
+    }
+    pos = next;
+  }
   if (pos == no_outbound_rule) {
     bump(drops_.no_sa_out);
     return;
@@ -287,7 +338,12 @@ void userspace_backend::handle_outbound(const table& t, outbound_flow_cache& cac
   const auto& e = t.outbound[pos];
   if (batch.sa != e.get()) flush(batch);
   bytes& sealed = batch.sealed[batch.count];
-  if (e->out->seal(inner, flow->next_header(), sealed) != esp::drop::none) return;  // counted by the SA
+  if (auto d = e->out->seal(inner, flow->next_header(), sealed); d != esp::drop::none) {  // counted by the SA
+    if (d == esp::drop::hard_lifetime) report_expire(*e, true, e->info.spi_out);
+    return;
+  }
+  if (e->out->soft_expired() && !e->soft_reported.load(std::memory_order_relaxed))
+    report_expire(*e, false, e->info.spi_out);
   batch.sa = e.get();
   batch.views[batch.count++] = sealed;
   if (batch.count == send_batch) flush(batch);
@@ -315,7 +371,12 @@ void userspace_backend::receive_esp(bytes_view esp_packet) {
   }
   const sa_entry& e = *it->second;
   auto opened = e.in->open(esp_packet, rx_inner_);
-  if (opened.reason != esp::drop::none) return;  // counted by the SA
+  if (opened.reason != esp::drop::none) {  // counted by the SA
+    if (opened.reason == esp::drop::hard_lifetime) report_expire(e, true, e.info.spi_in);
+    return;
+  }
+  if (e.in->soft_expired() && !e.soft_reported.load(std::memory_order_relaxed)) report_expire(e, false, e.info.spi_in);
+  if (!e.confirmed.load(std::memory_order_relaxed)) e.confirmed.store(true, std::memory_order_relaxed);
   if (opened.next_header == 59) return;          // a dummy packet (RFC 4303 §2.6)
   auto flow = parse_inner(rx_inner_);
   if (!flow || flow->next_header() != opened.next_header ||

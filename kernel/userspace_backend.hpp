@@ -16,6 +16,10 @@
 // reloads it only when the generation changed, so a packet costs one relaxed-acquire load, no
 // lock and no reference-count traffic. An outbound_sa is used only by the TUN thread, an
 // inbound_sa only by the UDP thread; their counters are atomics that list() reads.
+// Volume lifetimes: when a CHILD_SA's byte or packet count crosses its soft limit (either
+// direction), or a packet is refused at its hard limit, the data thread that saw it hands one
+// event (xfrm_event expire_soft / expire_hard, as the XFRM listener reports them) to the expire
+// sink, at most once per kind and CHILD_SA; the sink only sends a message (aiked: to the registry).
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -29,6 +33,7 @@
 
 #include "kernel/backend.hpp"
 #include "kernel/tun_device.hpp"
+#include "kernel/xfrm_events.hpp"
 
 namespace aike::kernel {
 
@@ -63,6 +68,10 @@ class userspace_backend final : public backend {
 
   // Where sealed packets go; set once before start().
   void set_sender(esp_sender s) { send_ = std::move(s); }
+  // Where soft and hard expires go (runs on a data thread: pass the event on, nothing more). May
+  // be set at any time; expires seen while none is set are dropped.
+  using expire_sink = std::function<void(const xfrm_event&)>;
+  void set_expire_sink(expire_sink s);
   // ESP from the UDP receive thread (udp_io::start's on_esp); `esp` starts with the SPI. Called
   // from one thread at a time, and never after stop() (aiked stops udp_io first).
   void receive_esp(bytes_view esp);
@@ -94,11 +103,13 @@ class userspace_backend final : public backend {
   void handle_outbound(const table& t, outbound_flow_cache& cache, const std::uint8_t* packet, std::size_t len,
                        tx_batch& batch);
   void flush(tx_batch& batch);
+  void report_expire(const sa_entry& e, bool hard, std::uint32_t spi);
 
   userspace_options opt_;
   std::unique_ptr<tun_device> tun_;
   esp_sender send_;
   drop_counters drops_;
+  std::atomic<std::shared_ptr<const expire_sink>> expire_sink_;  // read only when an SA expires
 
   // Written by the kernel actor only.
   std::map<std::uint32_t, std::shared_ptr<sa_entry>> children_;

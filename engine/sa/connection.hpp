@@ -3,6 +3,7 @@
 // made from them, so a reload never changes an SA that already exists.
 #pragma once
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -43,6 +44,14 @@ struct psk_secret {
   bytes secret;
 };
 
+// A CHILD_SA limit counted in bytes or packets (0 = none), as swanctl's rekey_bytes/life_bytes/
+// rand_bytes and rekey_packets/life_packets/rand_packets: the SA is rekeyed once `rekey` minus a
+// random part of `rand` has been carried in either direction, and ends at `life`.
+struct volume_lifetime {
+  std::uint64_t rekey = 0, life = 0, rand = 0;
+  bool operator==(const volume_lifetime&) const = default;
+};
+
 struct child_config {
   std::string name;
   std::vector<ts::selector> local_ts;
@@ -52,6 +61,8 @@ struct child_config {
   // Lifetimes of each CHILD_SA (0 = none): it is rekeyed at rekey_time minus a random part of
   // rand_time, and deleted at life_time if no rekey succeeded by then.
   milliseconds rekey_time{0}, life_time{0}, rand_time{0};
+  // Volume limits, handed to the kernel backend (which reports soft and hard expires).
+  volume_lifetime bytes, packets;
   unsigned replay_window = 32;  // ESP anti-replay window (packets, 0 = off), handed to the kernel backend
 };
 

@@ -396,6 +396,38 @@ secrets {
   EXPECT_EQ(loaded.cfg->connections[0].name(), "rw");
 }
 
+TEST(SwanctlImport, ByteAndPacketLifetimesCarriedOver) {
+  auto r = convert(R"(connections {
+  c { remote_addrs = 192.0.2.9
+      local { auth = psk
+              id = moon }
+      remote { auth = psk }
+      children {
+        net { rekey_bytes = 500M
+              life_bytes = 600000000
+              rand_bytes = 1k
+              rekey_packets = 200
+              life_packets = 300
+              rand_packets = 10 }
+        bad { rekey_bytes = 5X
+              rekey_packets = many }
+      }
+  }
+}
+secrets { ike { secret = x } }
+)");
+  EXPECT_TRUE(reported(r, "connections.c.children.bad.rekey_bytes", 13)) << report_text(r);
+  EXPECT_TRUE(reported(r, "connections.c.children.bad.rekey_packets", 14)) << report_text(r);
+  EXPECT_EQ(r.unsupported.size(), 2u) << report_text(r);
+  EXPECT_NE(r.toml.find("rekey_bytes = \"500M\""), std::string::npos) << r.toml;
+  EXPECT_NE(r.toml.find("life_bytes = 600000000"), std::string::npos) << r.toml;
+  auto loaded = load(r);
+  ASSERT_TRUE(loaded.cfg) << problems(loaded) << r.toml;
+  const auto& ch = loaded.cfg->connections.at(0).ike->children.at(0);
+  EXPECT_EQ(ch.bytes, (sa::volume_lifetime{500ull << 20, 600000000, 1024}));
+  EXPECT_EQ(ch.packets, (sa::volume_lifetime{200, 300, 10}));
+}
+
 TEST(SwanctlImport, OddNamesAreQuotedTomlKeys) {
   auto root = parse_ok("connections { my.conn { local { auth = psk\n id = a }\n remote { auth = psk } } }\n"
                        "secrets { ike { secret = s } }");

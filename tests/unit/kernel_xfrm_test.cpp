@@ -10,6 +10,7 @@
 #include <netlink/cache.h>
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
+#include <netlink/xfrm/lifetime.h>
 #include <netlink/xfrm/sa.h>
 #include <netlink/xfrm/selector.h>
 #include <netlink/xfrm/sp.h>
@@ -108,13 +109,21 @@ std::vector<seen_policy> read_policies() {
 struct seen_sa {
   std::uint32_t spi = 0, reqid = 0;
   std::string dst;
+  std::uint64_t soft_bytes = 0, hard_bytes = 0, soft_packets = 0, hard_packets = 0;
 };
 
 std::vector<seen_sa> read_sas() {
   std::vector<seen_sa> out;
   for_each_kernel<xfrmnl_sa>(xfrmnl_sa_alloc_cache, [&](xfrmnl_sa* sa) {
-    out.push_back({static_cast<std::uint32_t>(xfrmnl_sa_get_spi(sa)), static_cast<std::uint32_t>(xfrmnl_sa_get_reqid(sa)),
-                   addr_str(xfrmnl_sa_get_daddr(sa), -1)});
+    seen_sa s{static_cast<std::uint32_t>(xfrmnl_sa_get_spi(sa)), static_cast<std::uint32_t>(xfrmnl_sa_get_reqid(sa)),
+              addr_str(xfrmnl_sa_get_daddr(sa), -1)};
+    if (xfrmnl_ltime_cfg* lt = xfrmnl_sa_get_lifetime_cfg(sa)) {
+      s.soft_bytes = xfrmnl_ltime_cfg_get_soft_bytelimit(lt);
+      s.hard_bytes = xfrmnl_ltime_cfg_get_hard_bytelimit(lt);
+      s.soft_packets = xfrmnl_ltime_cfg_get_soft_packetlimit(lt);
+      s.hard_packets = xfrmnl_ltime_cfg_get_hard_packetlimit(lt);
+    }
+    out.push_back(s);
   });
   return out;
 }
@@ -480,12 +489,23 @@ TEST(XfrmBackend, SasCarryTheReqidOfThePolicies) {
   c.child.encap = true;
   c.lifetime.soft_seconds = 3000;
   c.lifetime.hard_seconds = 3600;
+  // rekey_bytes/life_bytes and rekey_packets/life_packets reach both states; 0 stays unlimited.
+  c.lifetime.soft_bytes = 500000000;
+  c.lifetime.hard_bytes = 550000000;
+  c.lifetime.soft_packets = 190;
+  c.lifetime.hard_packets = 220;
   c.replay_window = 128;
   auto r = b->install(c);
   ASSERT_TRUE(r.ok()) << r.err().message;
   auto sas = read_sas();
   ASSERT_EQ(sas.size(), 2u);
-  for (const auto& s : sas) EXPECT_EQ(s.reqid, c.child.reqid);
+  for (const auto& s : sas) {
+    EXPECT_EQ(s.reqid, c.child.reqid);
+    EXPECT_EQ(s.soft_bytes, 500000000u);
+    EXPECT_EQ(s.hard_bytes, 550000000u);
+    EXPECT_EQ(s.soft_packets, 190u);
+    EXPECT_EQ(s.hard_packets, 220u);
+  }
   EXPECT_TRUE(b->remove(16).ok());
   EXPECT_TRUE(read_sas().empty());
 }

@@ -1,0 +1,45 @@
+#include "actors/child_install_params.hpp"
+
+namespace aike::actors {
+
+namespace {
+
+// rekey - random(0..rand), at least 1; 0 when rekey is 0.
+std::uint64_t soft_limit(const sa::volume_lifetime& v, const std::function<std::uint64_t()>& random) {
+  if (v.rekey == 0) return 0;
+  std::uint64_t jitter = 0;
+  if (v.rand > 0) jitter = v.rand == ~std::uint64_t{0} ? random() : random() % (v.rand + 1);
+  return jitter >= v.rekey ? 1 : v.rekey - jitter;
+}
+
+}  // namespace
+
+kernel::sa_lifetime volume_lifetime_for(const sa::child_config& cc, const std::function<std::uint64_t()>& random) {
+  kernel::sa_lifetime l;
+  l.soft_bytes = soft_limit(cc.bytes, random);
+  l.hard_bytes = cc.bytes.life;
+  l.soft_packets = soft_limit(cc.packets, random);
+  l.hard_packets = cc.packets.life;
+  return l;
+}
+
+kernel::child_install child_install_params(std::uint32_t ike_id, const sa::connection* conn, const sa::child_sa& child,
+                                           const endpoint& local, const endpoint& remote,
+                                           const std::function<std::uint64_t()>& random) {
+  kernel::child_install ci;
+  ci.ike_id = ike_id;
+  ci.connection = conn ? conn->name : std::string();
+  ci.child = child;
+  ci.local = local;
+  ci.remote = remote;
+  if (conn)
+    for (const auto& cc : conn->children)
+      if (cc.name == child.name) {
+        ci.replay_window = cc.replay_window;
+        ci.lifetime = volume_lifetime_for(cc, random);
+        break;
+      }
+  return ci;
+}
+
+}  // namespace aike::actors
