@@ -86,7 +86,14 @@ void ike_sa::arm_ike_lifetime() {
 // ---------------------------------------------------------------------------------------------
 // Initiator
 
+void ike_sa::forget_lingering_redundant() {
+  // A redundant SA the peer was to delete: the peer may never have learnt it (an answer lost;
+  // it then drops it without a DELETE). It does not hold up the next rekey.
+  if (redundant_ && !redundant_->we_delete) retire_spare(spare::redundant, "no DELETE from the peer before the next rekey");
+}
+
 bool ike_sa::request_ike_rekey() {
+  forget_lingering_redundant();
   if (state_ != ike_state::established || ike_rekey_out_ || retiring_ || redundant_) return false;
   bool queued_already = std::any_of(queue_.begin(), queue_.end(), [](auto& q) { return q.kind == queued::rekey_ike; });
   if (queued_already) return false;
@@ -96,6 +103,7 @@ bool ike_sa::request_ike_rekey() {
 }
 
 bool ike_sa::send_ike_rekey(std::uint16_t group) {
+  forget_lingering_redundant();
   if (retiring_ || redundant_) {
     // The old SA of the last rekey (or the redundant one of a collision) is not deleted yet;
     // one retiring SA at a time.
@@ -236,6 +244,7 @@ std::optional<ike_sa::new_sa> ike_sa::complete_ike_rekey(const wire::message& m)
 
 void ike_sa::handle_ike_rekey_request(const wire::message& m, std::vector<wire::payload>& reply) {
   const auto& ps = m.payloads;
+  if (state_ == ike_state::established) forget_lingering_redundant();
   // Our own IKE SA rekey outstanding: a collision (§2.8.2), answered; the nonce rule decides
   // once ours completes.
   const bool collision = state_ == ike_state::established && ike_rekey_out_ && !collision_ && !retiring_ && !redundant_;

@@ -194,6 +194,8 @@ class ike_sa {
   // A datagram for the peer's new SA of a collision, before the nonce rule decided.
   void handle_collision_sa(const wire::ike_header& h, bytes_view raw, const endpoint& local, const endpoint& remote);
   void drop_collision_sa(const std::string& why);
+  // Drops a redundant SA that waits for the peer's DELETE, before another rekey.
+  void forget_lingering_redundant();
 
   // INFORMATIONAL and established-state traffic
   void handle_protected(const wire::ike_header& h, bytes_view raw, const endpoint& local, const endpoint& remote);

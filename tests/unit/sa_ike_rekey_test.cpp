@@ -501,6 +501,50 @@ TEST(SaIkeRekey, SimultaneousRekeysWithALostAnswer) {
   }
 }
 
+TEST(SaIkeRekey, RedundantSaThePeerNeverLearntDoesNotHoldUpTheNextRekey) {
+  // B's answer to A's request is lost and B's SA wins: B deletes the old SA, A takes B's SA
+  // without ever learning its own, so B waits in vain for A's DELETE of it. The next rekey, from
+  // either side, goes through at once and drops B's redundant record.
+  for (bool from_a : {true, false}) {
+    bool seen = false;
+    for (int i = 0; i < 64 && !seen; ++i) {
+      pair p;
+      ASSERT_TRUE(p.initiator->request_ike_rekey());
+      ASSERT_TRUE(p.responder->request_ike_rekey());
+      p.collect_a();
+      p.collect_b();
+      p.run(3);
+      p.fire_a(timer_kind::retransmit);
+      p.fire_b(timer_kind::retransmit);
+      p.run();
+      if (p.responder->redundant_local_spi() == 0) continue;  // A's SA won: nothing lingers
+      seen = true;
+      SCOPED_TRACE(p.all_logs());
+      expect_matching_ike(p);
+      EXPECT_TRUE(p.logged("A: IKE SA rekey collision: the peer deleted the old SA before our rekey completed"));
+      const std::uint64_t lingering = p.responder->redundant_local_spi();
+      const auto rekeys = p.rekeyed_a.size();
+      if (from_a) {
+        ASSERT_TRUE(p.initiator->request_ike_rekey());
+        p.collect_a();
+      } else {
+        ASSERT_TRUE(p.responder->request_ike_rekey());
+        p.collect_b();
+      }
+      p.run();
+      EXPECT_EQ(p.rekeyed_a.size(), rekeys + 1);
+      EXPECT_FALSE(p.logged("TEMPORARY_FAILURE"));
+      EXPECT_TRUE(p.logged("B: redundant IKE SA"));
+      EXPECT_TRUE(p.logged("gone: no DELETE from the peer before the next rekey"));
+      EXPECT_EQ(p.responder->redundant_local_spi(), 0u);
+      EXPECT_EQ(std::count(p.retired_b.begin(), p.retired_b.end(), lingering), 1);
+      expect_matching_ike(p);
+      EXPECT_EQ(p.initiator->children().size(), 1u);
+    }
+    EXPECT_TRUE(seen);
+  }
+}
+
 TEST(SaIkeRekey, PeerRekeyRefusedWhileOurChildRekeyIsOutstanding) {
   // §2.8.2 wants a collision with another exchange of ours on the SA refused for the moment.
   pair p;
