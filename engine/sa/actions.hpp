@@ -15,8 +15,11 @@ namespace aike::sa {
 
 // child_rekey / child_expire: a CHILD_SA's soft and hard lifetime (the token names the child).
 // ike_rekey: the IKE SA's rekey_time; old_ike: retransmission of the DELETE of the IKE SA a rekey
-// replaced (or, on the other side, how long that old SA may wait for it).
-enum class timer_kind { retransmit, dpd, half_open, reassembly, child_rekey, child_expire, ike_rekey, old_ike };
+// replaced (or, on the other side, how long that old SA may wait for it); redundant_ike: the same
+// for the redundant new IKE SA of a rekey collision (RFC 7296 §2.8.2).
+enum class timer_kind {
+  retransmit, dpd, half_open, reassembly, child_rekey, child_expire, ike_rekey, old_ike, redundant_ike
+};
 const char* to_string(timer_kind k);
 
 enum class log_level { debug, info, warning, error };
@@ -61,6 +64,11 @@ struct ike_rekeyed {
 struct ike_retired {
   std::uint64_t local_spi = 0;
 };
+// Another local SPI now belongs to this SA too: the redundant new IKE SA of a rekey collision
+// (RFC 7296 §2.8.2), which lives until its DELETE is done, and ends with ike_retired.
+struct ike_spi_added {
+  std::uint64_t local_spi = 0;
+};
 // The IKE SA is over; the owner removes it. `peer_dead` is set when retransmissions ran out
 // (the owner applies dpd_action); `reason` is one line for the log and the CLI.
 struct ike_closed {
@@ -80,6 +88,6 @@ struct log_line {
 };
 
 using action = std::variant<send_datagram, arm_timer, install_child, remove_child, ike_established,
-                            ike_closed, dropped, log_line, ike_rekeyed, ike_retired>;
+                            ike_closed, dropped, log_line, ike_rekeyed, ike_retired, ike_spi_added>;
 
 }  // namespace aike::sa

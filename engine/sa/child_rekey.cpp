@@ -6,6 +6,7 @@
 #include "engine/crypto/random.hpp"
 #include "engine/proposal/selection.hpp"
 #include "engine/sa/ike_sa.hpp"
+#include "engine/sa/nonce_rule.hpp"
 #include "engine/sa/sa_payloads.hpp"
 
 namespace aike::sa {
@@ -20,10 +21,6 @@ constexpr int max_rekey_ke_retries = 2;
 constexpr std::chrono::milliseconds rekey_retry_delay{15000};
 
 std::string child_label(const child_sa& c) { return "CHILD_SA " + c.name + "{" + std::to_string(c.id) + "}"; }
-
-bool less_nonce(const bytes& a, const bytes& b) { return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end()); }
-
-const bytes& lower_nonce(const bytes& a, const bytes& b) { return less_nonce(b, a) ? b : a; }
 
 // The configured selectors of a child; empty means the host addresses of the IKE SA.
 std::vector<ts::selector> or_host(const std::vector<ts::selector>& configured, const endpoint& e) {

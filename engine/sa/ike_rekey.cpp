@@ -2,11 +2,18 @@
 // rekey_time. Part of sa::ike_sa: the same object continues as the new SA. It switches SPIs,
 // keys and message windows once the exchange is complete, and keeps the old SA's SPIs, keys and
 // window in a small "retiring" record until the old SA's DELETE is done.
+//
+// Collisions (§2.8.2): when the peer's rekey request arrives while ours is outstanding, we
+// answer it and keep the SA it made aside (collision_). Once our own exchange completes, the
+// SA made with the lowest of the four nonces is redundant: the end that started its exchange
+// deletes it (a "redundant" record much like the retiring one), and we continue as the other.
+// The end that started the surviving exchange deletes the old SA, as after any rekey.
 #include <algorithm>
 
 #include "engine/crypto/random.hpp"
 #include "engine/proposal/selection.hpp"
 #include "engine/sa/ike_sa.hpp"
+#include "engine/sa/nonce_rule.hpp"
 #include "engine/sa/sa_payloads.hpp"
 #include "engine/wire/payload_access.hpp"
 #include "engine/wire/sk_frame.hpp"
@@ -50,6 +57,21 @@ std::uint64_t ike_sa::retiring_local_spi() const {
   return retiring_->initiator ? retiring_->spi_i : retiring_->spi_r;
 }
 
+std::uint64_t ike_sa::redundant_local_spi() const {
+  if (redundant_) return redundant_->initiator ? redundant_->spi_i : redundant_->spi_r;
+  if (collision_) return collision_->sa.spi_r;
+  return 0;
+}
+
+std::optional<ike_sa::retiring_sa>& ike_sa::spare_record(spare s) { return s == spare::old_sa ? retiring_ : redundant_; }
+
+namespace {
+
+timer_kind spare_timer(int redundant) { return redundant ? timer_kind::redundant_ike : timer_kind::old_ike; }
+const char* spare_label(int redundant) { return redundant ? "redundant IKE SA " : "old IKE SA "; }
+
+}  // namespace
+
 // ---------------------------------------------------------------------------------------------
 // Lifetime
 
@@ -64,8 +86,15 @@ void ike_sa::arm_ike_lifetime() {
 // ---------------------------------------------------------------------------------------------
 // Initiator
 
+void ike_sa::forget_lingering_redundant() {
+  // A redundant SA the peer was to delete: the peer may never have learnt it (an answer lost;
+  // it then drops it without a DELETE). It does not hold up the next rekey.
+  if (redundant_ && !redundant_->we_delete) retire_spare(spare::redundant, "no DELETE from the peer before the next rekey");
+}
+
 bool ike_sa::request_ike_rekey() {
-  if (state_ != ike_state::established || ike_rekey_out_ || retiring_) return false;
+  forget_lingering_redundant();
+  if (state_ != ike_state::established || ike_rekey_out_ || retiring_ || redundant_) return false;
   bool queued_already = std::any_of(queue_.begin(), queue_.end(), [](auto& q) { return q.kind == queued::rekey_ike; });
   if (queued_already) return false;
   queue_.push_back({queued::rekey_ike});
@@ -74,8 +103,10 @@ bool ike_sa::request_ike_rekey() {
 }
 
 bool ike_sa::send_ike_rekey(std::uint16_t group) {
-  if (retiring_) {
-    // The old SA of the last rekey is not deleted yet; one retiring SA at a time.
+  forget_lingering_redundant();
+  if (retiring_ || redundant_) {
+    // The old SA of the last rekey (or the redundant one of a collision) is not deleted yet;
+    // one retiring SA at a time.
     log(log_level::info, "IKE SA rekey postponed: the previous rekey's old SA is still being deleted");
     ike_rekey_out_.reset();
     arm(timer_kind::ike_rekey, ike_rekey_retry_delay());
@@ -114,8 +145,7 @@ bool ike_sa::send_ike_rekey(std::uint16_t group) {
   return true;
 }
 
-bool ike_sa::key_new_sa(bytes& shared) {
-  auto& n = *switch_to_;
+bool ike_sa::key_new_sa(new_sa& n, bytes& shared) {
   auto alg = proposal::algorithms_of(n.proposal);
   auto p = crypto::prf::create(alg.prf);
   auto c = crypto::sk_cipher::create(alg.encr, alg.encr_key_bits, alg.integ);
@@ -141,6 +171,18 @@ bool ike_sa::key_new_sa(bytes& shared) {
 void ike_sa::handle_ike_rekey_response(const wire::message& m) {
   in_flight_.reset();
   if (!ike_rekey_out_) return;
+  auto ours = complete_ike_rekey(m);
+  if (ike_rekey_out_) return;  // retried with another KE group; a collision stays undecided
+  if (collision_) {
+    resolve_ike_rekey_collision(std::move(ours));
+    return;
+  }
+  if (!ours) return;
+  switch_to_ = std::move(*ours);
+  switch_to_new_sa();
+}
+
+std::optional<ike_sa::new_sa> ike_sa::complete_ike_rekey(const wire::message& m) {
   ike_rekey_state rk = std::move(*ike_rekey_out_);
   ike_rekey_out_.reset();
   const auto& ps = m.payloads;
@@ -154,37 +196,37 @@ void ike_sa::handle_ike_rekey_response(const wire::message& m) {
         ike_rekey_out_ = std::move(rk);
         in_flight_ = queued_request{queued::rekey_ike};
         if (!send_ike_rekey(group)) in_flight_.reset();
-        return;
+        return std::nullopt;
       }
     }
     bool temporary = e->type == wire::notify::temporary_failure;
     log(temporary ? log_level::info : log_level::warning,
         "IKE SA not rekeyed: peer answered " + std::string(wire::notify_name(e->type)));
     if (temporary) arm(timer_kind::ike_rekey, ike_rekey_retry_delay());
-    return;
+    return std::nullopt;
   }
   auto* sa = wire::find_first<wire::sa_payload>(ps, payload_type::sa);
   auto* nr = wire::find_first<wire::nonce_payload>(ps, payload_type::nonce);
   auto* ke = wire::find_first<wire::ke_payload>(ps, payload_type::ke);
   if (!sa || !nr || !ke || sa->proposals.size() != 1 || sa->proposals.front().spi.size() != 8) {
     log(log_level::warning, "IKE SA not rekeyed: malformed CREATE_CHILD_SA response (SA, nonce or KE missing)");
-    return;
+    return std::nullopt;
   }
   auto chosen = proposal::check_reply(sa->proposals.front(), rk.offered, wire::protocol_id::ike);
   if (!chosen) {
     log(log_level::warning, "IKE SA not rekeyed: invalid IKE proposal in the answer: " + chosen.err().message);
-    return;
+    return std::nullopt;
   }
   auto alg = proposal::algorithms_of(*chosen);
   if (alg.ke == 0 || ke->group != alg.ke || rk.ke->group() != alg.ke) {
     log(log_level::warning, "IKE SA not rekeyed: peer chose KE group " + std::to_string(alg.ke) +
                                 " without a matching KE payload");
-    return;
+    return std::nullopt;
   }
   auto shared = rk.ke->shared_secret(ke->data);
   if (!shared) {
     log(log_level::warning, "IKE SA not rekeyed: invalid KE payload: " + shared.err().message);
-    return;
+    return std::nullopt;
   }
   new_sa n;
   n.spi_i = rk.new_spi;
@@ -193,12 +235,8 @@ void ike_sa::handle_ike_rekey_response(const wire::message& m) {
   n.proposal = *chosen;
   n.ni = rk.nonce;
   n.nr = nr->data;
-  switch_to_ = std::move(n);
-  if (!key_new_sa(*shared)) {
-    switch_to_.reset();
-    return;
-  }
-  switch_to_new_sa();
+  if (!key_new_sa(n, *shared)) return std::nullopt;
+  return n;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -206,11 +244,15 @@ void ike_sa::handle_ike_rekey_response(const wire::message& m) {
 
 void ike_sa::handle_ike_rekey_request(const wire::message& m, std::vector<wire::payload>& reply) {
   const auto& ps = m.payloads;
-  if (state_ != ike_state::established || ike_rekey_out_ || retiring_ || window_.request_outstanding()) {
-    // Deleting, rekeying ourselves, or a request of ours outstanding that must finish on this
-    // SA: the peer tries again later (§2.25). A collision of two IKE SA rekeys (§2.8.1) thus
-    // ends with both refused and both retrying after a random delay; the nonce rule that would
-    // keep one of the two new SAs is not implemented.
+  if (state_ == ike_state::established) forget_lingering_redundant();
+  // Our own IKE SA rekey outstanding: a collision (§2.8.2), answered; the nonce rule decides
+  // once ours completes.
+  const bool collision = state_ == ike_state::established && ike_rekey_out_ && !collision_ && !retiring_ && !redundant_;
+  if (!collision && (state_ != ike_state::established || ike_rekey_out_ || retiring_ || redundant_ ||
+                     window_.request_outstanding())) {
+    // Deleting, an old or redundant SA of the last rekey not deleted yet, or another request of
+    // ours (a CHILD_SA exchange, a DELETE, ...) outstanding that must finish on this SA: the
+    // peer tries again later (§2.25).
     log(log_level::info, "IKE SA rekey from peer declined for now (busy): TEMPORARY_FAILURE");
     reply.push_back(notify(wire::notify::temporary_failure));
     return;
@@ -253,9 +295,7 @@ void ike_sa::handle_ike_rekey_request(const wire::message& m, std::vector<wire::
   wire::proposal answer = *chosen;
   answer.spi = u64_bytes(n.spi_r);
   bytes nr = n.nr;
-  switch_to_ = std::move(n);
-  if (!key_new_sa(*shared)) {
-    switch_to_.reset();
+  if (!key_new_sa(n, *shared)) {
     reply.push_back(notify(wire::notify::no_proposal_chosen));
     return;
   }
@@ -264,8 +304,147 @@ void ike_sa::handle_ike_rekey_request(const wire::message& m, std::vector<wire::
   reply.push_back(wire::make_payload(payload_type::sa, std::move(rsa)));
   reply.push_back(wire::make_payload(payload_type::nonce, wire::nonce_payload{nr}));
   reply.push_back(wire::make_payload(payload_type::ke, wire::ke_payload{alg.ke, (*our_ke)->public_value()}));
+  if (collision) {
+    // Our rekey is outstanding on this SA: keep the peer's new SA aside until it completes.
+    log(log_level::info, "IKE SA rekey collision: the peer rekeys " + spi_pair(spi_i_, spi_r_) +
+                             " too; answered, the nonce rule decides once our rekey completes");
+    collision_sa c;
+    c.lowest_nonce = lower_nonce(n.ni, n.nr);
+    c.sa = std::move(n);
+    actions_.push_back(ike_spi_added{c.sa.spi_r});  // the peer may delete it before we decide
+    collision_ = std::move(c);
+    return;
+  }
+  switch_to_ = std::move(n);
   log(log_level::info, "IKE SA " + spi_pair(spi_i_, spi_r_) + " rekeyed by peer");
   // handle_protected switches to the new SA once this answer is out under the old one.
+}
+
+// ---------------------------------------------------------------------------------------------
+// Collisions (§2.8.2)
+
+namespace {
+
+// The SPIs, keys and a fresh window of a new SA, for nothing but its DELETE.
+template <class Record, class NewSa>
+Record spare_of(NewSa& n) {
+  Record r;
+  r.spi_i = n.spi_i;
+  r.spi_r = n.spi_r;
+  r.initiator = n.initiator;
+  r.we_delete = n.initiator;  // the end that started the exchange deletes the SA it made
+  r.cipher = std::move(n.cipher);
+  r.keys_in = n.initiator ? crypto::sk_keys{n.keys.sk_er, n.keys.sk_ar} : crypto::sk_keys{n.keys.sk_ei, n.keys.sk_ai};
+  r.keys_out = n.initiator ? crypto::sk_keys{n.keys.sk_ei, n.keys.sk_ai} : crypto::sk_keys{n.keys.sk_er, n.keys.sk_ar};
+  n.keys.wipe_all();
+  return r;
+}
+
+}  // namespace
+
+void ike_sa::resolve_ike_rekey_collision(std::optional<new_sa> ours) {
+  collision_sa peer = std::move(*collision_);
+  collision_.reset();
+  timer_tokens_.erase(timer_kind::ike_rekey);  // no retry: one of the two rekeys went through
+  if (!ours) {
+    // Ours failed (refused, or unusable): the peer's rekey stands alone, as if there had been
+    // no collision. The peer started it, so the peer deletes the old SA.
+    log(log_level::info, "IKE SA rekey collision: our rekey failed, continuing with the peer's new SA " +
+                             spi_pair(peer.sa.spi_i, peer.sa.spi_r));
+    switch_to_ = std::move(peer.sa);
+    switch_to_new_sa();
+    return;
+  }
+  const bytes& our_lowest = lower_nonce(ours->ni, ours->nr);
+  const bool ours_redundant = less_nonce(our_lowest, peer.lowest_nonce);
+  new_sa& loser = ours_redundant ? *ours : peer.sa;
+  new_sa& winner = ours_redundant ? peer.sa : *ours;
+  log(log_level::info, "IKE SA rekey collision: " + std::string(ours_redundant ? "our" : "the peer's") + " new SA " +
+                           spi_pair(loser.spi_i, loser.spi_r) + " has the lowest nonce and is redundant, " +
+                           (ours_redundant ? "we delete it" : "the peer deletes it") + "; continuing with " +
+                           spi_pair(winner.spi_i, winner.spi_r));
+  retiring_sa r = spare_of<retiring_sa>(loser);
+  switch_to_ = std::move(winner);
+  switch_to_new_sa();
+  redundant_ = std::move(r);
+  if (redundant_->we_delete) {
+    actions_.push_back(ike_spi_added{redundant_->spi_i});  // its DELETE's answer comes to our SPI
+    send_spare_delete(spare::redundant);
+  } else {
+    arm(timer_kind::redundant_ike, old_sa_linger);
+  }
+}
+
+void ike_sa::adopt_peer_rekey_after_old_deleted() {
+  // Only the end that started the surviving exchange deletes the old SA: the peer's new SA won.
+  // Our own request on the old SA is abandoned; should the peer have answered it, the SA that
+  // made is redundant on its side and goes after a while there.
+  log(log_level::info, "IKE SA rekey collision: the peer deleted the old SA before our rekey completed; "
+                       "continuing with the peer's new SA " + spi_pair(collision_->sa.spi_i, collision_->sa.spi_r));
+  ike_rekey_out_.reset();
+  in_flight_.reset();
+  timer_tokens_.erase(timer_kind::ike_rekey);
+  switch_to_ = std::move(collision_->sa);
+  collision_.reset();
+  switch_to_new_sa();
+  retire_old_sa("deleted by peer");
+  start_next_request();
+}
+
+void ike_sa::handle_collision_sa(const wire::ike_header& h, bytes_view raw, const endpoint& local, const endpoint& remote) {
+  auto& c = *collision_;
+  if (h.is_initiator() == c.sa.initiator || h.is_response()) {
+    drop("unexpected_exchange", "unexpected message on the peer's undecided new IKE SA");
+    return;
+  }
+  switch (c.window.classify_request(h.message_id)) {
+    case message_window::verdict::drop:
+      drop("unexpected_message_id", "request on the peer's new IKE SA with message id " + std::to_string(h.message_id));
+      return;
+    case message_window::verdict::retransmit:
+      transmit_all(c.window.cached_response(), local, remote);
+      return;
+    case message_window::verdict::process:
+      break;
+  }
+  const crypto::sk_keys keys_in{c.sa.keys.sk_ei, c.sa.keys.sk_ai};
+  auto m = wire::open_message(raw, *c.sa.cipher, keys_in);
+  if (!m) {
+    drop("integrity", "request on the peer's new IKE SA does not verify: " + m.err().message);
+    return;
+  }
+  bool delete_ike = false;
+  if (h.exchange_type == wire::exchange::informational)
+    for (const auto& p : m->payloads)
+      if (p.type == payload_type::del && std::get<wire::delete_payload>(p.body).protocol == wire::protocol_id::ike)
+        delete_ike = true;
+  if (!delete_ike) {
+    // The peer already uses it as the winner; it retransmits once we have decided too.
+    drop("not_ready", "request on the peer's new IKE SA before our colliding rekey completed");
+    return;
+  }
+  wire::ike_header rh;
+  rh.spi_i = c.sa.spi_i;
+  rh.spi_r = c.sa.spi_r;
+  rh.exchange_type = h.exchange_type;
+  rh.flags = wire::flag::response;
+  rh.message_id = h.message_id;
+  auto data = wire::seal_message(rh, {}, *c.sa.cipher, crypto::sk_keys{c.sa.keys.sk_er, c.sa.keys.sk_ar});
+  if (!data) {
+    log(log_level::error, "cannot protect a response on the peer's new IKE SA: " + data.err().message);
+    return;
+  }
+  transmit(*data, local, remote);
+  drop_collision_sa("the peer deleted it as redundant");
+}
+
+void ike_sa::drop_collision_sa(const std::string& why) {
+  if (!collision_) return;
+  log(log_level::info, "IKE SA rekey collision: the peer's new SA " + spi_pair(collision_->sa.spi_i, collision_->sa.spi_r) +
+                           " gone: " + why);
+  ike_retired r{collision_->sa.spi_r};
+  collision_.reset();
+  actions_.push_back(r);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -314,7 +493,7 @@ void ike_sa::switch_to_new_sa() {
                            " CHILD_SA(s) moved over");
   arm_ike_lifetime();
   if (retiring_->we_delete)
-    send_retiring_delete();
+    send_spare_delete(spare::old_sa);
   else
     arm(timer_kind::old_ike, old_sa_linger);
 }
@@ -322,8 +501,9 @@ void ike_sa::switch_to_new_sa() {
 // ---------------------------------------------------------------------------------------------
 // The old SA
 
-void ike_sa::send_retiring_delete() {
-  auto& o = *retiring_;
+void ike_sa::send_spare_delete(spare which) {
+  auto& o = *spare_record(which);
+  const bool red = which == spare::redundant;
   wire::ike_header h;
   h.spi_i = o.spi_i;
   h.spi_r = o.spi_r;
@@ -336,67 +516,72 @@ void ike_sa::send_retiring_delete() {
   inner.push_back(wire::make_payload(payload_type::del, std::move(d)));
   auto data = wire::seal_message(h, inner, *o.cipher, o.keys_out);
   if (!data) {
-    retire_old_sa("its DELETE could not be protected: " + data.err().message);
+    retire_spare(which, "its DELETE could not be protected: " + data.err().message);
     return;
   }
   transmit(*data, local_, remote_);
   o.window.request_sent(std::move(*data), local_, remote_);
-  arm(timer_kind::old_ike, conn_->retransmit.delay(0));
+  arm(spare_timer(red), conn_->retransmit.delay(0));
 }
 
-void ike_sa::on_old_ike_timer() {
-  if (!retiring_) return;
-  auto& o = *retiring_;
+void ike_sa::on_spare_timer(spare which) {
+  auto& rec = spare_record(which);
+  if (!rec) return;
+  auto& o = *rec;
   if (!o.we_delete) {
-    retire_old_sa("the peer did not delete it within " + std::to_string(old_sa_linger.count() / 1000) + " s");
+    retire_spare(which, "the peer did not delete it within " + std::to_string(old_sa_linger.count() / 1000) + " s");
     return;
   }
   if (!o.window.request_outstanding()) return;
   if (o.window.retransmissions() >= conn_->retransmit.tries) {
-    retire_old_sa("no answer to its DELETE");
+    retire_spare(which, "no answer to its DELETE");
     return;
   }
   o.window.count_retransmission();
   transmit_all(o.window.request(), local_, remote_);
-  arm(timer_kind::old_ike, conn_->retransmit.delay(o.window.retransmissions()));
+  arm(spare_timer(which == spare::redundant), conn_->retransmit.delay(o.window.retransmissions()));
 }
 
-void ike_sa::retire_old_sa(const std::string& why) {
-  if (!retiring_) return;
-  ike_retired r{retiring_local_spi()};
-  log(log_level::info, "old IKE SA " + spi_pair(retiring_->spi_i, retiring_->spi_r) + " gone: " + why);
-  for (auto* k : {&retiring_->keys_in, &retiring_->keys_out}) {
+void ike_sa::retire_spare(spare which, const std::string& why) {
+  auto& rec = spare_record(which);
+  if (!rec) return;
+  const bool red = which == spare::redundant;
+  ike_retired r{rec->initiator ? rec->spi_i : rec->spi_r};
+  log(log_level::info, spare_label(red) + spi_pair(rec->spi_i, rec->spi_r) + " gone: " + why);
+  for (auto* k : {&rec->keys_in, &rec->keys_out}) {
     wipe(k->encr);
     wipe(k->integ);
   }
-  retiring_.reset();
-  timer_tokens_.erase(timer_kind::old_ike);
+  rec.reset();
+  timer_tokens_.erase(spare_timer(red));
   actions_.push_back(r);
 }
 
-void ike_sa::handle_retiring(const wire::ike_header& h, bytes_view raw, const endpoint& local, const endpoint& remote) {
-  auto& o = *retiring_;
+void ike_sa::handle_spare(spare which, const wire::ike_header& h, bytes_view raw, const endpoint& local,
+                          const endpoint& remote) {
+  auto& o = *spare_record(which);
+  const std::string what = which == spare::redundant ? "the redundant IKE SA" : "the old IKE SA";
   if (h.is_initiator() == o.initiator) {
-    drop("wrong_flags", "message for the old IKE SA with the wrong initiator flag");
+    drop("wrong_flags", "message for " + what + " with the wrong initiator flag");
     return;
   }
   if (h.is_response()) {
     if (!o.window.is_response_to_outstanding(h.message_id)) {
-      drop("unexpected_message_id", "unexpected response on the old IKE SA, message id " + std::to_string(h.message_id));
+      drop("unexpected_message_id", "unexpected response on " + what + ", message id " + std::to_string(h.message_id));
       return;
     }
     auto m = wire::open_message(raw, *o.cipher, o.keys_in);
     if (!m) {
-      drop("integrity", "response on the old IKE SA does not verify: " + m.err().message);
+      drop("integrity", "response on " + what + " does not verify: " + m.err().message);
       return;
     }
     o.window.response_received();
-    retire_old_sa("deleted");
+    retire_spare(which, "deleted");
     return;
   }
   switch (o.window.classify_request(h.message_id)) {
     case message_window::verdict::drop:
-      drop("unexpected_message_id", "request on the old IKE SA with message id " + std::to_string(h.message_id));
+      drop("unexpected_message_id", "request on " + what + " with message id " + std::to_string(h.message_id));
       return;
     case message_window::verdict::retransmit:
       transmit_all(o.window.cached_response(), local, remote);
@@ -406,24 +591,26 @@ void ike_sa::handle_retiring(const wire::ike_header& h, bytes_view raw, const en
   }
   auto m = wire::open_message(raw, *o.cipher, o.keys_in);
   if (!m) {
-    drop("integrity", "request on the old IKE SA does not verify: " + m.err().message);
+    drop("integrity", "request on " + what + " does not verify: " + m.err().message);
     return;
   }
   std::vector<wire::payload> reply;
   bool delete_ike = false;
   if (h.exchange_type == wire::exchange::informational) {
-    handle_informational_request(*m, reply);  // CHILD_SA deletes: the children are the same
+    // CHILD_SA deletes: the children are the same. (A redundant SA never carried any, but a
+    // DELETE of one on it is answered all the same.)
+    handle_informational_request(*m, reply);
     for (const auto& p : m->payloads)
       if (p.type == payload_type::del && std::get<wire::delete_payload>(p.body).protocol == wire::protocol_id::ike)
         delete_ike = true;
   } else if (h.exchange_type == wire::exchange::create_child_sa) {
-    // §2.18: nothing new is made on the old SA once it is rekeyed.
+    // §2.18: nothing new is made on the old SA once it is rekeyed (nor on a redundant one).
     reply.push_back(notify(wire::notify::temporary_failure));
   } else {
-    drop("unexpected_exchange", "request of exchange type " + std::to_string(int(h.exchange_type)) + " on the old IKE SA");
+    drop("unexpected_exchange", "request of exchange type " + std::to_string(int(h.exchange_type)) + " on " + what);
     return;
   }
-  if (!retiring_) return;  // handle_informational_request cannot end it, but stay safe
+  if (!spare_record(which)) return;  // handle_informational_request cannot end it, but stay safe
   wire::ike_header rh;
   rh.spi_i = o.spi_i;
   rh.spi_r = o.spi_r;
@@ -432,12 +619,12 @@ void ike_sa::handle_retiring(const wire::ike_header& h, bytes_view raw, const en
   rh.message_id = h.message_id;
   auto data = wire::seal_message(rh, reply, *o.cipher, o.keys_out);
   if (!data) {
-    log(log_level::error, "cannot protect a response on the old IKE SA: " + data.err().message);
+    log(log_level::error, "cannot protect a response on " + what + ": " + data.err().message);
     return;
   }
   transmit(*data, local, remote);
   o.window.response_sent(h.message_id, std::move(*data));
-  if (delete_ike) retire_old_sa("deleted by peer");
+  if (delete_ike) retire_spare(which, "deleted by peer");
 }
 
 }  // namespace aike::sa

@@ -51,6 +51,7 @@ const char* to_string(timer_kind k) {
     case timer_kind::child_expire: return "child-expire";
     case timer_kind::ike_rekey: return "ike-rekey";
     case timer_kind::old_ike: return "old-ike";
+    case timer_kind::redundant_ike: return "redundant-ike";
   }
   return "unknown";
 }
@@ -124,6 +125,8 @@ void ike_sa::transmit(bytes data, const endpoint& local, const endpoint& remote)
 void ike_sa::finish(const std::string& reason, bool peer_dead) {
   if (state_ == ike_state::closed) return;
   retire_old_sa("the IKE SA closed");
+  retire_spare(spare::redundant, "the IKE SA closed");
+  drop_collision_sa("the IKE SA closed");
   ike_rekey_out_.reset();
   switch_to_.reset();
   for (auto& [id, c] : children_) {
@@ -1192,6 +1195,11 @@ void ike_sa::handle_protected(const wire::ike_header& h, bytes_view raw, const e
         delete_ike = true;
     if (delete_ike) {
       send_response(h, {}, local, remote);
+      if (collision_ && state_ == ike_state::established) {
+        // §2.8.2: the peer's rekey won and it deleted the old SA before our answer came.
+        adopt_peer_rekey_after_old_deleted();
+        return;
+      }
       finish("deleted by peer");
       return;
     }
@@ -1240,7 +1248,17 @@ void ike_sa::on_datagram(bytes_view datagram, const endpoint& local, const endpo
   }
   // The old SA of a rekey, until its DELETE is done.
   if (retiring_ && h->spi_i == retiring_->spi_i && h->spi_r == retiring_->spi_r) {
-    handle_retiring(*h, datagram, local, remote);
+    handle_spare(spare::old_sa, *h, datagram, local, remote);
+    return;
+  }
+  // The redundant SA of a rekey collision (§2.8.2), until its DELETE is done, and the peer's
+  // new SA of a collision not decided yet.
+  if (redundant_ && h->spi_i == redundant_->spi_i && h->spi_r == redundant_->spi_r) {
+    handle_spare(spare::redundant, *h, datagram, local, remote);
+    return;
+  }
+  if (collision_ && h->spi_i == collision_->sa.spi_i && h->spi_r == collision_->sa.spi_r) {
+    handle_collision_sa(*h, datagram, local, remote);
     return;
   }
   // Messages from the original initiator carry the I flag; anything else is not for this SA.
@@ -1356,7 +1374,10 @@ void ike_sa::on_timer(timer_kind kind, std::uint64_t token) {
       }
       return;
     case timer_kind::old_ike:
-      on_old_ike_timer();
+      on_spare_timer(spare::old_sa);
+      return;
+    case timer_kind::redundant_ike:
+      on_spare_timer(spare::redundant);
       return;
   }
 }

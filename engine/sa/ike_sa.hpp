@@ -109,6 +109,9 @@ class ike_sa {
   std::string proposal_string() const;
   // Old SPIs of a rekeyed IKE SA whose DELETE is not done yet (0 when there is none).
   std::uint64_t retiring_local_spi() const;
+  // Our SPI of the redundant new IKE SA of a rekey collision (§2.8.2) whose DELETE is not done
+  // yet, or of the peer's new SA kept until our own colliding rekey completes (0 when none).
+  std::uint64_t redundant_local_spi() const;
   bool nat_detected() const { return nat_local_ || nat_remote_; }
   const std::map<std::uint32_t, child_sa>& children() const { return children_; }
 
@@ -162,19 +165,37 @@ class ike_sa {
   void queue_child_delete(std::uint32_t child_id, bool first);
 
   // IKE SA rekey (ike_rekey.cpp)
+  struct new_sa;
+  struct retiring_sa;
   bool send_ike_rekey(std::uint16_t group);
   void handle_ike_rekey_request(const wire::message& m, std::vector<wire::payload>& reply);
   void handle_ike_rekey_response(const wire::message& m);
+  // The new SA our rekey made from its answer; none if it failed (or is retried: ike_rekey_out_).
+  std::optional<new_sa> complete_ike_rekey(const wire::message& m);
+  // §2.8.2: our rekey is done (`ours`, none if it failed) and the peer's colliding one too.
+  void resolve_ike_rekey_collision(std::optional<new_sa> ours);
+  // The peer deleted the old SA while our colliding rekey was outstanding: its new SA won.
+  void adopt_peer_rekey_after_old_deleted();
   // Continue as the new SA: the current SPIs, keys and windows become the retiring record.
   void switch_to_new_sa();
-  // Derives the keys of switch_to_ from the current SK_d and `shared` (wiped); false if unusable.
-  bool key_new_sa(bytes& shared);
+  // Derives the keys of `n` from the current SK_d and `shared` (wiped); false if unusable.
+  bool key_new_sa(new_sa& n, bytes& shared);
   void arm_ike_lifetime();
-  // A datagram for the old SA of a rekey.
-  void handle_retiring(const wire::ike_header& h, bytes_view raw, const endpoint& local, const endpoint& remote);
-  void send_retiring_delete();
-  void retire_old_sa(const std::string& why);
-  void on_old_ike_timer();
+  // The old SA of a rekey (retiring_) and the redundant SA of a collision (redundant_) are kept
+  // only for their DELETE; both are handled alike.
+  enum class spare { old_sa, redundant };
+  std::optional<retiring_sa>& spare_record(spare s);
+  // A datagram for the old SA of a rekey or the redundant SA of a collision.
+  void handle_spare(spare s, const wire::ike_header& h, bytes_view raw, const endpoint& local, const endpoint& remote);
+  void send_spare_delete(spare s);
+  void retire_spare(spare s, const std::string& why);
+  void on_spare_timer(spare s);
+  void retire_old_sa(const std::string& why) { retire_spare(spare::old_sa, why); }
+  // A datagram for the peer's new SA of a collision, before the nonce rule decided.
+  void handle_collision_sa(const wire::ike_header& h, bytes_view raw, const endpoint& local, const endpoint& remote);
+  void drop_collision_sa(const std::string& why);
+  // Drops a redundant SA that waits for the peer's DELETE, before another rekey.
+  void forget_lingering_redundant();
 
   // INFORMATIONAL and established-state traffic
   void handle_protected(const wire::ike_header& h, bytes_view raw, const endpoint& local, const endpoint& remote);
@@ -300,6 +321,16 @@ class ike_sa {
     message_window window;
   };
   std::optional<retiring_sa> retiring_;
+  // §2.8.2: the SA the peer's rekey made while ours was outstanding; the nonce rule decides
+  // between it and ours once ours completes. `lowest_nonce`: the lower of its exchange's nonces.
+  struct collision_sa {
+    new_sa sa;
+    bytes lowest_nonce;
+    message_window window;  // requests on it: only the peer's DELETE, should it be redundant
+  };
+  std::optional<collision_sa> collision_;
+  // The redundant new SA of a resolved collision, kept until its DELETE is done.
+  std::optional<retiring_sa> redundant_;
 
   std::uint64_t next_token_ = 1;
   std::map<timer_kind, std::uint64_t> timer_tokens_;

@@ -3,7 +3,9 @@
 # rekeyed by aiked (`aikectl rekey --ike`) and by charon (`swanctl --rekey --ike`), then by
 # aiked's rekey_time timer and by charon's. After each rekey both sides must show the same new
 # IKE SPIs, the old ones must be gone on both sides, the CHILD_SA must be unchanged, and it must
-# still be rekeyable over the new IKE SA.
+# still be rekeyable over the new IKE SA. Then both rekey at once (RFC 7296 §2.8.2): forced with
+# packet filters, and asked of both at the same moment a few times; each time both must end
+# with one IKE SA, the same on both sides, the CHILD_SA unchanged.
 set -u
 AIKE_BUILD=$(cd "$1" && pwd)
 . "$(dirname "$0")/lib/netns.sh"
@@ -69,6 +71,9 @@ rekey_time = "0"
 CONF
   done
 } >"$WORK/a/aiked.toml"
+# The forced collisions below hold messages back for a while (longer on a busy machine): give
+# aiked a retransmission budget like charon's (about 12 s) so it does not give the SA up.
+sed -i 's/^tries = 2$/tries = 4/' "$WORK/a/aiked.toml"
 aiked_start "$NS_A" "$WORK/a"
 
 for c in "${CONNS[@]}"; do
@@ -156,10 +161,36 @@ grep -q "IKE SA rekey_time reached" "$WORK/a/aiked.log" || fail "aiked's rekey o
 expect_ike_rekey ctimed timer 30
 expect_child_rekey atimed
 
-# Both sides rekey the IKE SA at once (§2.8.1), forced with packet filters as in
-# interop_rekey.sh: aiked answers charon's request with TEMPORARY_FAILURE while its own is
-# outstanding (aiked does not apply the nonce rule to IKE SAs yet); charon answers aiked's, so
-# aiked's new SA must remain, agreed by both sides.
+# aiked_settled: every IKE rekey in aiked's log has seen its old SA go, and every redundant SA
+# of a collision that aiked deletes is deleted (so a next rekey is not postponed). A redundant SA
+# that charon is to delete may wait longer: when charon never learnt it (an answer held back, and
+# aiked's DELETE of the old SA came first), charon drops it without a DELETE, and aiked forgets
+# it at the next rekey.
+aiked_settled() {
+  local log=$WORK/a/aiked.log
+  [ "$(grep -c 'IKE SA rekeyed: ' "$log")" = "$(grep -c 'old IKE SA .* gone' "$log")" ] &&
+    [ "$(grep -c 'is redundant, we delete it' "$log")" = "$(grep -c 'redundant IKE SA .* gone: deleted$' "$log")" ]
+}
+
+# expect_settled CONN OLD_L OLD_R CIN COUT WHAT: one agreed IKE SA with new SPIs, and it stays so.
+expect_settled() {
+  wait_until 30 ike_rekeyed "$@" ||
+    fail "$1: $6 left no single agreed IKE SA: aiked $(aikectl_in "$NS_A" "$WORK/a" list-sas --ike "$1" --json | jq -c .); charon $(swanctl_in "$WORK/b" --list-sas --ike "$1" --raw 2>&1)"
+  wait_until 30 aiked_settled || fail "$1: $6: aiked kept an old or redundant IKE SA"
+  sleep 2
+  wait_until 1 ike_rekeyed "$@" || fail "$1: $6 did not stay settled"
+}
+
+# Both sides rekey the IKE SA at once (§2.8.2), forced with packet filters as in
+# interop_rekey.sh, in two ways. "charon first": charon's request reaches aiked while aiked's own
+# is held back for 0.3 s, and aiked's answers are held back for 1.5 s, so charon's exchange
+# completes first and charon applies the nonce rule first. "both held": both first requests are
+# dropped, so neither side has seen the other's when it sends its own (charon does not start a
+# rekey of an IKE SA it is answering a rekey for); their retransmissions after 1 s pass, are both
+# answered, and the answers are held back until 1.7 s; the next retransmissions get them, aiked's
+# (1.5 s later) before charon's (1.8 s later), so aiked decides first. Each time
+# both exchanges complete; the new SA made with the lowest of the four nonces is redundant and
+# deleted by the side that started it, the other takes over the CHILD_SA on both sides.
 filter() {
   ip netns exec "$1" nft delete table inet aike_ikerekey 2>/dev/null
   [ "$2" = off ] && return 0
@@ -172,29 +203,64 @@ table inet aike_ikerekey {
 }
 NFT
 }
+RESPONSES="@th,248,8 & 0x20 != 0"
 if command -v nft >/dev/null; then
+  for round in "charon first" "both held" "charon first" "both held" "both held" "both held"; do
+    old_l=$(field ike local_spi)
+    old_r=$(field ike remote_spi)
+    cin=$(field ike children[0].spi_in)
+    cout=$(field ike children[0].spi_out)
+    collisions=$(grep -c "IKE SA rekey collision: the peer rekeys" "$WORK/a/aiked.log")
+    filter "$NS_B" ""
+    if [ "$round" = "charon first" ]; then filter "$NS_A" "$RESPONSES"; else filter "$NS_A" ""; fi
+    aikectl_in "$NS_A" "$WORK/a" rekey --ike ike --noblock >"$WORK/a/collide.log" 2>&1 ||
+      fail "aikectl rekey: $(cat "$WORK/a/collide.log")"
+    swanctl_in "$WORK/b" --rekey --ike ike >"$WORK/b/collide.log" 2>&1 || fail "swanctl --rekey: $(cat "$WORK/b/collide.log")"
+    if [ "$round" = "charon first" ]; then
+      sleep 0.3
+      filter "$NS_B" off
+      sleep 1.2
+    else
+      sleep 0.3
+      filter "$NS_B" "$RESPONSES"
+      filter "$NS_A" "$RESPONSES"
+      sleep 1.4
+      filter "$NS_B" off
+    fi
+    filter "$NS_A" off
+    expect_settled ike "$old_l" "$old_r" "$cin" "$cout" "forced simultaneous IKE rekeys ($round)"
+    [ "$(grep -c "IKE SA rekey collision: the peer rekeys" "$WORK/a/aiked.log")" -gt "$collisions" ] ||
+      fail "ike: aiked saw no simultaneous IKE rekey ($round)"
+    ! grep -q "IKE SA rekey from peer declined for now" "$WORK/a/aiked.log" ||
+      fail "ike: aiked declined charon's rekey instead of resolving the collision"
+    echo "ok: forced simultaneous IKE rekeys of ike ($round) settled on one new IKE SA ($(field ike local_spi)/$(field ike remote_spi)); aiked: $(grep 'IKE SA rekey collision: ' "$WORK/a/aiked.log" | grep -v 'the peer rekeys' | tail -1 | sed 's/.*collision: //')"
+  done
+  # Who applies the nonce rule first depends on timing; say how it went.
+  echo "ok: aiked decided by the nonce rule $(grep -c 'lowest nonce and is redundant' "$WORK/a/aiked.log") time(s), learnt charon's decision $(grep -c 'the peer deleted the old SA before our rekey completed\|gone: the peer deleted it as redundant' "$WORK/a/aiked.log") time(s)"
+  expect_child_rekey ike
+else
+  echo "skipped: forced simultaneous IKE rekeys need nft"
+fi
+
+# Asked of both sides at the same moment, without filters: the requests cross on the wire (a
+# collision) or one rekey completes before the other starts (two rekeys in a row). Either way
+# both end with one IKE SA, the same on both sides, and the CHILD_SA unchanged.
+for round in 1 2 3 4 5 6; do
   old_l=$(field ike local_spi)
   old_r=$(field ike remote_spi)
   cin=$(field ike children[0].spi_in)
   cout=$(field ike children[0].spi_out)
-  filter "$NS_B" ""
-  filter "$NS_A" "@th,248,8 & 0x20 != 0"
-  aikectl_in "$NS_A" "$WORK/a" rekey --ike ike >"$WORK/a/collide.log" 2>&1 || fail "aikectl rekey: $(cat "$WORK/a/collide.log")"
-  swanctl_in "$WORK/b" --rekey --ike ike >"$WORK/b/collide.log" 2>&1 || fail "swanctl --rekey: $(cat "$WORK/b/collide.log")"
-  sleep 0.3
-  filter "$NS_B" off
-  sleep 1.2
-  filter "$NS_A" off
-  wait_until 30 ike_rekeyed ike "$old_l" "$old_r" "$cin" "$cout" ||
-    fail "ike: simultaneous IKE rekeys left no single agreed IKE SA: aiked $(aikectl_in "$NS_A" "$WORK/a" list-sas --ike ike --json | jq -c .); charon $(swanctl_in "$WORK/b" --list-sas --ike ike --raw 2>&1)"
-  sleep 2
-  wait_until 1 ike_rekeyed ike "$old_l" "$old_r" "$cin" "$cout" || fail "ike: the simultaneous IKE rekey did not stay settled"
-  grep -q "IKE SA rekey from peer declined for now" "$WORK/a/aiked.log" || fail "ike: aiked saw no simultaneous IKE rekey"
-  echo "ok: simultaneous IKE rekeys of ike settled on one new IKE SA ($(field ike local_spi)/$(field ike remote_spi))"
-  expect_child_rekey ike
-else
-  echo "skipped: simultaneous IKE rekeys need nft"
-fi
+  aikectl_in "$NS_A" "$WORK/a" rekey --ike ike --noblock >"$WORK/a/together.log" 2>&1 &
+  pid_a=$!
+  swanctl_in "$WORK/b" --rekey --ike ike >"$WORK/b/together.log" 2>&1 &
+  pid_b=$!
+  wait "$pid_a" || fail "aikectl rekey --ike ike --noblock: $(cat "$WORK/a/together.log")"
+  wait "$pid_b" || fail "swanctl --rekey --ike ike: $(cat "$WORK/b/together.log")"
+  expect_settled ike "$old_l" "$old_r" "$cin" "$cout" "IKE rekeys asked of both at once (round $round)"
+  echo "ok: IKE rekeys of ike asked of both at once (round $round) settled on $(field ike local_spi)/$(field ike remote_spi)"
+done
+echo "ok: $(grep -c "IKE SA rekey collision: the peer rekeys" "$WORK/a/aiked.log") IKE rekey collisions in aiked's log in all"
+expect_child_rekey ike
 
 # A DELETE over the newest SA still works from aiked.
 out=$(aikectl_in "$NS_A" "$WORK/a" terminate --ike ike --timeout 10) || fail "terminate --ike ike: $out"

@@ -1,13 +1,14 @@
 # Interop helpers on top of netns.sh: aiked config boilerplate and SA comparison with charon.
 
 # aiked_daemon_section DIR [extra lines]: the [daemon] table every interop config starts with.
+# The control port is 4510 unless AIKE_CONTROL_PORT says otherwise.
 aiked_daemon_section() {
   local dir=$1
   cat <<CONF
 [daemon]
 listen = ["10.250.0.1"]
 kernel = "null"
-control = "127.0.0.1:4510"
+control = "127.0.0.1:${AIKE_CONTROL_PORT:-4510}"
 control_token = "$dir/token"
 log = { default = "info", ike = "debug" }
 [daemon.retransmit]

@@ -34,10 +34,11 @@ cleanup() {
   [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
 }
 
-# ns_setup NAME: makes namespaces aike-NAME-a / aike-NAME-b joined by a veth pair.
+# ns_setup NAME: makes namespaces aa-NAME-PID / ab-NAME-PID joined by a veth pair. With
+# AIKE_NS_TAG set, its value goes into the names too (aa-TAG-NAME-PID), for parallel runs.
 ns_setup() {
   if [ "$(id -u)" -ne 0 ]; then echo "SKIP: needs root for network namespaces"; exit 77; fi
-  local tag="$1-$$"
+  local tag="${AIKE_NS_TAG:+$AIKE_NS_TAG-}$1-$$"
   NS_A="aa-$tag"
   NS_B="ab-$tag"
   WORK=$(mktemp -d "/tmp/aike-$1.XXXXXX")
@@ -123,11 +124,12 @@ aiked_stop() {
   fi
 }
 
-# aikectl_in NS DIR ARGS...
+# aikectl_in NS DIR ARGS... (to 127.0.0.1:$AIKE_CONTROL_PORT when that is set, see interop.sh)
 aikectl_in() {
   local ns=$1 dir=$2
   shift 2
-  ip netns exec "$ns" "$AIKECTL" --token-file "$dir/token" "$@"
+  ip netns exec "$ns" "$AIKECTL" --token-file "$dir/token" \
+    ${AIKE_CONTROL_PORT:+--uri "tcp://127.0.0.1:$AIKE_CONTROL_PORT"} "$@"
 }
 
 # wait_until SECONDS COMMAND...: polls until COMMAND succeeds.
