@@ -19,7 +19,6 @@
 #include "actors/messages.hpp"
 #include "actors/registry.hpp"
 #include "actors/updown/updown_supervisor.hpp"
-#include "daemon/malloc_tuning.hpp"
 #include "config/config.hpp"
 #include "daemon/kernel_choice.hpp"
 #include "daemon/self_test.hpp"
@@ -285,6 +284,5 @@ int main(int argc, char** argv) {
   }
   if (self_test) return aike::daemon::run_self_test();
   if (check) return aike::config::check_config(config_path, std::cout, std::cerr);
-  aike::daemon::tune_malloc(argv);  // re-executes once with a larger glibc tcache, before any thread
   return run_daemon(config_path);
 }

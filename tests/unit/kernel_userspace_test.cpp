@@ -295,12 +295,16 @@ TEST_F(UserspaceBackend, OutboundLookupFollowsInstallsRekeysAndRemovals) {
   ASSERT_TRUE(backend->install(other));
   EXPECT_EQ(spi_sealed_for("10.2.0.5", mutex, sent), 0xc0000002u);
   EXPECT_EQ(spi_sealed_for("10.3.0.5", mutex, sent), 0xc0000004u);
-  // A rekey of CHILD_SA 7: the new SA has equal selectors and, being newer, sends.
+  // A rekey of CHILD_SA 7: the new SA has equal selectors; the old one sends until the peer
+  // has used the new one, then the new one, being newer, sends.
   kernel::child_install rekeyed = c;
   rekeyed.child.id = 9;
   rekeyed.child.spi_in = 0xc0000005;
   rekeyed.child.spi_out = 0xc0000006;
   ASSERT_TRUE(backend->install(rekeyed));
+  EXPECT_EQ(spi_sealed_for("10.2.0.5", mutex, sent), 0xc0000002u);
+  auto peer_new = peer_sa(0xc0000005, rekeyed.child.encr_in);
+  backend->receive_esp(from_peer(ipv4("10.2.0.5", "10.1.0.1", 17, 7777, 9997), *peer_new));
   EXPECT_EQ(spi_sealed_for("10.2.0.5", mutex, sent), 0xc0000006u);
   ASSERT_TRUE(backend->remove(9));
   EXPECT_EQ(spi_sealed_for("10.2.0.5", mutex, sent), 0xc0000002u);
