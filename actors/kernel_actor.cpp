@@ -4,6 +4,17 @@
 
 namespace aike::actors {
 
+namespace {
+
+// One (purge) at a time, when the backend has put-off clean-up (see backend::purge_retired).
+void arm_purge(caf::stateful_actor<kernel_state>* self, std::chrono::milliseconds wait) {
+  if (wait.count() <= 0 || self->state.purge_armed) return;
+  self->state.purge_armed = true;
+  self->delayed_send(self, wait, purge_atom::value);
+}
+
+}  // namespace
+
 caf::behavior kernel_actor(caf::stateful_actor<kernel_state>* self, std::shared_ptr<kernel::backend> backend,
                            log_sink log) {
   self->state.log = std::move(log);
@@ -24,7 +35,12 @@ caf::behavior kernel_actor(caf::stateful_actor<kernel_state>* self, std::shared_
       [self, be](remove_atom, std::uint32_t child_id) {
         auto r = be->remove(child_id);
         if (!r) self->state.log(level::error, "removing CHILD_SA {" + std::to_string(child_id) + "} failed: " + r.err().message);
+        arm_purge(self, be->purge_retired());
         return r.ok();
+      },
+      [self, be](purge_atom) {
+        self->state.purge_armed = false;
+        arm_purge(self, be->purge_retired());
       },
       [be](list_atom) { return be->list(); },
       [self, be](trap_atom, const kernel::trap_install& t) {

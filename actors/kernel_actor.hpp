@@ -13,6 +13,7 @@ namespace aike::actors {
 struct kernel_state {
   std::unique_ptr<kernel::backend> backend;
   log_sink log;
+  bool purge_armed = false;  // a (purge) is on its way: the backend has clean-up due later
   static inline const char* name = "kernel";
 };
 

@@ -42,6 +42,7 @@ using event_atom = caf::atom_constant<caf::atom("saevent")>;      // SA -> event
 // --- kernel actor ---
 using install_atom = caf::atom_constant<caf::atom("install")>;  // (install, kernel::child_install) -> (ok|error string)
 using remove_atom = caf::atom_constant<caf::atom("remove")>;    // (remove, child id) -> ok
+using purge_atom = caf::atom_constant<caf::atom("purge")>;      // kernel actor to itself: put-off clean-up
 using list_atom = caf::atom_constant<caf::atom("list")>;        // registry: (list, filter) -> snapshots; kernel: (list) -> children
 // main -> registry: (trap) installs the traps of start_action = "trap" children;
 // registry -> kernel: (trap, kernel::trap_install) -> (bool ok, std::string error)

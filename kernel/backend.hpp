@@ -2,6 +2,7 @@
 // ESP data plane, or nowhere (null). Only the kernel actor calls a backend, so an
 // implementation needs no locking; a slow call never blocks an IKE SA actor.
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -81,6 +82,9 @@ class backend {
                                              "start_action = \"trap\" of " + t.connection + "/" + t.child + ")");
   }
   virtual status remove_trap(std::uint32_t /*reqid*/) { return ok_v; }
+  // Clean-up a backend put off (e.g. the inbound half of a rekeyed SA kept for packets still in
+  // flight). Returns how long until it should be called again; 0 = nothing left to do.
+  virtual std::chrono::milliseconds purge_retired() { return std::chrono::milliseconds{0}; }
   // Called once before the first install. A kernel backend removes what an earlier run of aike
   // left behind (a crash leaves SAs and policies), or with flush_on_start everything of anyone.
   // Returns lines for the log; an error means the backend cannot work at all.

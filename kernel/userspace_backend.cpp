@@ -107,11 +107,14 @@ void userspace_backend::stop() {
 }
 
 void userspace_backend::publish() {
+  drop_expired_retired();
   auto t = std::make_shared<table>();
   for (const auto& [id, e] : children_) {
     t->outbound.push_back(e);
     t->by_spi.emplace(e->info.spi_in, e);
   }
+  // Retired inbound halves open what is still in flight; they never send.
+  for (const auto& r : retired_in_) t->by_spi.emplace(r.second->info.spi_in, r.second);
   std::sort(t->outbound.begin(), t->outbound.end(), [](const auto& a, const auto& b) { return a->order > b->order; });
   outbound_index::builder rules;
   for (const auto& e : t->outbound) rules.add(e->info.local_ts, e->info.remote_ts);
@@ -209,9 +212,30 @@ status userspace_backend::remove(std::uint32_t child_id) {
     if (e->info.local_ts == gone->info.local_ts && e->info.remote_ts == gone->info.remote_ts &&
         (!newest || e->order > newest->order))
       newest = e;
-  if (newest) newest->confirmed.store(true, std::memory_order_relaxed);
+  if (newest) {
+    newest->confirmed.store(true, std::memory_order_relaxed);
+    // A rekey: the peer may still have packets sealed with the old SA on their way.
+    if (opt_.retired_inbound_grace.count() > 0)
+      retired_in_.emplace_back(std::chrono::steady_clock::now() + opt_.retired_inbound_grace, gone);
+  }
   publish();  // the data threads drop their reference with their next snapshot
   return result;
+}
+
+bool userspace_backend::drop_expired_retired() {
+  auto now = std::chrono::steady_clock::now();
+  auto before = retired_in_.size();
+  std::erase_if(retired_in_, [now](const auto& r) { return r.first <= now; });
+  return retired_in_.size() != before;
+}
+
+std::chrono::milliseconds userspace_backend::purge_retired() {
+  if (drop_expired_retired()) publish();
+  if (retired_in_.empty()) return std::chrono::milliseconds{0};
+  auto next = retired_in_.front().first;
+  for (const auto& r : retired_in_) next = std::min(next, r.first);
+  auto wait = std::chrono::ceil<std::chrono::milliseconds>(next - std::chrono::steady_clock::now());
+  return std::max(wait, std::chrono::milliseconds{1});
 }
 
 std::vector<installed_child> userspace_backend::list() const {

@@ -22,6 +22,7 @@
 // sink, at most once per kind and CHILD_SA; the sink only sends a message (aiked: to the registry).
 #pragma once
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -43,6 +44,9 @@ struct userspace_options {
   std::string tun_name = "aike0";
   unsigned tun_mtu = 1400;
   unsigned replay_window = 64;  // the least window; a CHILD_SA asking for more gets more, 0 stays off
+  // How long the inbound half of a rekeyed (superseded) SA still opens packets after its removal:
+  // the peer may have sealed some with it just before it switched, still in flight or in a batch.
+  std::chrono::milliseconds retired_inbound_grace{2000};
 };
 
 // Packets that no SA took (backend-wide; per-SA drops are in each SA's counters).
@@ -80,6 +84,7 @@ class userspace_backend final : public backend {
   status install(const child_install& c) override;
   status remove(std::uint32_t child_id) override;
   std::vector<installed_child> list() const override;
+  std::chrono::milliseconds purge_retired() override;
   // Starts the TUN reader thread; the lines name the device and its MTU.
   result<std::vector<std::string>> start(bool flush_on_start) override;
   // Stops the thread, forgets every SA and removes the device (and with it the routes).
@@ -98,6 +103,7 @@ class userspace_backend final : public backend {
 
   explicit userspace_backend(std::unique_ptr<tun_device> tun, const userspace_options& opt);
   void publish();
+  bool drop_expired_retired();
   void run_tun_reader();
   struct tx_batch;
   void handle_outbound(const table& t, outbound_flow_cache& cache, const std::uint8_t* packet, std::size_t len,
@@ -113,6 +119,8 @@ class userspace_backend final : public backend {
 
   // Written by the kernel actor only.
   std::map<std::uint32_t, std::shared_ptr<sa_entry>> children_;
+  // Inbound halves of removed, rekeyed SAs, until their deadline (see retired_inbound_grace).
+  std::vector<std::pair<std::chrono::steady_clock::time_point, std::shared_ptr<sa_entry>>> retired_in_;
   std::map<tun_route, unsigned> route_refs_;  // routes shared by CHILD_SAs (a rekey overlaps)
   std::uint64_t install_order_ = 0;
 

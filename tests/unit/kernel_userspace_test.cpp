@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <algorithm>
 #include <thread>
 
 #include "engine/wire/constants.hpp"
@@ -310,6 +311,53 @@ TEST_F(UserspaceBackend, OutboundLookupFollowsInstallsRekeysAndRemovals) {
   EXPECT_EQ(spi_sealed_for("10.2.0.5", mutex, sent), 0xc0000002u);
   ASSERT_TRUE(backend->remove(7));
   EXPECT_EQ(spi_sealed_for("10.3.0.5", mutex, sent), 0xc0000004u);
+}
+
+// After a rekey the old SA's inbound half still opens packets for retired_inbound_grace (the
+// peer may have sealed some with it just before switching); a plain removal ends it at once.
+TEST_F(UserspaceBackend, RekeyedSaStillOpensInboundForTheGraceTime) {
+  int fd = udp_socket("10.1.0.1", 9996);
+  ASSERT_GE(fd, 0);
+  timeval tv{1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  auto old_peer = peer_sa(0xc0000001, c.child.encr_in);
+  auto packet = [&] { return from_peer(ipv4("10.2.0.5", "10.1.0.1", 17, 7777, 9996), *old_peer); };
+  char buf[256];
+
+  kernel::child_install rekeyed = c;
+  rekeyed.child.id = 9;
+  rekeyed.child.spi_in = 0xc0000005;
+  rekeyed.child.spi_out = 0xc0000006;
+  ASSERT_TRUE(backend->install(rekeyed));
+  ASSERT_TRUE(backend->remove(7));
+  auto wait = backend->purge_retired();
+  EXPECT_GT(wait.count(), 0);
+  EXPECT_LE(wait.count(), 2000);
+  backend->receive_esp(packet());
+  EXPECT_EQ(recv(fd, buf, sizeof buf, 0), 16) << "a packet sealed with the old SA right after the rekey was lost";
+  EXPECT_EQ(backend->drops().unknown_spi, 0u);
+  auto listed = backend->list();
+  EXPECT_TRUE(std::none_of(listed.begin(), listed.end(), [](const auto& i) { return i.child_id == 7u; }));
+
+  // A CHILD_SA removed without a successor: its SPI is unknown at once.
+  kernel::child_install other = c;
+  other.child.id = 8;
+  other.child.spi_in = 0xc0000003;
+  other.child.spi_out = 0xc0000004;
+  other.child.remote_ts = {sel("10.3.0.0/24")};
+  ASSERT_TRUE(backend->install(other));
+  ASSERT_TRUE(backend->remove(8));
+  auto other_peer = peer_sa(0xc0000003, other.child.encr_in);
+  backend->receive_esp(from_peer(ipv4("10.3.0.5", "10.1.0.1", 17, 7777, 9996), *other_peer));
+  EXPECT_EQ(backend->drops().unknown_spi, 1u);
+
+  // Once the grace time is over, the old SPI is unknown too.
+  for (int i = 0; i < 40 && backend->purge_retired().count() > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(backend->purge_retired().count(), 0);
+  backend->receive_esp(packet());
+  EXPECT_EQ(backend->drops().unknown_spi, 2u);
+  close(fd);
 }
 
 TEST_F(UserspaceBackend, OpensChecksAndDropsReplays) {
