@@ -232,8 +232,8 @@ bool userspace_backend::drop_expired_retired() {
 std::chrono::milliseconds userspace_backend::purge_retired() {
   if (drop_expired_retired()) publish();
   if (retired_in_.empty()) return std::chrono::milliseconds{0};
+  // Appended with now + the same grace, so the first is the earliest.
   auto next = retired_in_.front().first;
-  for (const auto& r : retired_in_) next = std::min(next, r.first);
   auto wait = std::chrono::ceil<std::chrono::milliseconds>(next - std::chrono::steady_clock::now());
   return std::max(wait, std::chrono::milliseconds{1});
 }
