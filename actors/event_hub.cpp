@@ -40,6 +40,15 @@ void retap(self_ptr self) {
   self->send(st.logger, tap_atom::value, want ? caf::actor_cast<caf::actor>(self) : caf::actor{});
 }
 
+// Keeps the watcher count equal to the subscriptions that want events.
+void count_watchers(self_ptr self) {
+  auto& st = self->state;
+  if (!st.watchers) return;
+  int n = 0;
+  for (const auto& [addr, s] : st.subs) n += s.events ? 1 : 0;
+  st.watchers->monitors.store(n, std::memory_order_relaxed);
+}
+
 }  // namespace
 
 std::string describe(const sa_event& ev, bool json) {
@@ -84,17 +93,20 @@ std::string describe(const sa_event& ev, bool json) {
 }
 
 caf::behavior event_hub(caf::stateful_actor<event_hub_state>* self, caf::actor updown, caf::actor logger,
-                        std::shared_ptr<const log_levels> levels) {
+                        std::shared_ptr<const log_levels> levels, std::shared_ptr<event_watchers> watchers) {
   auto& st = self->state;
+  st.watchers = std::move(watchers);
   st.updown = std::move(updown);
   st.logger = std::move(logger);
   st.levels = std::move(levels);
   self->set_down_handler([self](caf::down_msg& dm) {
     self->state.subs.erase(dm.source);
+    count_watchers(self);
     retap(self);
   });
-  self->attach_functor([lv = st.levels] {
+  self->attach_functor([lv = st.levels, w = st.watchers] {
     if (lv) lv->tap_level.store(-1, std::memory_order_relaxed);
+    if (w) w->monitors.store(0, std::memory_order_relaxed);
   });
   return {
       [self](event_atom, const sa_event& ev) {
@@ -122,10 +134,12 @@ caf::behavior event_hub(caf::stateful_actor<event_hub_state>* self, caf::actor u
         }
       },
       [self](subscribe_atom, const monitor_subscription& sub) {
-        if (!sub.client) return;
+        if (!sub.client) return false;
         self->monitor(sub.client);
         self->state.subs[sub.client.address()] = sub;
+        count_watchers(self);
         retap(self);
+        return true;
       },
   };
 }

@@ -1,6 +1,7 @@
 #include "actors/ike_sa_actor.hpp"
 
 #include <chrono>
+#include <optional>
 
 #include "actors/child_install_params.hpp"
 #include "actors/messages.hpp"
@@ -57,6 +58,17 @@ std::string to_hex_spi(std::uint64_t spi) {
   return s;
 }
 
+// Whether an event of this IKE SA (child: of its CHILD_SA `child_name`) reaches anyone: a
+// monitor, or an updown script. Unwanted events are not even built.
+bool wanted(self_ptr self, bool child, const std::string& child_name = {}) {
+  auto& st = self->state;
+  if (!st.events) return false;
+  if (!st.watchers || st.watchers->any()) return true;
+  if (st.updown.empty()) return false;
+  std::string conn = st.sa->conn() ? st.sa->conn()->name : std::string();
+  return st.updown.count({std::move(conn), child ? child_name : std::string()}) > 0;
+}
+
 void emit(self_ptr self, sa_event ev) {
   if (self->state.events) self->send(self->state.events, event_atom::value, std::move(ev));
 }
@@ -78,7 +90,7 @@ void report(self_ptr self) {
 void maybe_finish(self_ptr self) {
   auto& st = self->state;
   if (!st.closed || st.kernel_pending > 0) return;
-  if (st.ike_up_sent) {
+  if (st.ike_up_sent && wanted(self, false)) {
     auto ev = ike_event(self, sa_event_kind::ike_down);
     ev.reason = st.reason;
     emit(self, std::move(ev));
@@ -89,10 +101,23 @@ void maybe_finish(self_ptr self) {
   self->quit();
 }
 
+// One action buffer per worker thread: lent to the SA before each call into it and taken back by
+// drain(), so events do not allocate (and free) a fresh vector each.
+std::vector<sa::action>& spare_actions() {
+  thread_local std::vector<sa::action> buffer;
+  return buffer;
+}
+
+sa::ike_sa& sa_of(self_ptr self) {
+  self->state.sa->lend_action_buffer(std::move(spare_actions()));
+  return *self->state.sa;
+}
+
 void drain(self_ptr self) {
   auto& st = self->state;
   bool changed = false;
-  for (auto& act : st.sa->take_actions()) {
+  auto acts = st.sa->take_actions();
+  for (auto& act : acts) {
     if (auto* s = std::get_if<sa::send_datagram>(&act)) {
       if (!st.io->send(s->local, s->remote, s->data))
         st.log(level::debug, "sending to " + s->remote.to_string() + " failed");
@@ -106,18 +131,21 @@ void drain(self_ptr self) {
                                      st.sa->remote(), crypto::random_u64);
       // child_up once the kernel actor confirmed the install (failures are logged there); a
       // rekey's new SA is reported as child_rekey (the old one goes quietly afterwards).
-      auto up = child_event(self, i->replaces ? sa_event_kind::child_rekey : sa_event_kind::child_up, i->child);
+      std::optional<sa_event> up;
+      if (wanted(self, true, i->child.name))
+        up = child_event(self, i->replaces ? sa_event_kind::child_rekey : sa_event_kind::child_up, i->child);
       ++st.kernel_pending;  // the SA's end waits for this answer, so a down never precedes its up
       std::uint32_t replaces = i->replaces;
+      std::uint32_t child_id = i->child.id;
       self->request(st.kernel, caf::infinite, install_atom::value, std::move(ci))
           .then(
-              [self, up = std::move(up), replaces](bool ok, const std::string&) mutable {
+              [self, up = std::move(up), replaces, child_id](bool ok, const std::string&) mutable {
                 --self->state.kernel_pending;
-                if (replaces) self->state.rekeys.installed(replaces, up.child_id, ok);
+                if (replaces) self->state.rekeys.installed(replaces, child_id, ok);
                 flush_rekeys(self);
                 if (ok) {
-                  self->state.children_up.insert(up.child_id);
-                  emit(self, std::move(up));
+                  self->state.children_up.insert(child_id);
+                  if (up) emit(self, std::move(*up));
                 }
                 maybe_finish(self);
               },
@@ -132,14 +160,17 @@ void drain(self_ptr self) {
       // not replaced by a rekey. The kernel actor handles requests in order, so a rekey's new SA
       // is installed before the old one is removed.
       // Shared by the result and the error handler: the event is built once, not copied.
-      auto down = std::make_shared<sa_event>(child_event(self, sa_event_kind::child_down, r->child));
+      std::shared_ptr<sa_event> down;
+      if (wanted(self, true, r->child.name))
+        down = std::make_shared<sa_event>(child_event(self, sa_event_kind::child_down, r->child));
       bool rekeyed = r->rekeyed;
-      auto removed = [self, down, rekeyed](bool ok) {
+      std::uint32_t child_id = r->child.id;
+      auto removed = [self, down, rekeyed, child_id](bool ok) {
         auto& st = self->state;
         --st.kernel_pending;
-        st.rekeys.removed(down->child_id, st.closed);
+        st.rekeys.removed(child_id, st.closed);
         flush_rekeys(self);
-        if (st.children_up.erase(down->child_id) && (!rekeyed || !ok)) {
+        if (st.children_up.erase(child_id) && (!rekeyed || !ok) && down) {
           down->reason = ok ? st.reason : "kernel removal failed";
           emit(self, std::move(*down));
         }
@@ -153,7 +184,7 @@ void drain(self_ptr self) {
           std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
       st.log = st.log.with(subsystem::ike, st.sa->conn()->name + "[" + std::to_string(st.sa->unique_id()) + "]");
       st.ike_up_sent = true;
-      emit(self, ike_event(self, sa_event_kind::ike_up));
+      if (wanted(self, false)) emit(self, ike_event(self, sa_event_kind::ike_up));
       changed = true;
     } else if (auto* c = std::get_if<sa::ike_closed>(&act)) {
       st.closed = true;
@@ -165,7 +196,7 @@ void drain(self_ptr self) {
       self->send(st.registry, ike_spi_atom::value, st.sa->unique_id(), k->new_local_spi, true);
       st.log(level::info, "IKE SA now uses local SPI " + to_hex_spi(k->new_local_spi) + " (was " +
                               to_hex_spi(k->old_local_spi) + ")");
-      emit(self, ike_event(self, sa_event_kind::ike_rekey));
+      if (wanted(self, false)) emit(self, ike_event(self, sa_event_kind::ike_rekey));
       changed = true;
     } else if (auto* r = std::get_if<sa::ike_retired>(&act)) {
       self->send(st.registry, ike_spi_atom::value, st.sa->unique_id(), r->local_spi, false);
@@ -182,6 +213,8 @@ void drain(self_ptr self) {
       st.log(lv, l->text);
     }
   }
+  acts.clear();
+  if (acts.capacity() > spare_actions().capacity()) spare_actions() = std::move(acts);
   if (changed && !st.closed) report(self);
   st.rekeys.check(*st.sa);
   flush_rekeys(self);
@@ -202,44 +235,44 @@ caf::behavior ike_sa_actor(caf::stateful_actor<ike_sa_actor_state>* self, ike_sa
   st.sa = init.initiator ? sa::ike_sa::make_initiator(std::move(init.params))
                          : sa::ike_sa::make_responder(std::move(init.params));
   if (init.initiator) {
-    st.sa->initiate(init.child);
+    sa_of(self).initiate(init.child);
     drain(self);
   }
   report(self);
   return {
       [self](dgram_atom, const net::datagram& d) {
         if (self->state.closed) return;
-        self->state.sa->on_datagram(d.data, d.local, d.remote);
+        sa_of(self).on_datagram(d.data, d.local, d.remote);
         drain(self);
       },
       [self](timer_atom, int kind, std::uint64_t token) {
         if (self->state.closed) return;
-        self->state.sa->on_timer(static_cast<sa::timer_kind>(kind), token);
+        sa_of(self).on_timer(static_cast<sa::timer_kind>(kind), token);
         drain(self);
       },
       [self](terminate_atom, bool force) {
         if (self->state.closed) return;
         if (force)
-          self->state.sa->close("terminated (forced, no DELETE sent)");
+          sa_of(self).close("terminated (forced, no DELETE sent)");
         else
-          self->state.sa->request_delete();
+          sa_of(self).request_delete();
         drain(self);
       },
       [self](child_del_atom, std::uint32_t child_id) {
         if (self->state.closed) return;
-        self->state.sa->request_child_delete(child_id);
+        sa_of(self).request_child_delete(child_id);
         drain(self);
       },
       // (rekey): rekey the IKE SA itself; this actor continues as the new SA.
       [self](rekey_atom) {
         if (self->state.closed) return;
-        if (!self->state.sa->request_ike_rekey())
+        if (!sa_of(self).request_ike_rekey())
           self->state.log(level::info, "IKE SA not rekeyed now (not established, or a rekey is under way)");
         drain(self);
       },
       [self](rekey_atom, std::uint32_t child_id) {
         if (self->state.closed) return;
-        if (!self->state.sa->request_child_rekey(child_id))
+        if (!sa_of(self).request_child_rekey(child_id))
           self->state.log(level::info, "CHILD_SA {" + std::to_string(child_id) + "} not rekeyed now (busy or gone)");
         drain(self);
       },
@@ -251,7 +284,7 @@ caf::behavior ike_sa_actor(caf::stateful_actor<ike_sa_actor_state>* self, ike_sa
           flush_rekeys(self);
           return;
         }
-        st.rekeys.add(op, child_id, *st.sa, st.sa->request_child_rekey(child_id));
+        st.rekeys.add(op, child_id, *st.sa, sa_of(self).request_child_rekey(child_id));
         drain(self);
       },
   };

@@ -10,6 +10,8 @@
 #include <string>
 #include <utility>
 
+#include "actors/event_hub.hpp"
+
 #include "actors/child_rekey_waiters.hpp"
 #include "actors/logger.hpp"
 #include "actors/network/udp_io.hpp"
@@ -32,6 +34,7 @@ struct ike_sa_init {
   updown_scripts updown;
   std::shared_ptr<net::udp_io> io;
   std::shared_ptr<timer_batch> timers;  // null: timers as delayed_send (CAF's clock, e.g. virtual time in tests)
+  std::shared_ptr<const event_watchers> watchers;  // null: every event is sent
   log_sink log;
 };
 
@@ -43,6 +46,7 @@ struct ike_sa_actor_state {
   bool ike_up_sent = false;
   std::shared_ptr<net::udp_io> io;
   std::shared_ptr<timer_batch> timers;
+  std::shared_ptr<const event_watchers> watchers;
   log_sink log;
   std::int64_t established_at = 0;
   int kernel_pending = 0;  // removals not yet confirmed by the kernel actor

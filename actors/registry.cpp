@@ -87,6 +87,7 @@ std::uint32_t spawn_sa(self_ptr self, bool initiator, std::vector<std::shared_pt
   init.updown = scripts_for(*st.cfg, init.params.connections);
   init.io = st.io;
   init.timers = st.timers;
+  init.watchers = st.watchers;
   std::string conn_name = init.params.connections.front()->name;
   init.log = st.log.with(subsystem::ike, conn_name + "[" + std::to_string(id) + "]");
   std::uint64_t spi = init.params.local_spi;
@@ -554,8 +555,10 @@ caf::result<bulk_result> take_config(self_ptr self, std::shared_ptr<const config
 
 caf::behavior registry_actor(caf::stateful_actor<registry_state>* self, std::shared_ptr<const config::config> cfg,
                              std::shared_ptr<net::udp_io> io, caf::actor kernel, log_sink log,
-                             caf::actor events, std::shared_ptr<timer_batch> timers) {
+                             caf::actor events, std::shared_ptr<timer_batch> timers,
+                             std::shared_ptr<const event_watchers> watchers) {
   auto& st = self->state;
+  st.watchers = std::move(watchers);
   st.events = std::move(events);
   st.timers = std::move(timers);
   st.cfg = std::move(cfg);

@@ -12,6 +12,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "actors/event_hub.hpp"
 #include "actors/logger.hpp"
 #include "actors/messages.hpp"
 #include "actors/network/udp_io.hpp"
@@ -61,6 +62,7 @@ struct registry_state {
   caf::actor kernel;
   caf::actor events;  // SA actors send their (event_atom, sa_event) here
   std::shared_ptr<timer_batch> timers;  // the SA actors' timers; null: CAF's clock
+  std::shared_ptr<const event_watchers> watchers;  // null: SA actors send every event
   log_sink log;
   std::unordered_map<std::uint32_t, registry_entry> sas;
   std::unordered_map<std::uint64_t, std::uint32_t> by_spi;  // our IKE SPI -> id
@@ -80,6 +82,7 @@ struct registry_state {
 
 caf::behavior registry_actor(caf::stateful_actor<registry_state>* self, std::shared_ptr<const config::config> cfg,
                              std::shared_ptr<net::udp_io> io, caf::actor kernel, log_sink log,
-                             caf::actor events = {}, std::shared_ptr<timer_batch> timers = {});
+                             caf::actor events = {}, std::shared_ptr<timer_batch> timers = {},
+                             std::shared_ptr<const event_watchers> watchers = {});
 
 }  // namespace aike::actors

@@ -16,6 +16,9 @@
 #                    responders' 30 s half-open timeout at large N on this machine
 #   --perf DIR       also record `perf record -g` of both aiked during setup and during terminate
 #                    into DIR/aiked-{setup,terminate}-N.data (figures are then slower)
+#   --count DIR      instead count instructions (user, kernel) and cycles of both aiked with
+#                    `perf stat` into DIR/aiked-{setup,terminate}-N.stat: unlike CPU time,
+#                    instruction counts hardly change with the machine's load
 #   N...             numbers of IKE SAs (default: 1000 10000)
 #
 # Needs root (network namespaces) and strongSwan's charon with kernel-libipsec (Debian:
@@ -34,6 +37,7 @@ CHARON_MAX=
 PERF_DIR=
 NO_CHARON=
 NO_AIKED=
+COUNT_ONLY=
 MAX_HALF_OPEN=1000
 NS_LIST=()
 while [ $# -gt 0 ]; do
@@ -45,7 +49,8 @@ while [ $# -gt 0 ]; do
     --max-half-open) [[ $2 =~ ^[0-9]+$ ]] || { echo "--max-half-open needs a number" >&2; exit 2; }
                      MAX_HALF_OPEN=$2; shift 2 ;;
     --perf) PERF_DIR=$(mkdir -p "$2" && cd "$2" && pwd) || exit 2; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --count) PERF_DIR=$(mkdir -p "$2" && cd "$2" && pwd) || exit 2; COUNT_ONLY=1; shift 2 ;;
+    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -gt 0 ] || { echo "not a number of SAs: $1" >&2; exit 2; }
        NS_LIST+=("$1"); shift ;;
@@ -122,7 +127,11 @@ stop_pid() {
 PERF_PID=
 perf_start() {
   [ -n "$PERF_DIR" ] || return 0
-  perf record -q -F 499 --call-graph dwarf,8192 -p "$2" -o "$PERF_DIR/$1.data" >"$PERF_DIR/$1.log" 2>&1 &
+  if [ -n "$COUNT_ONLY" ]; then
+    perf stat -x, -e instructions:u,instructions:k,cycles -p "$2" -o "$PERF_DIR/$1.stat" >/dev/null 2>&1 &
+  else
+    perf record -q -F ${PERF_FREQ:-499} --call-graph dwarf,8192 -p "$2" -o "$PERF_DIR/$1.data" >"$PERF_DIR/$1.log" 2>&1 &
+  fi
   PERF_PID=$!
   STARTED_PIDS+=($PERF_PID)
   sleep 1  # perf needs a moment to attach
@@ -144,6 +153,7 @@ control = "127.0.0.1:${BENCH_CONTROL_PORT:-4510}"
 control_token = "$1/token"
 log = "warning"
 half_open_cookie_threshold = 100000000
+${BENCH_AIKED_WORKERS:+workers = $BENCH_AIKED_WORKERS}
 
 [secrets.psk]
 secret = "bench-psk-secret"

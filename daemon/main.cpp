@@ -147,11 +147,12 @@ int run_daemon(const std::string& config_path) {
   auto updown = sys.spawn(actors::updown_supervisor, d.updown_max_parallel, d.updown_timeout,
                           log.with(actors::subsystem::updown));
   // SA actors report what happened to the event hub; it feeds the updown supervisor and monitors.
-  auto events = sys.spawn(actors::event_hub, updown, logger, levels);
+  auto watchers = std::make_shared<actors::event_watchers>();
+  auto events = sys.spawn(actors::event_hub, updown, logger, levels, watchers);
   // The SA actors' timers (retransmissions, DPD, rekeys) run on a thread of their own, not CAF's clock.
   auto timers = std::make_shared<actors::timer_batch>();
   auto registry =
-      sys.spawn(actors::registry_actor, cfg, io, kernel, log.with(actors::subsystem::ike), events, timers);
+      sys.spawn(actors::registry_actor, cfg, io, kernel, log.with(actors::subsystem::ike), events, timers, watchers);
   // ESP goes straight from the UDP thread into the userspace backend, never through an actor.
   net::udp_io::esp_handler on_esp;
   if (userspace) {

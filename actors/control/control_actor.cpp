@@ -556,9 +556,16 @@ caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor
           }
           if (!sub.events && sub.log_level < 0) return reply(exit_usage, "--no-events without --log shows nothing\n");
           if (!st.events) return reply(exit_failed, "this daemon has no event hub\n");
-          self->send(st.events, subscribe_atom::value, sub);
           st.log(level::info, "monitor connected" + std::string(sub.log_level >= 0 ? " (log lines up to " + args["log"] + ")" : ""));
-          return reply(exit_ok, "");
+          // Answered once the hub counts the subscription: SA actors build events only while
+          // someone wants them, so an event after this answer is never skipped.
+          auto rp = self->make_response_promise();
+          self->request(st.events, std::chrono::seconds(10), subscribe_atom::value, sub)
+              .then([rp](bool) mutable { rp.deliver(exit_ok, std::string()); },
+                    [rp](caf::error& e) mutable {
+                      rp.deliver(exit_failed, "monitor: the event hub did not answer: " + caf::to_string(e) + "\n");
+                    });
+          return caf::result<caf::message>(caf::delegated<caf::message>());
         }
 
         if (cmd == "rekey") {

@@ -86,6 +86,12 @@ std::vector<action> ike_sa::take_actions() {
   return out;
 }
 
+void ike_sa::lend_action_buffer(std::vector<action>&& buf) {
+  if (!actions_.empty() || actions_.capacity() >= buf.capacity()) return;
+  buf.clear();
+  actions_.swap(buf);
+}
+
 std::string ike_sa::local_id() const {
   if (!conn_) return {};
   return conn_->local.id.to_string();

@@ -91,6 +91,11 @@ class ike_sa {
   void close(const std::string& reason);
 
   std::vector<action> take_actions();
+  // Gives the SA an emptied vector whose capacity its next actions reuse (take_actions hands it
+  // back). An owner recycling one buffer per thread saves an allocation per event: an action is
+  // about 300 octets, so a handful of them is a "large" glibc request that consolidates the fast
+  // bins every time.
+  void lend_action_buffer(std::vector<action>&& buf);
 
   // --- read-only view (list-sas) ---
   std::uint32_t unique_id() const { return params_.unique_id; }
