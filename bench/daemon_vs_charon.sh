@@ -16,9 +16,7 @@
 #                    responders' 30 s half-open timeout at large N on this machine
 #   --perf DIR       also record `perf record -g` of both aiked during setup and during terminate
 #                    into DIR/aiked-{setup,terminate}-N.data (figures are then slower)
-#   --count DIR      instead count instructions (user, kernel) and cycles of both aiked with
-#                    `perf stat` into DIR/aiked-{setup,terminate}-N.stat: unlike CPU time,
-#                    instruction counts hardly change with the machine's load
+#                    (PERF_FREQ: samples per second, default 499)
 #   N...             numbers of IKE SAs (default: 1000 10000)
 #
 # Needs root (network namespaces) and strongSwan's charon with kernel-libipsec (Debian:
@@ -37,7 +35,6 @@ CHARON_MAX=
 PERF_DIR=
 NO_CHARON=
 NO_AIKED=
-COUNT_ONLY=
 MAX_HALF_OPEN=1000
 NS_LIST=()
 while [ $# -gt 0 ]; do
@@ -49,8 +46,7 @@ while [ $# -gt 0 ]; do
     --max-half-open) [[ $2 =~ ^[0-9]+$ ]] || { echo "--max-half-open needs a number" >&2; exit 2; }
                      MAX_HALF_OPEN=$2; shift 2 ;;
     --perf) PERF_DIR=$(mkdir -p "$2" && cd "$2" && pwd) || exit 2; shift 2 ;;
-    --count) PERF_DIR=$(mkdir -p "$2" && cd "$2" && pwd) || exit 2; COUNT_ONLY=1; shift 2 ;;
-    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -gt 0 ] || { echo "not a number of SAs: $1" >&2; exit 2; }
        NS_LIST+=("$1"); shift ;;
@@ -71,6 +67,7 @@ if [ -z "$NO_CHARON" ]; then
 fi
 
 # BENCH_TAG / BENCH_CONTROL_PORT: names and the control port, so parallel runs never collide.
+# BENCH_AIKED_WORKERS: CAF worker threads of each aiked (default: one per core).
 NS_A="bench-${BENCH_TAG:-x}-a-$$"
 NS_B="bench-${BENCH_TAG:-x}-b-$$"
 WORK=$(mktemp -d /tmp/aike-bench.XXXXXX)
@@ -127,11 +124,7 @@ stop_pid() {
 PERF_PID=
 perf_start() {
   [ -n "$PERF_DIR" ] || return 0
-  if [ -n "$COUNT_ONLY" ]; then
-    perf stat -x, -e instructions:u,instructions:k,cycles -p "$2" -o "$PERF_DIR/$1.stat" >/dev/null 2>&1 &
-  else
-    perf record -q -F ${PERF_FREQ:-499} --call-graph dwarf,8192 -p "$2" -o "$PERF_DIR/$1.data" >"$PERF_DIR/$1.log" 2>&1 &
-  fi
+  perf record -q -F "${PERF_FREQ:-499}" --call-graph dwarf,8192 -p "$2" -o "$PERF_DIR/$1.data" >"$PERF_DIR/$1.log" 2>&1 &
   PERF_PID=$!
   STARTED_PIDS+=($PERF_PID)
   sleep 1  # perf needs a moment to attach
