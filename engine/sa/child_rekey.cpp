@@ -453,7 +453,7 @@ void ike_sa::handle_create_child_request(const wire::message& m, std::vector<wir
   }
   // The peer deletes the old SA once it has our answer; a rekey of it we had queued is moot.
   children_.at(old_id).state = child_state::rekeying;
-  std::erase_if(queue_, [&](const queued_request& q) { return q.kind == queued::rekey_child && q.child_id == old_id; });
+  queue_.erase_if([&](const queued_request& q) { return q.kind == queued::rekey_child && q.child_id == old_id; });
 }
 
 }  // namespace aike::sa

@@ -63,7 +63,7 @@ std::uint64_t ike_sa::redundant_local_spi() const {
   return 0;
 }
 
-std::optional<ike_sa::retiring_sa>& ike_sa::spare_record(spare s) { return s == spare::old_sa ? retiring_ : redundant_; }
+boxed<ike_sa::retiring_sa>& ike_sa::spare_record(spare s) { return s == spare::old_sa ? retiring_ : redundant_; }
 
 namespace {
 

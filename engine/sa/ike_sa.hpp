@@ -4,7 +4,6 @@
 // (send these bytes, arm this timer, install this CHILD_SA, ...) comes out of take_actions().
 #pragma once
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -13,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/common/boxed.hpp"
+#include "engine/common/vector_deque.hpp"
 #include "engine/crypto/key_exchange.hpp"
 #include "engine/crypto/keymat.hpp"
 #include "engine/crypto/prf.hpp"
@@ -189,7 +190,7 @@ class ike_sa {
   // The old SA of a rekey (retiring_) and the redundant SA of a collision (redundant_) are kept
   // only for their DELETE; both are handled alike.
   enum class spare { old_sa, redundant };
-  std::optional<retiring_sa>& spare_record(spare s);
+  boxed<retiring_sa>& spare_record(spare s);
   // A datagram for the old SA of a rekey or the redundant SA of a collision.
   void handle_spare(spare s, const wire::ike_header& h, bytes_view raw, const endpoint& local, const endpoint& remote);
   void send_spare_delete(spare s);
@@ -258,7 +259,7 @@ class ike_sa {
 
   // IKE_AUTH
   std::string wanted_child_;
-  std::optional<child_sa> pending_child_;
+  boxed<child_sa> pending_child_;
   std::optional<auth::identity> peer_id_;
 
   std::map<std::uint32_t, child_sa> children_;
@@ -270,7 +271,7 @@ class ike_sa {
     queued kind;
     std::uint32_t child_id = 0;
   };
-  std::deque<queued_request> queue_;
+  vector_deque<queued_request> queue_;
   std::optional<queued_request> in_flight_;
   bool received_since_dpd_ = false;
 
@@ -287,7 +288,7 @@ class ike_sa {
     std::uint32_t peer_fresh_id = 0;
     bytes peer_lowest_nonce;
   };
-  std::optional<child_rekey> rekey_out_;
+  boxed<child_rekey> rekey_out_;
   // Sends the CREATE_CHILD_SA request of `rk`; with PFS a new KE of `group` (0 = no KE).
   bool send_rekey_request(child_rekey rk, std::uint16_t group);
   // CHILD_SAs that a completed rekey replaced, or redundant ones of a collision: their removal
@@ -304,7 +305,7 @@ class ike_sa {
     std::vector<wire::proposal> offered;
     int ke_retries = 0;
   };
-  std::optional<ike_rekey_state> ike_rekey_out_;
+  boxed<ike_rekey_state> ike_rekey_out_;
   // The new SA a rekey made, applied by switch_to_new_sa() once the exchange is complete.
   struct new_sa {
     std::uint64_t spi_i = 0, spi_r = 0;
@@ -315,7 +316,7 @@ class ike_sa {
     crypto::ike_keys keys;
     bytes ni, nr;
   };
-  std::optional<new_sa> switch_to_;
+  boxed<new_sa> switch_to_;
   // The SA this object was before its last rekey, kept only until its DELETE is done.
   struct retiring_sa {
     std::uint64_t spi_i = 0, spi_r = 0;
@@ -325,7 +326,7 @@ class ike_sa {
     crypto::sk_keys keys_in, keys_out;
     message_window window;
   };
-  std::optional<retiring_sa> retiring_;
+  boxed<retiring_sa> retiring_;
   // §2.8.2: the SA the peer's rekey made while ours was outstanding; the nonce rule decides
   // between it and ours once ours completes. `lowest_nonce`: the lower of its exchange's nonces.
   struct collision_sa {
@@ -333,9 +334,9 @@ class ike_sa {
     bytes lowest_nonce;
     message_window window;  // requests on it: only the peer's DELETE, should it be redundant
   };
-  std::optional<collision_sa> collision_;
+  boxed<collision_sa> collision_;
   // The redundant new SA of a resolved collision, kept until its DELETE is done.
-  std::optional<retiring_sa> redundant_;
+  boxed<retiring_sa> redundant_;
 
   std::uint64_t next_token_ = 1;
   std::map<timer_kind, std::uint64_t> timer_tokens_;
