@@ -267,11 +267,13 @@ void on_update(self_ptr self, sa::ike_summary s) {
           if (e.reauth_of == oid || other.reauth_of == e.summary.id) continue;
           // "keep" with a new SA from the very address of the old one: the peer reauthenticates
           // (or restarted); the old SA is the one to go, as with "replace".
-          bool replace = conn->unique == config::unique_policy::replace ||
-                         other.summary.remote.addr == e.summary.remote.addr;
+          const bool policy_replace = conn->unique == config::unique_policy::replace;
+          bool replace = policy_replace || other.summary.remote.addr == e.summary.remote.addr;
           std::uint32_t victim = replace ? oid : e.summary.id;
-          st.log(level::info, "unique policy '" + std::string(replace ? "replace" : "keep") + "': deleting " +
-                                  label(st.sas[victim], victim) + " of peer '" + e.summary.remote_id + "'");
+          st.log(level::info, "unique policy '" + std::string(policy_replace ? "replace" : "keep") + "': deleting " +
+                                  label(st.sas[victim], victim) + " of peer '" + e.summary.remote_id + "'" +
+                                  (replace && !policy_replace ? " (the new IKE SA comes from its address: a reauthentication)"
+                                                              : ""));
           self->send(st.sas[victim].handle, terminate_atom::value, false);
           if (!replace) break;
         }
