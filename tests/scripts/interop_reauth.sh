@@ -124,9 +124,7 @@ out=$(aikectl_in "$NS_A" "$WORK/a" initiate --ike ar --timeout 10) || fail "init
 expect_same_sas "$NS_A" "$WORK/a" "$WORK/b" ar "aes256gcm16-prfsha256-x25519" ar
 reqid=$(field ar children[0].reqid)
 for round in timer timer demand; do
-  old_l=$(field ar local_spi)
-  old_r=$(field ar remote_spi)
-  old_id=$(field ar id)
+  read -r old_l old_r old_id <<<"$(sas ar | jq -r '.[-1] | "\(.local_spi) \(.remote_spi) \(.id)"')"
   if [ "$round" = demand ]; then
     out=$(aikectl_in "$NS_A" "$WORK/a" rekey --ike-id "$old_id" --reauth) || fail "rekey --ike-id $old_id --reauth: $out"
     grep -q "reauthenticating 1 IKE SA" <<<"$out" || fail "rekey --reauth said: $out"
