@@ -203,6 +203,11 @@ void drain(self_ptr self) {
     } else if (auto* a = std::get_if<sa::ike_spi_added>(&act)) {
       // The redundant SA of an IKE rekey collision: routed here until ike_retired.
       self->send(st.registry, ike_spi_atom::value, st.sa->unique_id(), a->local_spi, true);
+    } else if (auto* r = std::get_if<sa::reauth_due>(&act)) {
+      // The registry spawns the new IKE SA (make-before-break); this one stays until it is complete.
+      self->send(st.registry, reauth_atom::value, st.sa->unique_id(), std::move(*r));
+    } else if (auto* r = std::get_if<sa::reauth_complete>(&act)) {
+      self->send(st.registry, reauth_atom::value, r->old_id, st.sa->unique_id());
     } else if (auto* d = std::get_if<sa::dropped>(&act)) {
       self->send(st.registry, drop_atom::value, d->reason);
     } else if (auto* l = std::get_if<sa::log_line>(&act)) {
@@ -268,6 +273,11 @@ caf::behavior ike_sa_actor(caf::stateful_actor<ike_sa_actor_state>* self, ike_sa
         if (self->state.closed) return;
         if (!sa_of(self).request_ike_rekey())
           self->state.log(level::info, "IKE SA not rekeyed now (not established, or a rekey is under way)");
+        drain(self);
+      },
+      [self](reauth_atom) {
+        if (self->state.closed) return;
+        if (!self->state.sa->request_reauth()) self->state.log(level::info, "IKE SA not reauthenticated now (not established)");
         drain(self);
       },
       [self](rekey_atom, std::uint32_t child_id) {

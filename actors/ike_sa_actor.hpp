@@ -27,7 +27,7 @@ using updown_scripts = std::map<std::pair<std::string, std::string>, std::string
 struct ike_sa_init {
   sa::ike_sa_params params;
   bool initiator = false;
-  std::string child;  // initiator: the CHILD_SA to bring up with IKE_AUTH
+  std::string child;  // initiator: the CHILD_SA to bring up with IKE_AUTH (reauthentication: params.reauth_children's first)
   caf::actor registry;
   caf::actor kernel;
   caf::actor events;  // receives (event_atom, sa_event); may be invalid

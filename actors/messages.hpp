@@ -30,6 +30,11 @@ using child_del_atom = caf::atom_constant<caf::atom("childdel")>;   // to an SA:
 // std::string error) when that rekey completed or failed
 using rekey_atom = caf::atom_constant<caf::atom("rekey")>;
 using rekeyed_atom = caf::atom_constant<caf::atom("rekeyed")>;
+// Reauthentication (make-before-break): registry -> SA: (reauth) reauthenticate now;
+// SA -> registry: (reauth, old id, sa::reauth_due) start the new IKE SA;
+// new SA -> registry: (reauth, old id, new id) it is complete, delete the old one;
+// control -> registry: (reauth, filter) -> bulk_result counting the IKE SAs asked.
+using reauth_atom = caf::atom_constant<caf::atom("reauth")>;
 using update_atom = caf::atom_constant<caf::atom("saupdate")>;    // SA -> registry: (saupdate, sa::ike_summary)
 // SA -> registry after an IKE SA rekey: (ikespi, id, local SPI, bool add) routes (add) or stops
 // routing (remove) that IKE SPI to the SA.
@@ -98,6 +103,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aike::kernel::child_install)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aike::kernel::trap_install)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aike::kernel::xfrm_event)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aike::sa::ike_summary)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aike::sa::reauth_due)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<aike::sa::ike_summary>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aike::actors::sa_filter)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aike::actors::bulk_result)

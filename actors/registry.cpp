@@ -67,12 +67,16 @@ updown_scripts scripts_for(const config::config& cfg, const std::vector<std::sha
   return out;
 }
 
+// `reauth_of`: the new SA reauthenticates that one, recreating `reauth` (make-before-break).
 std::uint32_t spawn_sa(self_ptr self, bool initiator, std::vector<std::shared_ptr<const sa::connection>> conns,
-                       const endpoint& local, const endpoint& remote, const std::string& child) {
+                       const endpoint& local, const endpoint& remote, const std::string& child,
+                       std::uint32_t reauth_of = 0, std::vector<sa::reauth_child> reauth = {}) {
   auto& st = self->state;
   std::uint32_t id = st.next_id++;
   ike_sa_init init;
   init.params.unique_id = id;
+  init.params.reauth_of = reauth_of;
+  init.params.reauth_children = std::move(reauth);
   init.params.connections = std::move(conns);
   init.params.local = local;
   init.params.remote = remote;
@@ -95,6 +99,7 @@ std::uint32_t spawn_sa(self_ptr self, bool initiator, std::vector<std::shared_pt
   e.connection = conn_name;
   e.child = child;
   e.initiator = initiator;
+  e.reauth_of = reauth_of;
   e.summary.name = conn_name;
   e.summary.id = id;
   e.summary.state = "CONNECTING";
@@ -128,7 +133,8 @@ void report_progress(bulk_op& op, bool final) {
 }
 
 std::uint32_t spawn_sa(self_ptr self, bool initiator, std::vector<std::shared_ptr<const sa::connection>> conns,
-                       const endpoint& local, const endpoint& remote, const std::string& child);
+                       const endpoint& local, const endpoint& remote, const std::string& child,
+                       std::uint32_t reauth_of, std::vector<sa::reauth_child> reauth);
 
 // Starts waiting SAs of an initiate --count while fewer than initiate_window are under way.
 void refill(self_ptr self, bulk_op& op) {
@@ -258,10 +264,17 @@ void on_update(self_ptr self, sa::ike_summary s) {
           if (oid == e.summary.id || other.half_open || other.connection != e.connection ||
               other.summary.remote_id != e.summary.remote_id)
             continue;
-          bool replace = conn->unique == config::unique_policy::replace;
+          // Our own reauthentication deletes the old SA itself once the new one is complete.
+          if (e.reauth_of == oid || other.reauth_of == e.summary.id) continue;
+          // "keep" with a new SA from the very address of the old one: the peer reauthenticates
+          // (or restarted); the old SA is the one to go, as with "replace".
+          const bool policy_replace = conn->unique == config::unique_policy::replace;
+          bool replace = policy_replace || other.summary.remote.addr == e.summary.remote.addr;
           std::uint32_t victim = replace ? oid : e.summary.id;
-          st.log(level::info, "unique policy '" + std::string(replace ? "replace" : "keep") + "': deleting " +
-                                  label(st.sas[victim], victim) + " of peer '" + e.summary.remote_id + "'");
+          st.log(level::info, "unique policy '" + std::string(policy_replace ? "replace" : "keep") + "': deleting " +
+                                  label(st.sas[victim], victim) + " of peer '" + e.summary.remote_id + "'" +
+                                  (replace && !policy_replace ? " (the new IKE SA comes from its address: a reauthentication)"
+                                                              : ""));
           self->send(st.sas[victim].handle, terminate_atom::value, false);
           if (!replace) break;
         }
@@ -311,6 +324,13 @@ void on_gone(self_ptr self, std::uint32_t id, const std::string& reason, bool pe
   if (it == st.sas.end()) return;
   registry_entry e = std::move(it->second);
   st.sas.erase(it);
+  // A reauthentication whose new SA went before it was complete: the old one stays (it retries).
+  if (auto r = st.reauths.find(e.reauth_of); e.reauth_of && r != st.reauths.end() && r->second == id) {
+    st.reauths.erase(r);
+    st.log(level::info, label(e, id) + ": reauthentication of [" + std::to_string(e.reauth_of) +
+                            "] failed (" + reason + "); the old IKE SA stays");
+  }
+  st.reauths.erase(id);
   st.by_spi.erase(e.summary.local_spi);
   if (e.half_open) {
     --st.half_open;
@@ -351,7 +371,7 @@ void on_gone(self_ptr self, std::uint32_t id, const std::string& reason, bool pe
   for (auto op_id : touched) maybe_complete(self, op_id);
   // dpd_action = restart brings the connection up again after a dead peer; an attempt that
   // never got established counts against keyingtries (0 = try forever).
-  if (peer_dead && e.initiator) {
+  if (peer_dead && e.initiator && !(e.reauth_of && st.sas.count(e.reauth_of))) {
     const auto* conn = st.cfg->find(e.connection);
     unsigned next_attempt = e.half_open ? e.attempt + 1 : 1;
     bool tries_left = conn && (conn->keyingtries == 0 || next_attempt <= std::max(1u, conn->keyingtries));
@@ -528,6 +548,49 @@ void on_rekeyed(self_ptr self, std::uint64_t op_id, std::uint32_t ike_id, std::u
   maybe_complete(self, op_id);
 }
 
+// (reauth, old id, due) from an SA whose reauth_time passed (or that was asked to): a new IKE SA to
+// the same peer for the same connection, as initiator, recreating its CHILD_SAs with their reqids.
+void start_reauth(self_ptr self, std::uint32_t old_id, sa::reauth_due& due) {
+  auto& st = self->state;
+  auto it = st.sas.find(old_id);
+  if (it == st.sas.end()) return;
+  const auto& old = it->second;
+  if (auto r = st.reauths.find(old_id); r != st.reauths.end() && st.sas.count(r->second)) {
+    st.log(level::debug, label(old, old_id) + ": reauthentication by [" + std::to_string(r->second) + "] still under way");
+    return;
+  }
+  const auto* conn = st.cfg->find(old.connection);
+  if (!conn) {
+    st.log(level::info, label(old, old_id) + ": not reauthenticated, connection '" + old.connection + "' is gone");
+    return;
+  }
+  std::vector<sa::reauth_child> children;
+  for (auto& c : due.children) {
+    if (conn->ike->find_child(c.name))
+      children.push_back(std::move(c));
+    else
+      st.log(level::warning, label(old, old_id) + ": CHILD_SA " + c.name + " is not recreated, its connection has no such child any more");
+  }
+  // The peer's address as the old SA has it (the connection may allow %any); IKE_SA_INIT goes to
+  // the configured ports, as for any new SA.
+  endpoint remote{old.summary.remote.addr, conn->ike->remote_port};
+  endpoint local{old.summary.local.addr, conn->local_port};
+  std::string first = children.empty() ? std::string() : children.front().name;
+  std::uint32_t nid = spawn_sa(self, true, {conn->ike}, local, remote, first, old_id, std::move(children));
+  st.reauths[old_id] = nid;
+  st.log(level::info, label(old, old_id) + ": reauthenticating with new IKE SA [" + std::to_string(nid) + "]");
+}
+
+// (reauth, old id, new id): the new SA and its CHILD_SAs are in; the old SA is deleted (DELETE sent).
+void finish_reauth(self_ptr self, std::uint32_t old_id, std::uint32_t new_id) {
+  auto& st = self->state;
+  if (auto r = st.reauths.find(old_id); r != st.reauths.end() && r->second == new_id) st.reauths.erase(r);
+  auto it = st.sas.find(old_id);
+  if (it == st.sas.end()) return;
+  st.log(level::info, label(it->second, old_id) + ": reauthenticated by [" + std::to_string(new_id) + "], deleting the old IKE SA");
+  self->send(it->second.handle, terminate_atom::value, false);
+}
+
 // A reload: new SAs and responder matching use `cfg` from now on; existing SAs keep the
 // sa::connection they hold. SAs of connections `cfg` no longer has are deleted (DELETE sent) as
 // by terminate; the answer counts them once they are gone (or `timeout_ms` passed).
@@ -604,6 +667,19 @@ caf::behavior registry_actor(caf::stateful_actor<registry_state>* self, std::sha
       },
       [self](rekey_atom, const sa_filter& f, std::uint32_t timeout_ms, bool block, caf::actor progress) {
         return start_rekey(self, f, timeout_ms, block, std::move(progress));
+      },
+      [self](reauth_atom, std::uint32_t old_id, sa::reauth_due& due) { start_reauth(self, old_id, due); },
+      [self](reauth_atom, std::uint32_t old_id, std::uint32_t new_id) { finish_reauth(self, old_id, new_id); },
+      // (reauth, filter) -> bulk_result: the IKE SAs asked to reauthenticate (not waited for).
+      [self](reauth_atom, const sa_filter& f) {
+        bulk_result r;
+        for (auto& [id, e] : self->state.sas) {
+          if (!matches(e, id, f)) continue;
+          ++r.matched;
+          self->send(e.handle, reauth_atom::value);
+        }
+        r.completed = r.matched;
+        return r;
       },
       [self](rekeyed_atom, std::uint64_t op_id, std::uint32_t ike_id, std::uint32_t child_id, bool ok,
              const std::string& error) { on_rekeyed(self, op_id, ike_id, child_id, ok, error); },

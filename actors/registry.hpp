@@ -32,6 +32,7 @@ struct registry_entry {
   bool half_open = true;          // counted in half_open until established
   unsigned attempt = 1;           // initiators: which try of keyingtries this is
   std::pair<std::uint64_t, std::string> init_key;  // responder: (SPIi, remote) of its IKE_SA_INIT
+  std::uint32_t reauth_of = 0;    // this SA reauthenticates that one (make-before-break)
 };
 
 // A bulk operation in progress: which SAs (or CHILD_SAs) it still waits for.
@@ -77,6 +78,7 @@ struct registry_state {
   std::map<std::string, std::uint64_t> drops;
   std::uint64_t drops_logged_at = 0;  // total drops when the last drop line was logged
   std::map<std::uint32_t, std::pair<std::string, std::string>> traps;  // trap reqid -> (connection, child)
+  std::unordered_map<std::uint32_t, std::uint32_t> reauths;  // reauthentications under way: old id -> new id
   static inline const char* name = "registry";
 };
 

@@ -144,7 +144,7 @@ int main(int argc, char** argv) {
   monitor->add_flag("--no-events", no_events, "only log lines (needs --log)");
   add_json(monitor);
 
-  auto* rekey = app.add_subcommand("rekey", "rekey IKE SAs or CHILD_SAs");
+  auto* rekey = app.add_subcommand("rekey", "rekey IKE SAs or CHILD_SAs, or reauthenticate IKE SAs (--reauth)");
   auto* r_ike = rekey->add_option("--ike", ike_name, "IKE SAs of this connection");
   auto* r_ike_id = rekey->add_option("--ike-id", ike_id, "the IKE SA with this unique id");
   auto* r_child = rekey->add_option("--child", child_name, "CHILD_SAs with this name");
@@ -154,6 +154,10 @@ int main(int argc, char** argv) {
   bool rekey_progress = false, rekey_noblock = false;
   rekey->add_flag("--noblock", rekey_noblock, "do not wait for the rekeys to complete");
   rekey->add_flag("--progress", rekey_progress, "print progress lines even when stderr is not a terminal");
+  bool rekey_reauth = false;
+  rekey->add_flag("--reauth", rekey_reauth,
+                  "with --ike/--ike-id: reauthenticate instead (a new IKE SA with IKE_SA_INIT and IKE_AUTH takes over "
+                  "the CHILD_SAs, then the old IKE SA is deleted)");
   add_json(rekey);
 
   auto* import = app.add_subcommand("import-swanctl", "convert a swanctl.conf into aiked.toml (local, no daemon)");
@@ -231,6 +235,13 @@ int main(int argc, char** argv) {
     if ((is_term ? t_child_id : r_child_id)->count()) put("child-id", std::to_string(child_id));
     if (all) args.push_back("all");
     if (is_term && force) args.push_back("force");
+    if (!is_term && rekey_reauth) {
+      if (!r_ike->count() && !r_ike_id->count()) {
+        std::fprintf(stderr, "aikectl rekey: --reauth needs --ike NAME or --ike-id N\n");
+        return exit_usage;
+      }
+      args.push_back("reauth");
+    }
     if (noblock) args.push_back("noblock");
     put("timeout", std::to_string(timeout));
   }

@@ -443,10 +443,19 @@ std::optional<connection> read_connection(section& s, const std::string& name, c
     if (s.has(key) && out.life_time.count() != 0 && base.count() != 0 && out.life_time <= base && !(over && life))
       s.error(key, "the IKE SA would expire (at " + format_duration(out.life_time) + ") before it is renewed (at " +
                        format_duration(base) + ")");
-  out.rand_time = out.rekey_time / 10;
+  // rand_time defaults to 10% of the shorter of rekey and reauth time (of those set).
+  const milliseconds first = out.reauth_time.count() > 0 && (out.rekey_time.count() == 0 || out.reauth_time < out.rekey_time)
+                                 ? out.reauth_time
+                                 : out.rekey_time;
+  out.rand_time = first / 10;
   if (auto r = s.duration("rand_time")) out.rand_time = *r;
   check_rand(s, out.rekey_time, out.rand_time);
+  if (s.has("rand_time") && out.reauth_time.count() > 0 && out.rand_time >= out.reauth_time)
+    s.error("rand_time", format_duration(out.rand_time) + " must be shorter than reauth_time (" +
+                             format_duration(out.reauth_time) + ")");
   ike.rekey_time = out.rekey_time;
+  ike.reauth_time = out.reauth_time;
+  ike.life_time = out.life_time;
   ike.rand_time = out.rand_time;
 
   if (auto d = s.duration("dpd_delay")) ike.dpd_delay = *d;

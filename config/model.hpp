@@ -87,7 +87,7 @@ struct connection {
   unique_policy unique = unique_policy::no;
   unsigned keyingtries = 1;  // 0 = forever
   // life_time = max(rekey_time, reauth_time) + over_time (default 10% of that maximum);
-  // rand_time defaults to 10% of rekey_time. 0 = disabled.
+  // rand_time defaults to 10% of the shorter of rekey_time and reauth_time (of those set). 0 = disabled.
   std::chrono::milliseconds rekey_time{14400000}, reauth_time{0}, life_time{0}, rand_time{0};
   std::vector<child_policy> children;  // same order as ike->children
   bool remote_any = false;             // remote_addrs empty or %any: we can only respond

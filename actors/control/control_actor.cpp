@@ -297,6 +297,26 @@ caf::actor progress_target(self_ptr self, const args_map& args) {
 }
 
 // aikectl load [--file PATH] [--timeout S]; a relative --file was made absolute by aikectl.
+// rekey --reauth (--ike NAME / --ike-id N): each IKE SA asked makes a new IKE SA that replaces it
+// (make-before-break); answered once asked, list-sas shows the new SA.
+caf::result<caf::message> reauth_command(self_ptr self, const caf::actor& registry, const sa_filter& f, bool ike,
+                                         bool json) {
+  if (!ike) return reply(exit_usage, "rekey --reauth needs --ike or --ike-id\n");
+  auto rp = self->make_response_promise();
+  self->request(registry, std::chrono::seconds(30), reauth_atom::value, f)
+      .then(
+          [rp, json](bulk_result& r) mutable {
+            if (json)
+              rp.deliver(r.matched ? exit_ok : exit_failed, bulk_text("reauthenticating", r, true));
+            else if (r.matched == 0)
+              rp.deliver(exit_failed, std::string("no matching IKE SA\n"));
+            else
+              rp.deliver(exit_ok, "reauthenticating " + std::to_string(r.matched) + " IKE SA(s)\n");
+          },
+          [rp](caf::error& e) mutable { rp.deliver(exit_failed, "reauth failed: " + caf::to_string(e) + "\n"); });
+  return caf::result<caf::message>(caf::delegated<caf::message>());
+}
+
 caf::result<caf::message> load_command(self_ptr self, const args_map& args, bool json) {
   auto& st = self->state;
   std::uint32_t timeout = 30;
@@ -575,6 +595,7 @@ caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor
           // CHILD_SAs: blocking (the default), the answer counts the CHILD_SAs whose rekey really
           // completed (new SA in, old one out).
           const bool ike = f.kind == sa_filter::by::ike_name || f.kind == sa_filter::by::ike_id;
+          if (args.count("reauth")) return reauth_command(self, st.registry, f, ike, json);
           const std::string what = ike ? "IKE SA" : "CHILD_SA";
           std::uint32_t timeout = 30;
           if (args.count("timeout") && !get_u32(args, "timeout", timeout))

@@ -16,9 +16,11 @@ namespace aike::sa {
 // child_rekey / child_expire: a CHILD_SA's soft and hard lifetime (the token names the child).
 // ike_rekey: the IKE SA's rekey_time; old_ike: retransmission of the DELETE of the IKE SA a rekey
 // replaced (or, on the other side, how long that old SA may wait for it); redundant_ike: the same
-// for the redundant new IKE SA of a rekey collision (RFC 7296 §2.8.2).
+// for the redundant new IKE SA of a rekey collision (RFC 7296 §2.8.2). ike_reauth: the IKE SA's
+// reauth_time (and its retries); ike_expire: its hard life_time.
 enum class timer_kind {
-  retransmit, dpd, half_open, reassembly, child_rekey, child_expire, ike_rekey, old_ike, redundant_ike
+  retransmit, dpd, half_open, reassembly, child_rekey, child_expire, ike_rekey, old_ike, redundant_ike,
+  ike_reauth, ike_expire
 };
 const char* to_string(timer_kind k);
 
@@ -76,6 +78,25 @@ struct ike_closed {
   bool peer_dead = false;
 };
 
+// Reauthentication (RFC 7296 §2.8.3, make-before-break): a CHILD_SA the new IKE SA recreates,
+// with the reqid (so the kernel's policies stay valid) and the selectors the old one had.
+struct reauth_child {
+  std::string name;
+  std::uint32_t reqid = 0;
+  std::vector<ts::selector> local_ts, remote_ts;
+};
+// The IKE SA is due for reauthentication (reauth_time, or asked for): the owner starts a new IKE
+// SA to the same peer for the same connection, as initiator, with ike_sa_params::reauth set to
+// these children; this SA keeps running until that one reports reauth_complete.
+struct reauth_due {
+  std::vector<reauth_child> children;
+};
+// This IKE SA reauthenticated the SA `old_id`: it and all its CHILD_SAs are installed, so the
+// owner deletes the old SA now (its CHILD_SAs go after the new ones are in).
+struct reauth_complete {
+  std::uint32_t old_id = 0;
+};
+
 // A datagram was ignored (undecryptable, unexpected message id, malformed); the owner counts
 // drops by reason.
 struct dropped {
@@ -88,6 +109,7 @@ struct log_line {
 };
 
 using action = std::variant<send_datagram, arm_timer, install_child, remove_child, ike_established,
-                            ike_closed, dropped, log_line, ike_rekeyed, ike_retired, ike_spi_added>;
+                            ike_closed, dropped, log_line, ike_rekeyed, ike_retired, ike_spi_added, reauth_due,
+                            reauth_complete>;
 
 }  // namespace aike::sa

@@ -98,8 +98,10 @@ struct connection {
   retransmit_policy retransmit;
   milliseconds half_open_timeout{30000};  // responder: give up waiting for IKE_AUTH
   std::vector<psk_secret> secrets;        // the PSKs this connection may use
-  // The IKE SA is rekeyed at rekey_time minus a random part of rand_time (0 = never).
-  milliseconds rekey_time{0}, rand_time{0};
+  // The IKE SA is rekeyed at rekey_time and reauthenticated (a new IKE SA, RFC 7296 §2.8.3) at
+  // reauth_time, each minus a random part of rand_time (0 = never). It is deleted at life_time
+  // (counted from its establishment or last rekey) if it was not renewed by then (0 = never).
+  milliseconds rekey_time{0}, reauth_time{0}, life_time{0}, rand_time{0};
 
   const child_config* find_child(std::string_view child_name) const;
   // The PSK between `a` and `b` (either order), best match first: both ids listed, then one.

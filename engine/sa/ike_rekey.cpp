@@ -76,7 +76,10 @@ const char* spare_label(int redundant) { return redundant ? "redundant IKE SA " 
 // Lifetime
 
 void ike_sa::arm_ike_lifetime() {
-  if (!conn_ || conn_->rekey_time.count() <= 0) return;
+  if (!conn_) return;
+  // The hard lifetime counts from establishment or the last rekey (each makes a fresh SA).
+  if (conn_->life_time.count() > 0) arm(timer_kind::ike_expire, conn_->life_time);
+  if (conn_->rekey_time.count() <= 0) return;
   std::chrono::milliseconds jitter{0};
   if (conn_->rand_time.count() > 0)
     jitter = std::chrono::milliseconds(crypto::random_u64() % static_cast<std::uint64_t>(conn_->rand_time.count() + 1));

@@ -52,6 +52,8 @@ const char* to_string(timer_kind k) {
     case timer_kind::ike_rekey: return "ike-rekey";
     case timer_kind::old_ike: return "old-ike";
     case timer_kind::redundant_ike: return "redundant-ike";
+    case timer_kind::ike_reauth: return "ike-reauth";
+    case timer_kind::ike_expire: return "ike-expire";
   }
   return "unknown";
 }
@@ -735,12 +737,20 @@ bool ike_sa::verify_peer_auth(const connection& c, const std::vector<wire::paylo
 std::vector<wire::payload> ike_sa::child_request_payloads(const child_config& cc, child_sa& pending) {
   std::vector<wire::payload> out;
   pending.id = params_.env.new_child_id();
-  pending.reqid = params_.env.new_reqid ? params_.env.new_reqid() : pending.id;
   pending.name = cc.name;
   pending.mode = cc.mode;
   pending.spi_in = params_.env.new_child_spi();
   pending.local_ts = cc.local_ts.empty() ? std::vector<ts::selector>{ts::host(local_.addr.view())} : cc.local_ts;
   pending.remote_ts = cc.remote_ts.empty() ? std::vector<ts::selector>{ts::host(remote_.addr.view())} : cc.remote_ts;
+  if (const reauth_child* old = reauth_child_named(cc.name)) {
+    // Reauthentication: the CHILD_SA keeps its reqid (the kernel's policies stay valid) and the
+    // selectors it had.
+    pending.reqid = old->reqid;
+    if (!old->local_ts.empty()) pending.local_ts = old->local_ts;
+    if (!old->remote_ts.empty()) pending.remote_ts = old->remote_ts;
+  } else {
+    pending.reqid = params_.env.new_reqid ? params_.env.new_reqid() : pending.id;
+  }
   if (cc.mode == child_mode::transport) out.push_back(notify(wire::notify::use_transport_mode));
   wire::sa_payload sa;
   sa.proposals = without_ke(cc.esp_proposals);
@@ -828,7 +838,9 @@ bool ike_sa::complete_child(child_sa& ch, const wire::proposal& chosen, const ch
                            (k && !k->shared.empty() ? " (PFS group " + std::to_string(alg.ke) + ")" : std::string()));
   actions_.emplace_back(std::in_place_type<install_child>, install_child{ch, replaces});
   arm_child_lifetimes(ch);
+  std::string name = ch.name;
   children_.emplace(ch.id, std::move(ch));
+  if (!replaces) settle_reauth_child(name, true);  // a CHILD_SA a reauthentication waited for
   return true;
 }
 
@@ -1043,6 +1055,8 @@ void ike_sa::on_established() {
   received_since_dpd_ = false;
   if (conn_->dpd_delay.count() > 0) arm(timer_kind::dpd, conn_->dpd_delay);
   arm_ike_lifetime();
+  // Reauthentication is counted from establishment only: an IKE rekey does not postpone it.
+  if (conn_->reauth_time.count() > 0) arm_reauth(conn_->reauth_time);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1124,6 +1138,7 @@ void ike_sa::handle_protected(const wire::ike_header& h, bytes_view raw, const e
     if (nat_detected() && !(remote == remote_)) remote_ = remote;
     if (h.exchange_type == wire::exchange::ike_auth && state_ == ike_state::auth_sent) {
       handle_auth_response(m);
+      if (params_.reauth_of && state_ == ike_state::established && !reauth_started_) continue_reauth();
     } else if (h.exchange_type == wire::exchange::informational) {
       handle_informational_response(m);
     } else if (h.exchange_type == wire::exchange::create_child_sa) {
@@ -1384,6 +1399,10 @@ void ike_sa::on_timer(timer_kind kind, std::uint64_t token) {
       return;
     case timer_kind::redundant_ike:
       on_spare_timer(spare::redundant);
+      return;
+    case timer_kind::ike_reauth:
+    case timer_kind::ike_expire:
+      on_lifetime_timer(kind);
       return;
   }
 }

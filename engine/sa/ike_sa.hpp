@@ -57,6 +57,11 @@ struct ike_sa_params {
   std::uint16_t natt_port = 4500;
   std::uint64_t local_spi = 0;     // our IKE SPI; 0 = pick a random one  // where IKE moves once NAT is detected (RFC 7296 §2.23)
   sa_environment env;
+  // Initiator: this SA reauthenticates the IKE SA with this unique id (0 = a plain new SA). Its
+  // CHILD_SAs are recreated with the reqids and selectors in reauth_children (the first one by
+  // IKE_AUTH), and once all are installed the SA asks for the old one's deletion (reauth_complete).
+  std::uint32_t reauth_of = 0;
+  std::vector<reauth_child> reauth_children;
 };
 
 class ike_sa {
@@ -86,6 +91,10 @@ class ike_sa {
   // over, the old SA is deleted. This object continues as the new SA. False if not established
   // or an IKE rekey is already under way.
   bool request_ike_rekey();
+  // Reauthenticate (RFC 7296 §2.8.3, make-before-break): asks the owner for a new IKE SA that
+  // recreates this one's CHILD_SAs (reauth_due); this SA is deleted once that one is complete.
+  // The reauth_time timer calls this. False if not established.
+  bool request_reauth();
   // Send a liveness check now (the DPD timer does this by itself when configured).
   void request_liveness_check();
   // Close without telling the peer (daemon shutdown without delete, dpd_action after death).
@@ -187,6 +196,22 @@ class ike_sa {
   // Derives the keys of `n` from the current SK_d and `shared` (wiped); false if unusable.
   bool key_new_sa(new_sa& n, bytes& shared);
   void arm_ike_lifetime();
+
+  // Reauthentication (reauth.cpp)
+  void arm_reauth(std::chrono::milliseconds after);
+  void on_lifetime_timer(timer_kind kind);
+  // New SA of a reauthentication: IKE_AUTH is done; recreates the further CHILD_SAs, or
+  // completes.
+  void continue_reauth();
+  // The CHILD_SAs after the first one of a reauthentication, recreated by CREATE_CHILD_SA.
+  void recreate_further_children(const std::vector<std::string>& child_names);
+  // A CHILD_SA of the reauthentication was installed (`ok`) or could not be recreated; the last
+  // one ends the reauthentication.
+  void settle_reauth_child(const std::string& name, bool ok);
+  // reauth_complete, or (a CHILD_SA failed) this new SA is deleted and the old one stays.
+  void end_reauth();
+  // The old CHILD_SA of that name a reauthentication recreates (null: none, or no reauth).
+  const reauth_child* reauth_child_named(const std::string& name) const;
   // The old SA of a rekey (retiring_) and the redundant SA of a collision (redundant_) are kept
   // only for their DELETE; both are handled alike.
   enum class spare { old_sa, redundant };
@@ -337,6 +362,12 @@ class ike_sa {
   boxed<collision_sa> collision_;
   // The redundant new SA of a resolved collision, kept until its DELETE is done.
   boxed<retiring_sa> redundant_;
+
+  // New SA of a reauthentication: CHILD_SAs still to be recreated after IKE_AUTH; whether one
+  // failed; whether IKE_AUTH completed (continue_reauth ran).
+  std::set<std::string> reauth_waiting_;
+  bool reauth_failed_ = false;
+  bool reauth_started_ = false;
 
   std::uint64_t next_token_ = 1;
   std::map<timer_kind, std::uint64_t> timer_tokens_;

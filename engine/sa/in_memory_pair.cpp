@@ -24,6 +24,8 @@ void in_memory_pair::start(const std::string& child) {
   p.local = a;
   p.remote = b;
   p.env = env();
+  p.reauth_of = reauth_of;
+  p.reauth_children = reauth_children;
   initiator = ike_sa::make_initiator(p);
   initiator->initiate(child);
   collect(*initiator, true);
@@ -37,6 +39,7 @@ void in_memory_pair::collect(ike_sa& sa, bool is_a) {
       (is_a ? to_b : to_a).push_back(std::move(*s));
     } else if (auto* t = std::get_if<arm_timer>(&act)) {
       (is_a ? timers_a : timers_b)[t->kind] = t->token;
+      (is_a ? delays_a : delays_b)[t->kind] = t->after;
     } else if (auto* i = std::get_if<install_child>(&act)) {
       (is_a ? installed_a : installed_b).push_back(i->child);
       (is_a ? replaces_a : replaces_b).push_back(i->replaces);
@@ -52,6 +55,10 @@ void in_memory_pair::collect(ike_sa& sa, bool is_a) {
       (is_a ? rekeyed_a : rekeyed_b).push_back(*k);
     } else if (auto* rt = std::get_if<ike_retired>(&act)) {
       (is_a ? retired_a : retired_b).push_back(rt->local_spi);
+    } else if (auto* rd = std::get_if<reauth_due>(&act)) {
+      (is_a ? reauth_due_a : reauth_due_b).push_back(*rd);
+    } else if (auto* rc = std::get_if<reauth_complete>(&act)) {
+      if (is_a) reauth_complete_a.push_back(rc->old_id);
     } else if (std::get_if<dropped>(&act)) {
       ++drops;
     } else if (auto* l = std::get_if<log_line>(&act)) {

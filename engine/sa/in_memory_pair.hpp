@@ -27,6 +27,10 @@ class in_memory_pair {
   // Called for every datagram put on the "wire" (from_a: sent by the initiator).
   std::function<void(const send_datagram&, bool from_a)> on_wire;
 
+  // The initiator reauthenticates the SA with this id, recreating these CHILD_SAs (0: a plain SA).
+  std::uint32_t reauth_of = 0;
+  std::vector<reauth_child> reauth_children;
+
   void start(const std::string& child = {});
   // Delivers datagrams until none is in flight; `lose` drops the n-th delivery (0-based) once.
   void run(int lose = -1);
@@ -41,6 +45,7 @@ class in_memory_pair {
   std::unique_ptr<ike_sa> initiator, responder;
   std::deque<send_datagram> to_b, to_a;
   std::map<timer_kind, std::uint64_t> timers_a, timers_b;
+  std::map<timer_kind, std::chrono::milliseconds> delays_a, delays_b;  // of the last arm_timer per kind
   std::vector<child_sa> installed_a, installed_b, removed_a, removed_b;
   // Per entry of installed_*: the CHILD_SA it rekeys (0 = new). Per entry of removed_*: removed
   // as part of a rekey.
@@ -49,6 +54,9 @@ class in_memory_pair {
   // IKE SA rekeys (RFC 7296 §2.18) and the old SAs that went afterwards (their local SPI).
   std::vector<ike_rekeyed> rekeyed_a, rekeyed_b;
   std::vector<std::uint64_t> retired_a, retired_b;
+  // Reauthentication: what the old SA asked for, and the new SA's completions (old ids).
+  std::vector<reauth_due> reauth_due_a, reauth_due_b;
+  std::vector<std::uint32_t> reauth_complete_a;
   std::vector<std::string> logs;  // "A: ..." / "B: ..."
   std::string closed_a, closed_b;
   bool dead_a = false;

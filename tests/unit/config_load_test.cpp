@@ -105,6 +105,8 @@ TEST_F(FullConfig, PskConnection) {
   EXPECT_EQ(c.reauth_time, 0s);
   EXPECT_EQ(c.life_time, 4h + 30min);  // rekey_time + over_time
   EXPECT_EQ(c.rand_time, 5min);
+  EXPECT_EQ(ike.life_time, c.life_time);  // the engine's hard lifetime of the IKE SA
+  EXPECT_EQ(ike.reauth_time, 0s);
   EXPECT_EQ(ike.dpd_delay, 30s);
   EXPECT_EQ(c.on_dpd, dpd_action::restart);
   EXPECT_EQ(c.unique, unique_policy::replace);

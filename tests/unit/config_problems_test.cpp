@@ -390,6 +390,29 @@ TEST(ConfigProblems, LifetimeConsistency) {
              "2h must be shorter than rekey_time (1h)");
 }
 
+TEST(ConfigProblems, ReauthTimeReachesTheEngine) {
+  using namespace std::chrono_literals;
+  std::string t = kValidPsk;
+  t.insert(t.find("[connections.c.local]"), "reauth_time = \"6s\"\nrekey_time = \"0\"\n");
+  auto r = load(t);
+  ASSERT_TRUE(r.cfg.has_value()) << all(r);
+  const auto& ike = *r.cfg->connections[0].ike;
+  EXPECT_EQ(ike.reauth_time, 6s);
+  EXPECT_EQ(ike.rekey_time, 0s);
+  EXPECT_EQ(ike.life_time, 6600ms);  // reauth_time + 10 %
+  EXPECT_EQ(ike.rand_time, 600ms);   // 10 % of reauth_time
+  // rand_time defaults to 10 % of the shorter of rekey_time and reauth_time.
+  t = kValidPsk;
+  t.insert(t.find("[connections.c.local]"), "reauth_time = \"1h\"\nrekey_time = \"4h\"\n");
+  r = load(t);
+  ASSERT_TRUE(r.cfg.has_value()) << all(r);
+  EXPECT_EQ(r.cfg->connections[0].ike->rand_time, 6min);
+  EXPECT_EQ(r.cfg->connections[0].ike->life_time, 4h + 24min);
+  t = kValidPsk;
+  t.insert(t.find("[connections.c.local]"), "reauth_time = \"6s\"\nrand_time = \"6s\"\n");
+  expect_one(load(t), 7, 13, "connections.c.rand_time", "6s must be shorter than reauth_time (6s)");
+}
+
 TEST(ConfigProblems, RefusedValuesSayWhy) {
   expect_one(load(kValidPsk + "mode = \"beet\"\n"), 12, 8, "connections.c.children.net.mode",
              "mode 'beet' is not supported");

@@ -58,6 +58,7 @@ ns_setup() {
 }
 
 # charon_start NS DIR: charon with DIR/strongswan.conf and DIR/swanctl.conf, a private /run.
+# CHARON_EXTRA: more lines for the charon { } section of strongswan.conf.
 charon_start() {
   local ns=$1 dir=$2
   rm -f "$dir/charon.vici"  # a killed charon leaves its socket behind
@@ -80,6 +81,7 @@ charon {
   block_threshold = 100000
   cookie_threshold = 100000
   init_limit_half_open = 0
+  ${CHARON_EXTRA:-}
 }
 CONF
   ip netns exec "$ns" unshare -m --propagation private sh -c \
