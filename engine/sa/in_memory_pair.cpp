@@ -52,6 +52,8 @@ void in_memory_pair::collect(ike_sa& sa, bool is_a) {
       (is_a ? rekeyed_a : rekeyed_b).push_back(*k);
     } else if (auto* rt = std::get_if<ike_retired>(&act)) {
       (is_a ? retired_a : retired_b).push_back(rt->local_spi);
+    } else if (auto* f = std::get_if<child_create_failed>(&act)) {
+      (is_a ? failed_a : failed_b).push_back(*f);
     } else if (std::get_if<dropped>(&act)) {
       ++drops;
     } else if (auto* l = std::get_if<log_line>(&act)) {

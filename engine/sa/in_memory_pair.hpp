@@ -49,6 +49,8 @@ class in_memory_pair {
   // IKE SA rekeys (RFC 7296 §2.18) and the old SAs that went afterwards (their local SPI).
   std::vector<ike_rekeyed> rekeyed_a, rekeyed_b;
   std::vector<std::uint64_t> retired_a, retired_b;
+  // New CHILD_SAs that were not created (child_create_failed).
+  std::vector<child_create_failed> failed_a, failed_b;
   std::vector<std::string> logs;  // "A: ..." / "B: ..."
   std::string closed_a, closed_b;
   bool dead_a = false;
