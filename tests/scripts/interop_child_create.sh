@@ -3,7 +3,8 @@
 # second CHILD_SA (with PFS) on the IKE SA it set up, and charon lists both under one IKE SA;
 # a child whose selectors charon does not accept fails with TS_UNACCEPTABLE and the IKE SA stays;
 # charon creates a third CHILD_SA on the same IKE SA (`swanctl --initiate --child back`), and a
-# child of charon's that aiked has no selectors for is refused by aiked with TS_UNACCEPTABLE.
+# child of charon's that aiked has no selectors for is refused by aiked with TS_UNACCEPTABLE;
+# INVALID_KE_PAYLOAD from charon makes aiked retry once with the group charon names.
 set -u
 AIKE_BUILD=$(cd "$1" && pwd)
 . "$(dirname "$0")/lib/netns.sh"
@@ -11,7 +12,7 @@ AIKE_BUILD=$(cd "$1" && pwd)
 ns_setup ichild
 export CHARON_REUSE_IKESA=yes
 # charon's kernel-libipsec routes a CHILD_SA's traffic from a local address inside its selectors.
-for n in 1 2 6; do ip -n "$NS_B" addr add "10.2.$n.1/32" dev lo; done
+for n in 1 2 3 6; do ip -n "$NS_B" addr add "10.2.$n.1/32" dev lo; done
 
 # --- charon (B) ---
 cat >"$WORK/b/swanctl.conf" <<'CONF'
@@ -34,6 +35,9 @@ connections {
       back { local_ts = 10.2.2.0/24
              remote_ts = 10.1.2.0/24
              esp_proposals = aes256gcm16 }
+      third { local_ts = 10.2.3.0/24
+              remote_ts = 10.1.3.0/24
+              esp_proposals = aes256gcm16-ecp256 }
       bstray { local_ts = 10.2.6.0/24
                remote_ts = 10.1.6.0/24
                esp_proposals = aes256gcm16 }
@@ -73,6 +77,10 @@ esp_proposals = ["aes256gcm16-x25519"]
 local_ts = ["10.1.2.0/24"]
 remote_ts = ["10.2.2.0/24"]
 esp_proposals = ["aes256gcm16"]
+[connections.site.children.third]
+local_ts = ["10.1.3.0/24"]
+remote_ts = ["10.2.3.0/24"]
+esp_proposals = ["aes256gcm16-x25519-ecp256"]
 [connections.site.children.stray]
 local_ts = ["10.1.5.0/24"]
 remote_ts = ["10.2.5.0/24"]
@@ -120,6 +128,14 @@ echo "$out" | grep -q "stray: peer answered TS_UNACCEPTABLE" || fail "initiate -
 [ "$(charon_ike_count)" -eq 1 ] && [ "$(charon_children)" = net,second ] ||
   fail "charon after TS_UNACCEPTABLE: $(swanctl_in "$WORK/b" --list-sas)"
 echo "ok: aiked -> charon: a child charon does not accept failed with TS_UNACCEPTABLE; the IKE SA stays"
+
+# --- aiked offers x25519 first for "third", charon wants ecp256: INVALID_KE_PAYLOAD, one retry
+out=$(ctl_a initiate --child third --timeout 10 2>&1) || fail "initiate --child third: $out"
+grep -q "peer asked for KE group 19 for CHILD_SA third, retrying" "$WORK/a/aiked.log" || fail "aiked did not retry third with group 19"
+[ "$(charon_children)" = net,second,third ] || fail "charon after third: $(swanctl_in "$WORK/b" --list-sas)"
+expect_same_child third
+out=$(ctl_a terminate --child third --timeout 10 2>&1) || fail "terminate --child third: $out"
+echo "ok: aiked -> charon: INVALID_KE_PAYLOAD for a new CHILD_SA retried with charon's group 19"
 
 # --- charon creates a child on the same IKE SA
 swanctl_in "$WORK/b" --initiate --child back --timeout 10 >"$WORK/b/back.log" 2>&1 ||
