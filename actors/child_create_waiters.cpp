@@ -34,11 +34,13 @@ void child_create_waiters::made(const std::string& child, std::uint32_t id) {
   it->id = id;
 }
 
-void child_create_waiters::installed(std::uint32_t id, bool ok) {
+void child_create_waiters::installed(std::uint32_t id, bool ok, const std::string& why) {
   auto it = std::find_if(waiting_.begin(), waiting_.end(),
                          [&](const waiter& w) { return w.at == waiter::stage::installing && w.id == id; });
   if (it == waiting_.end()) return;
-  finish(it, ok, ok ? std::string() : "the kernel did not install the CHILD_SA");
+  std::string error = ok ? std::string() : "the kernel did not install the CHILD_SA";
+  if (!ok && !why.empty()) error += ": " + why;
+  finish(it, ok, error);
 }
 
 void child_create_waiters::failed(const std::string& child, const std::string& why) {

@@ -31,7 +31,7 @@ class child_create_waiters {
   // The engine made a new CHILD_SA of `child` (install_child, replaces 0): it is waited for until
   // the kernel answered, with the CHILD_SA's id.
   void made(const std::string& child, std::uint32_t id);
-  void installed(std::uint32_t id, bool ok);
+  void installed(std::uint32_t id, bool ok, const std::string& why = {});
   // The engine reported child_create_failed for `child`.
   void failed(const std::string& child, const std::string& why);
   // The IKE SA ends: everything still waited for fails.

@@ -132,12 +132,12 @@ void drain(self_ptr self) {
       if (!replaces) st.creates.made(i->child.name, i->child.id);
       self->request(st.kernel, caf::infinite, install_atom::value, std::move(ci))
           .then(
-              [self, up = std::move(up), replaces](bool ok, const std::string&) mutable {
+              [self, up = std::move(up), replaces](bool ok, const std::string& why) mutable {
                 --self->state.kernel_pending;
                 if (replaces)
                   self->state.rekeys.installed(replaces, up.child_id, ok);
                 else
-                  self->state.creates.installed(up.child_id, ok);
+                  self->state.creates.installed(up.child_id, ok, why);
                 flush_rekeys(self);
                 flush_creates(self);
                 if (ok) {

@@ -374,6 +374,13 @@ void on_gone(self_ptr self, std::uint32_t id, const std::string& reason, bool pe
                        conn->local_port};
         std::uint32_t nid = spawn_sa(self, true, {conn->ike}, local, remote, e.child);
         st.sas[nid].attempt = next_attempt;
+        // The other CHILD_SAs it had come back too, by CREATE_CHILD_SA once it is up.
+        const auto& cfg_children = conn->ike->children;
+        std::string first = e.child.empty() && !cfg_children.empty() ? cfg_children.front().name : e.child;
+        std::set<std::string> others;
+        for (const auto& c : e.summary.children)
+          if (c.name != first && others.insert(c.name).second)
+            self->send(st.sas[nid].handle, initiate_atom::value, c.name, std::uint64_t{0});
       }
     }
   }

@@ -32,12 +32,12 @@ void ike_sa::fail_child_create(const std::string& name, const std::string& why, 
   actions_.push_back(child_create_failed{name, why, notify_type});
 }
 
-void ike_sa::fail_queued_creates(const std::string& why) {
-  if (create_out_) {
+void ike_sa::fail_queued_creates(const std::string& why, bool in_flight) {
+  if (in_flight && create_out_) {
     fail_child_create(create_out_->pending.name, why, 0);
     create_out_.reset();
   }
-  if (pending_child_) {
+  if (in_flight && pending_child_) {
     fail_child_create(pending_child_->name, why, 0);
     pending_child_.reset();
   }

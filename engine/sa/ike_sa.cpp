@@ -140,7 +140,7 @@ void ike_sa::finish(const std::string& reason, bool peer_dead) {
   child_timers_.clear();
   rekey_out_.reset();
   superseded_.clear();
-  fail_queued_creates("the IKE SA closed: " + reason);
+  fail_queued_creates("the IKE SA closed: " + reason, true);
   queue_.clear();
   actions_.push_back(ike_closed{reason, peer_dead});
 }
@@ -350,7 +350,7 @@ void ike_sa::request_delete() {
   switch (state_) {
     case ike_state::established:
       // A delete overrides anything still queued.
-      fail_queued_creates("the IKE SA is being deleted");
+      fail_queued_creates("the IKE SA is being deleted", false);
       queue_.clear();
       queue_.push_back({queued::delete_ike});
       start_next_request();  // waits for an outstanding request to be answered first

@@ -190,8 +190,9 @@ class ike_sa {
   bool send_child_create(const std::string& child_name);
   void handle_child_create_response(const wire::message& m);
   void fail_child_create(const std::string& name, const std::string& why, std::uint16_t notify);
-  // Every queued (and the in-flight) new CHILD_SA fails: the IKE SA closes or is being deleted.
-  void fail_queued_creates(const std::string& why);
+  // Every queued new CHILD_SA fails (with `in_flight`, the one whose exchange is out and the
+  // IKE_AUTH one too): the IKE SA closes or is being deleted.
+  void fail_queued_creates(const std::string& why, bool in_flight);
 
   // IKE SA rekey (ike_rekey.cpp)
   struct new_sa;

@@ -266,11 +266,15 @@ TEST(SaChildCreate, QueuedCreatesFailWhenTheIkeSaIsDeleted) {
   p.collect_a();
   p.run();
   for (auto& l : p.logs) SCOPED_TRACE(l);
-  // "second" was answered before the DELETE went out; "stray" never started.
-  ASSERT_FALSE(p.failed_a.empty());
+  // "second" was answered before the DELETE went out (and removed with the IKE SA); "stray"
+  // never started.
+  ASSERT_EQ(p.failed_a.size(), 1u);
   EXPECT_EQ(p.failed_a.back().name, "stray");
   EXPECT_NE(p.failed_a.back().reason.find("being deleted"), std::string::npos);
+  ASSERT_FALSE(p.installed_a.empty());
+  EXPECT_EQ(p.installed_a.back().name, "second");
   EXPECT_EQ(p.initiator->state(), ike_state::closed);
+  EXPECT_TRUE(p.initiator->children().empty());
 }
 
 TEST(SaChildCreate, NewChildRequestWhileDeletingGetsTemporaryFailure) {
