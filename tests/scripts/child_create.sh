@@ -19,6 +19,7 @@ side() {
 [daemon]
 listen = ["$2"]
 kernel = "null"
+control = "127.0.0.1:${AIKE_CONTROL_PORT:-4510}"
 control_token = "$WORK/$1/token"
 log = { default = "info", ike = "info" }
 [connections.site]
@@ -68,6 +69,11 @@ count_ike() { "$@" list-sas --json | jq 'length'; }
 children_of() { "$@" list-sas --json | jq -r '[.[].children[].name] | sort | join(",")'; }
 # children_on_one CTL...: the CHILD_SA names, but only if they all sit under one IKE SA
 children_on_one() { "$@" list-sas --json | jq -r 'if length == 1 then [.[0].children[].name] | sort | join(",") else "IKE SAs: \(length)" end'; }
+# is CMD... -- WANT: CMD prints WANT (for wait_until)
+is() {
+  local want=${*: -1}
+  [ "$("${@:1:$#-2}")" = "$want" ]
+}
 
 # --- the first child: a new IKE SA
 out=$(ctl_a initiate --child net 2>&1) || fail "initiate --child net: $out"
@@ -80,7 +86,7 @@ out=$(ctl_a initiate --child second 2>&1) || fail "initiate --child second: $out
 echo "$out" | grep -qx "established 1 / 1" || fail "initiate --child second: $out"
 [ "$(children_on_one ctl_a)" = net,second ] || fail "A: want net and second under one IKE SA: $(children_on_one ctl_a)"
 [ "$(ctl_a list-sas --json | jq '.[0].id')" = "$ike_id" ] || fail "the second child did not go on the existing IKE SA"
-wait_until 10 sh -c "[ \"\$(ip netns exec $NS_B $AIKECTL --token-file $B/token list-sas --json | jq -r 'if length == 1 then [.[0].children[].name] | sort | join(\",\") else \"\" end')\" = net,second ]" ||
+wait_until 10 is children_on_one ctl_b -- net,second ||
   fail "B: want net and second under one IKE SA: $(children_on_one ctl_b)"
 grep -q "creating CHILD_SA second{[0-9]*} with TS 10.1.1.0/24 === 10.2.1.0/24 and PFS group 31" "$A/aiked.log" ||
   fail "A did not log the CREATE_CHILD_SA with PFS"
@@ -105,7 +111,7 @@ echo "ok: a child B does not accept failed with TS_UNACCEPTABLE; the IKE SA and 
 # --- the responder initiates a child on the same IKE SA
 out=$(ctl_b initiate --child back 2>&1) || fail "B initiate --child back: $out"
 [ "$(children_on_one ctl_b)" = back,net,second ] || fail "B after its own child: $(children_on_one ctl_b)"
-wait_until 10 sh -c "[ \"\$(ip netns exec $NS_A $AIKECTL --token-file $A/token list-sas --json | jq -r '[.[].children[].name] | sort | join(\",\")')\" = back,net,second ]" ||
+wait_until 10 is children_of ctl_a -- back,net,second ||
   fail "A after B's child: $(children_of ctl_a)"
 [ "$(count_ike ctl_a)" -eq 1 ] || fail "B's child made another IKE SA"
 echo "ok: the responder created a CHILD_SA on the same IKE SA"
@@ -121,7 +127,7 @@ a_second=$(ctl_a list-sas --json | jq -c '.[0].children[] | select(.name == "sec
 sid=$(jq .id <<<"$a_second")
 out=$(ctl_a terminate --child-id "$sid" 2>&1) || fail "terminate --child-id $sid: $out"
 [ "$(children_on_one ctl_a)" = back,net ] || fail "A after terminating second: $(children_on_one ctl_a)"
-wait_until 10 sh -c "[ \"\$(ip netns exec $NS_B $AIKECTL --token-file $B/token list-sas --json | jq -r '[.[].children[].name] | sort | join(\",\")')\" = back,net ]" ||
+wait_until 10 is children_of ctl_b -- back,net ||
   fail "B after A terminated second: $(children_of ctl_b)"
 echo "ok: rekey and terminate --child-id of an additional CHILD_SA"
 
@@ -132,7 +138,7 @@ echo "$out" | grep -qx "established 3 / 4, 1 failed" || fail "initiate --ike sit
 
 # --- a new IKE SA with several children: IKE_AUTH carries the first, CREATE_CHILD_SA the rest
 ctl_a terminate --ike site >/dev/null 2>&1 || fail "terminate --ike site"
-wait_until 10 sh -c "[ \$(ip netns exec $NS_B $AIKECTL --token-file $B/token list-sas --json | jq length) -eq 0 ]" ||
+wait_until 10 is count_ike ctl_b -- 0 ||
   fail "B still lists SAs after terminate"
 out=$(ctl_a initiate --ike site 2>&1)
 echo "$out" | grep -qx "established 3 / 4, 1 failed" || fail "initiate --ike site with four children: $out"

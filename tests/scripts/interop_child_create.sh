@@ -95,6 +95,11 @@ charon_children() {
   swanctl_in "$WORK/b" --list-sas 2>/dev/null | sed -n 's/^  \([a-z]*\): #[0-9]*, reqid [0-9]*, INSTALLED.*/\1/p' | sort | paste -sd,
 }
 aiked_children() { ctl_a list-sas --json | jq -r 'if length == 1 then [.[0].children[] | select(.state == "INSTALLED") | .name] | sort | join(",") else "IKE SAs: \(length)" end'; }
+# is CMD... -- WANT: CMD prints WANT (for wait_until)
+is() {
+  local want=${*: -1}
+  [ "$("${@:1:$#-2}")" = "$want" ]
+}
 # expect_same_child NAME: aiked's and charon's halves of CHILD_SA NAME have crossed SPIs.
 expect_same_child() {
   local c cin cout raw
@@ -142,7 +147,7 @@ swanctl_in "$WORK/b" --initiate --child back --timeout 10 >"$WORK/b/back.log" 2>
   fail "charon --initiate --child back: $(tail -5 "$WORK/b/back.log")"
 [ "$(charon_ike_count)" -eq 1 ] || fail "charon made another IKE SA for back: $(swanctl_in "$WORK/b" --list-sas)"
 [ "$(charon_children)" = back,net,second ] || fail "charon after back: $(swanctl_in "$WORK/b" --list-sas)"
-wait_until 5 sh -c "[ \"\$(ip netns exec $NS_A $AIKECTL --token-file $WORK/a/token ${AIKE_CONTROL_PORT:+--uri tcp://127.0.0.1:$AIKE_CONTROL_PORT} list-sas --json | jq -r '[.[0].children[].name] | sort | join(\",\")')\" = back,net,second ]" ||
+wait_until 5 is aiked_children -- back,net,second ||
   fail "aiked after charon's back: $(aiked_children)"
 expect_same_child back
 echo "ok: charon -> aiked: CREATE_CHILD_SA for back on the same IKE SA"
@@ -164,7 +169,7 @@ echo "$out" | grep -qx "rekeyed 1 / 1" || fail "rekey --child-id $sid: $out"
 expect_same_child second
 sid=$(ctl_a list-sas --json | jq '.[0].children[] | select(.name == "second") | .id')
 out=$(ctl_a terminate --child-id "$sid" --timeout 10 2>&1) || fail "terminate --child-id $sid: $out"
-wait_until 5 sh -c "[ \"\$(swanctl --list-sas --uri unix://$WORK/b/charon.vici 2>/dev/null | sed -n 's/^  \([a-z]*\): #[0-9]*, reqid [0-9]*, INSTALLED.*/\1/p' | sort | paste -sd,)\" = back,net ]" ||
+wait_until 5 is charon_children -- back,net ||
   fail "charon after aiked deleted second: $(swanctl_in "$WORK/b" --list-sas)"
 [ "$(aiked_children)" = back,net ] || fail "aiked after deleting second: $(aiked_children)"
 echo "ok: rekey and delete of the additional CHILD_SA, charon agrees"
