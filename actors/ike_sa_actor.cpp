@@ -79,6 +79,24 @@ void flush_rekeys(self_ptr self) {
     self->send(self->state.registry, rekeyed_atom::value, o.op, self->state.sa->unique_id(), o.child_id, o.ok, o.error);
 }
 
+void flush_creates(self_ptr self) {
+  for (auto& o : self->state.creates.take()) {
+    if (o.op == 0) continue;
+    self->send(self->state.registry, child_made_atom::value, o.op, self->state.sa->unique_id(), o.child, o.ok, o.error);
+  }
+}
+
+// Hands the CHILD_SAs wanted before the IKE SA was up to the engine; true if any was.
+bool request_deferred_creates(self_ptr self) {
+  auto& st = self->state;
+  if (st.closed || st.sa->state() != sa::ike_state::established) return false;
+  auto names = st.creates.take_deferred();
+  for (const auto& n : names)
+    st.creates.requested(n, st.sa->request_child_create(n), "connection has no child '" + n + "'");
+  flush_creates(self);
+  return !names.empty();
+}
+
 void report(self_ptr self) {
   auto s = sa::summarize(*self->state.sa);
   s.established_at = self->state.established_at;
@@ -97,6 +115,8 @@ void maybe_finish(self_ptr self) {
   }
   st.rekeys.close(st.reason);
   flush_rekeys(self);
+  st.creates.close(st.reason);
+  flush_creates(self);
   self->send(st.registry, gone_atom::value, st.sa->unique_id(), st.reason, st.peer_dead);
   self->quit();
 }
@@ -137,20 +157,27 @@ void drain(self_ptr self) {
       ++st.kernel_pending;  // the SA's end waits for this answer, so a down never precedes its up
       std::uint32_t replaces = i->replaces;
       std::uint32_t child_id = i->child.id;
+      if (!replaces) st.creates.made(i->child.name, i->child.id);
       self->request(st.kernel, caf::infinite, install_atom::value, std::move(ci))
           .then(
-              [self, up = std::move(up), replaces, child_id](bool ok, const std::string&) mutable {
+              [self, up = std::move(up), replaces, child_id](bool ok, const std::string& why) mutable {
                 --self->state.kernel_pending;
-                if (replaces) self->state.rekeys.installed(replaces, child_id, ok);
+                if (replaces)
+                  self->state.rekeys.installed(replaces, child_id, ok);
+                else
+                  self->state.creates.installed(child_id, ok, why);
                 flush_rekeys(self);
+                flush_creates(self);
                 if (ok) {
                   self->state.children_up.insert(child_id);
                   if (up) emit(self, std::move(*up));
                 }
                 maybe_finish(self);
               },
-              [self](caf::error&) {
+              [self, id = i->child.id](caf::error&) {
                 --self->state.kernel_pending;
+                self->state.creates.installed(id, false);
+                flush_creates(self);
                 maybe_finish(self);
               });
       changed = true;
@@ -208,6 +235,8 @@ void drain(self_ptr self) {
       self->send(st.registry, reauth_atom::value, st.sa->unique_id(), std::move(*r));
     } else if (auto* r = std::get_if<sa::reauth_complete>(&act)) {
       self->send(st.registry, reauth_atom::value, r->old_id, st.sa->unique_id());
+    } else if (auto* f = std::get_if<sa::child_create_failed>(&act)) {
+      st.creates.failed(f->name, f->reason);
     } else if (auto* d = std::get_if<sa::dropped>(&act)) {
       self->send(st.registry, drop_atom::value, d->reason);
     } else if (auto* l = std::get_if<sa::log_line>(&act)) {
@@ -223,6 +252,8 @@ void drain(self_ptr self) {
   if (changed && !st.closed) report(self);
   st.rekeys.check(*st.sa);
   flush_rekeys(self);
+  flush_creates(self);
+  if (request_deferred_creates(self)) return drain(self);
   maybe_finish(self);
 }
 
@@ -240,6 +271,7 @@ caf::behavior ike_sa_actor(caf::stateful_actor<ike_sa_actor_state>* self, ike_sa
   st.sa = init.initiator ? sa::ike_sa::make_initiator(std::move(init.params))
                          : sa::ike_sa::make_responder(std::move(init.params));
   if (init.initiator) {
+    if (!init.child.empty()) st.creates.want(init.child_op, init.child, true);
     sa_of(self).initiate(init.child);
     drain(self);
   }
@@ -261,6 +293,17 @@ caf::behavior ike_sa_actor(caf::stateful_actor<ike_sa_actor_state>* self, ike_sa
           sa_of(self).close("terminated (forced, no DELETE sent)");
         else
           sa_of(self).request_delete();
+        drain(self);
+      },
+      // (initiate, child, op): another CHILD_SA on this IKE SA (RFC 7296 §1.3.1), once established.
+      [self](initiate_atom, const std::string& child, std::uint64_t op) {
+        auto& st = self->state;
+        st.creates.want(op, child, false);
+        if (st.closed) {
+          st.creates.close(st.reason);
+          flush_creates(self);
+          return;
+        }
         drain(self);
       },
       [self](child_del_atom, std::uint32_t child_id) {

@@ -10,8 +10,8 @@
 #include <string>
 #include <utility>
 
+#include "actors/child_create_waiters.hpp"
 #include "actors/event_hub.hpp"
-
 #include "actors/child_rekey_waiters.hpp"
 #include "actors/logger.hpp"
 #include "actors/network/udp_io.hpp"
@@ -28,6 +28,7 @@ struct ike_sa_init {
   sa::ike_sa_params params;
   bool initiator = false;
   std::string child;  // initiator: the CHILD_SA to bring up with IKE_AUTH (reauthentication: params.reauth_children's first)
+  std::uint64_t child_op = 0;  // the registry's operation waiting for that CHILD_SA (0: none)
   caf::actor registry;
   caf::actor kernel;
   caf::actor events;  // receives (event_atom, sa_event); may be invalid
@@ -54,6 +55,7 @@ struct ike_sa_actor_state {
   bool peer_dead = false;
   std::string reason;
   child_rekey_waiters rekeys;  // CHILD_SA rekeys a bulk `aikectl rekey` waits for
+  child_create_waiters creates;  // new CHILD_SAs an initiate waits for
   static inline const char* name = "ike_sa";
 };
 

@@ -1,5 +1,7 @@
 #include "actors/kernel_events.hpp"
 
+#include <algorithm>
+
 #include "actors/id_source.hpp"
 #include "actors/route_lookup.hpp"
 #include "engine/common/spi_text.hpp"
@@ -60,12 +62,24 @@ void on_acquire(caf::stateful_actor<registry_state>* self, const kernel::xfrm_ev
     return;
   }
   const auto& [conn, child] = it->second;
-  for (const auto& [id, e] : st.sas)
-    if (e.connection == conn) {
+  // An IKE SA of the connection that is up gets the child by CREATE_CHILD_SA (the initiate below
+  // finds it), unless it has that child already or an initiate is creating it.
+  for (const auto& [op_id, op] : st.ops)
+    if (op.what == bulk_op::kind::create_child && op.conn && op.conn->name == conn &&
+        std::find(op.child_names.begin(), op.child_names.end(), child) != op.child_names.end()) {
+      st.log(level::debug, "acquire for " + conn + "/" + child + " (" + packet + "): being created already");
+      return;
+    }
+  for (const auto& [id, e] : st.sas) {
+    if (e.connection != conn) continue;
+    bool has_child = std::any_of(e.summary.children.begin(), e.summary.children.end(),
+                                 [&](const sa::child_summary& c) { return c.name == child; });
+    if (e.summary.state != "ESTABLISHED" || has_child) {
       st.log(level::debug, "acquire for " + conn + "/" + child + " (" + packet + "): " + conn + "[" +
                                std::to_string(id) + "] already exists (" + e.summary.state + ")");
       return;
     }
+  }
   st.log(level::info, "acquire for " + conn + "/" + child + " (packet " + packet + "): initiating");
   // An anonymous send: the bulk_result of this initiate has nobody waiting for it.
   caf::anon_send(caf::actor_cast<caf::actor>(self), initiate_atom::value, conn, child, std::uint32_t{1},

@@ -22,7 +22,10 @@ namespace aike::actors {
 // --- datagrams, timers, SA life cycle ---
 using dgram_atom = caf::atom_constant<caf::atom("dgram")>;        // (dgram, net::datagram)
 using timer_atom = caf::atom_constant<caf::atom("timer")>;        // (timer, int kind, uint64 token)
-using initiate_atom = caf::atom_constant<caf::atom("initiate")>;  // to an SA: (initiate, child)
+// to an SA: (initiate, child, uint64 op) creates a CHILD_SA on it (after establishment); the
+// registry gets (childmade, op, ike id, child, bool ok, std::string error) once it is installed or failed
+using initiate_atom = caf::atom_constant<caf::atom("initiate")>;
+using child_made_atom = caf::atom_constant<caf::atom("childmade")>;
 using terminate_atom = caf::atom_constant<caf::atom("terminate")>;  // to an SA: (terminate, bool force)
 using child_del_atom = caf::atom_constant<caf::atom("childdel")>;   // to an SA: (childdel, child id)
 // to an SA: (rekey, child id); registry: (rekey, filter) -> bulk_result

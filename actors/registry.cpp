@@ -70,7 +70,7 @@ updown_scripts scripts_for(const config::config& cfg, const std::vector<std::sha
 // `reauth_of`: the new SA reauthenticates that one, recreating `reauth` (make-before-break).
 std::uint32_t spawn_sa(self_ptr self, bool initiator, std::vector<std::shared_ptr<const sa::connection>> conns,
                        const endpoint& local, const endpoint& remote, const std::string& child,
-                       std::uint32_t reauth_of = 0, std::vector<sa::reauth_child> reauth = {}) {
+                       std::uint64_t child_op = 0, std::uint32_t reauth_of = 0, std::vector<sa::reauth_child> reauth = {}) {
   auto& st = self->state;
   std::uint32_t id = st.next_id++;
   ike_sa_init init;
@@ -85,6 +85,7 @@ std::uint32_t spawn_sa(self_ptr self, bool initiator, std::vector<std::shared_pt
   init.params.env = environment();
   init.initiator = initiator;
   init.child = child;
+  init.child_op = child_op;
   init.registry = caf::actor_cast<caf::actor>(self);
   init.kernel = st.kernel;
   init.events = st.events;
@@ -133,7 +134,7 @@ void report_progress(bulk_op& op, bool final) {
 }
 
 std::uint32_t spawn_sa(self_ptr self, bool initiator, std::vector<std::shared_ptr<const sa::connection>> conns,
-                       const endpoint& local, const endpoint& remote, const std::string& child,
+                       const endpoint& local, const endpoint& remote, const std::string& child, std::uint64_t child_op,
                        std::uint32_t reauth_of, std::vector<sa::reauth_child> reauth);
 
 // Starts waiting SAs of an initiate --count while fewer than initiate_window are under way.
@@ -348,6 +349,11 @@ void on_gone(self_ptr self, std::uint32_t id, const std::string& reason, bool pe
       case bulk_op::kind::terminate_ike:
         ++op.result.completed;
         break;
+      case bulk_op::kind::create_child:  // the SA reported its CHILD_SAs before it went
+        op.result.failed += op.child_names.size();
+        for (const auto& c : op.child_names) op.result.errors.push_back(label(e, id) + " " + c + ": " + reason);
+        op.child_names.clear();
+        break;
       case bulk_op::kind::terminate_child: {
         auto c = op.children.find(id);
         if (c != op.children.end()) {
@@ -388,9 +394,103 @@ void on_gone(self_ptr self, std::uint32_t id, const std::string& reason, bool pe
                        conn->local_port};
         std::uint32_t nid = spawn_sa(self, true, {conn->ike}, local, remote, e.child);
         st.sas[nid].attempt = next_attempt;
+        // The other CHILD_SAs it had come back too, by CREATE_CHILD_SA once it is up.
+        const auto& cfg_children = conn->ike->children;
+        std::string first = e.child.empty() && !cfg_children.empty() ? cfg_children.front().name : e.child;
+        std::set<std::string> others;
+        for (const auto& c : e.summary.children)
+          if (c.name != first && others.insert(c.name).second)
+            self->send(st.sas[nid].handle, initiate_atom::value, c.name, std::uint64_t{0});
       }
     }
   }
+}
+
+// An initiate of one connection's CHILD_SAs (`child`, or all of them): as charon does, they go on
+// an IKE SA of that connection to the same peer that exists already (established, or one we are
+// setting up), by CREATE_CHILD_SA (RFC 7296 §1.3.1); only without one a new IKE SA is made, whose
+// IKE_AUTH carries the first child. The answer counts CHILD_SAs: installed, or failed with why.
+caf::result<bulk_result> start_child_initiate(self_ptr self, const config::connection& conn, const std::string& child,
+                                              const endpoint& local, const endpoint& remote, std::uint32_t timeout_ms,
+                                              bool block, caf::actor progress) {
+  auto& st = self->state;
+  const auto& ike = *conn.ike;
+  std::vector<std::string> names;
+  if (!child.empty()) {
+    names.push_back(child);
+  } else {
+    for (const auto& c : ike.children) names.push_back(c.name);
+  }
+  std::uint32_t reuse = 0;
+  for (const auto& [id, e] : st.sas) {
+    if (e.connection != ike.name || !(e.summary.remote.addr == remote.addr)) continue;
+    bool up = e.summary.state == "ESTABLISHED";
+    bool ours_connecting = e.initiator && e.half_open;
+    if (up && (!reuse || st.sas[reuse].summary.state != "ESTABLISHED")) reuse = id;
+    if (ours_connecting && !reuse) reuse = id;
+  }
+  bulk_op op;
+  op.what = bulk_op::kind::create_child;
+  op.conn = conn.ike;
+  if (reuse && child.empty()) {
+    // --ike NAME on an IKE SA that is up: only the children it does not have yet.
+    const auto& have = st.sas[reuse].summary.children;
+    std::erase_if(names, [&](const std::string& n) {
+      bool present = std::any_of(have.begin(), have.end(), [&](const sa::child_summary& c) { return c.name == n; });
+      if (present) {
+        ++op.result.matched;
+        ++op.result.completed;
+      }
+      return present;
+    });
+  }
+  op.result.matched += names.size();
+  if (names.empty()) return op.result;
+  auto op_id = st.next_op++;
+  std::uint32_t ike_id = reuse;
+  if (reuse) {
+    st.log(level::info, "initiate: creating " + std::to_string(names.size()) + " CHILD_SA(s) on the existing " +
+                            label(st.sas[reuse], reuse));
+    for (const auto& n : names) self->send(st.sas[reuse].handle, initiate_atom::value, n, op_id);
+  } else {
+    ike_id = spawn_sa(self, true, {conn.ike}, local, remote, names.front(), op_id);
+    for (std::size_t i = 1; i < names.size(); ++i)
+      self->send(st.sas[ike_id].handle, initiate_atom::value, names[i], op_id);
+  }
+  op.pending.insert(ike_id);
+  op.child_names = std::move(names);
+  bulk_result started = op.result;
+  if (block) {
+    op.promise = self->make_response_promise();
+    op.progress = std::move(progress);
+  }
+  st.ops.emplace(op_id, std::move(op));
+  // Without `block` the operation stays too (an acquire checks it), until done or timed out.
+  self->delayed_send(self, std::chrono::milliseconds(timeout_ms), timeout_atom::value, op_id);
+  if (!block) return started;
+  return caf::result<bulk_result>(caf::delegated<bulk_result>());
+}
+
+// (childmade, op, ike id, child, ok, error) from an SA actor: one CHILD_SA of an initiate is done.
+void on_child_made(self_ptr self, std::uint64_t op_id, std::uint32_t ike_id, const std::string& child, bool ok,
+                   const std::string& error) {
+  auto& st = self->state;
+  auto it = st.ops.find(op_id);
+  if (it == st.ops.end() || it->second.what != bulk_op::kind::create_child) return;  // timed out meanwhile
+  auto& op = it->second;
+  auto n = std::find(op.child_names.begin(), op.child_names.end(), child);
+  if (n == op.child_names.end()) return;
+  op.child_names.erase(n);
+  if (ok) {
+    ++op.result.completed;
+  } else {
+    ++op.result.failed;
+    auto e = st.sas.find(ike_id);
+    std::string who = e == st.sas.end() ? std::to_string(ike_id) : label(e->second, ike_id);
+    op.result.errors.push_back(who + " " + child + ": " + error);
+  }
+  if (op.child_names.empty()) op.pending.clear();
+  maybe_complete(self, op_id);
 }
 
 caf::result<bulk_result> start_initiate(self_ptr self, const std::string& conn_name, const std::string& child,
@@ -422,6 +522,8 @@ caf::result<bulk_result> start_initiate(self_ptr self, const std::string& conn_n
     }
     local.addr = *src;
   }
+  if (count == 1 && (!child.empty() || !ike.children.empty()))
+    return start_child_initiate(self, *conn, child, local, remote, timeout_ms, block, std::move(progress));
   bulk_op op;
   op.what = bulk_op::kind::initiate;
   op.remaining = count;
@@ -576,7 +678,7 @@ void start_reauth(self_ptr self, std::uint32_t old_id, sa::reauth_due& due) {
   endpoint remote{old.summary.remote.addr, conn->ike->remote_port};
   endpoint local{old.summary.local.addr, conn->local_port};
   std::string first = children.empty() ? std::string() : children.front().name;
-  std::uint32_t nid = spawn_sa(self, true, {conn->ike}, local, remote, first, old_id, std::move(children));
+  std::uint32_t nid = spawn_sa(self, true, {conn->ike}, local, remote, first, 0, old_id, std::move(children));
   st.reauths[old_id] = nid;
   st.log(level::info, label(old, old_id) + ": reauthenticating with new IKE SA [" + std::to_string(nid) + "]");
 }
@@ -681,6 +783,8 @@ caf::behavior registry_actor(caf::stateful_actor<registry_state>* self, std::sha
         r.completed = r.matched;
         return r;
       },
+      [self](child_made_atom, std::uint64_t op_id, std::uint32_t ike_id, const std::string& child, bool ok,
+             const std::string& error) { on_child_made(self, op_id, ike_id, child, ok, error); },
       [self](rekeyed_atom, std::uint64_t op_id, std::uint32_t ike_id, std::uint32_t child_id, bool ok,
              const std::string& error) { on_rekeyed(self, op_id, ike_id, child_id, ok, error); },
       [self](list_atom, const sa_filter& f) {

@@ -37,7 +37,8 @@ struct registry_entry {
 
 // A bulk operation in progress: which SAs (or CHILD_SAs) it still waits for.
 struct bulk_op {
-  enum class kind { initiate, terminate_ike, terminate_child, rekey_child } what = kind::terminate_ike;
+  // create_child: an initiate that waits for its CHILD_SAs (on a new or an existing IKE SA).
+  enum class kind { initiate, terminate_ike, terminate_child, rekey_child, create_child } what = kind::terminate_ike;
   std::set<std::uint32_t> pending;                          // IKE SA ids
   std::map<std::uint32_t, std::set<std::uint32_t>> children;  // terminate_child, rekey_child: IKE id -> child ids
   bool all = false;       // terminate --all: SAs that appear meanwhile are terminated too
@@ -52,6 +53,7 @@ struct bulk_op {
   std::shared_ptr<const sa::connection> conn;
   endpoint local, remote;
   std::string child;
+  std::vector<std::string> child_names;  // create_child: the CHILD_SAs still waited for
 };
 
 // SAs one initiate --count keeps in IKE_SA_INIT/IKE_AUTH at once.

@@ -54,6 +54,14 @@ struct remove_child {
   bool rekeyed = false;
 };
 
+// A new CHILD_SA we asked for (IKE_AUTH or CREATE_CHILD_SA) was not created; the IKE SA stays.
+// `notify`: the peer's error notify (TS_UNACCEPTABLE, NO_PROPOSAL_CHOSEN, ...), 0 if none.
+struct child_create_failed {
+  std::string name;
+  std::string reason;
+  std::uint16_t notify = 0;
+};
+
 struct ike_established {};
 // The IKE SA was rekeyed (RFC 7296 §2.18): from now on it uses the new SPIs (the owner routes
 // the new local SPI to it). The old SPIs stay valid until ike_retired, since the old SA's DELETE
@@ -110,6 +118,6 @@ struct log_line {
 
 using action = std::variant<send_datagram, arm_timer, install_child, remove_child, ike_established,
                             ike_closed, dropped, log_line, ike_rekeyed, ike_retired, ike_spi_added, reauth_due,
-                            reauth_complete>;
+                            reauth_complete, child_create_failed>;
 
 }  // namespace aike::sa

@@ -165,6 +165,7 @@ bool ike_sa::send_rekey_request(child_rekey rk, std::uint16_t group) {
 
 void ike_sa::handle_create_child_response(const wire::message& m) {
   if (in_flight_ && in_flight_->kind == queued::rekey_ike) return handle_ike_rekey_response(m);
+  if (in_flight_ && in_flight_->kind == queued::create_child && create_out_) return handle_child_create_response(m);
   if (!in_flight_ || in_flight_->kind != queued::rekey_child || !rekey_out_) return;
   in_flight_.reset();
   child_rekey rk = std::move(*rekey_out_);
@@ -321,15 +322,22 @@ void ike_sa::handle_create_child_request(const wire::message& m, std::vector<wir
     handle_ike_rekey_request(m, reply);  // ike_rekey.cpp
     return;
   }
-  if (!rekey) {
-    // New CHILD_SAs on an existing IKE SA and IKE SA rekeying come with a later version.
-    log(log_level::info, "CREATE_CHILD_SA from peer declined (only CHILD_SA rekeying is supported)");
-    reply.push_back(notify(wire::notify::no_additional_sas));
+  if (!rekey && state_ == ike_state::established) {
+    // §1.3.1: a new CHILD_SA, chosen and keyed as IKE_AUTH's child is, plus this exchange's
+    // nonces and (with PFS) key exchange.
+    auto* ni = wire::find_first<wire::nonce_payload>(ps, payload_type::nonce);
+    if (!ni) {
+      log(log_level::warning, "CREATE_CHILD_SA for a new CHILD_SA without a nonce");
+      reply.push_back(notify(wire::notify::invalid_syntax));
+      return;
+    }
+    answer_child(*conn_, ps, reply, ni);
     return;
   }
   if (state_ != ike_state::established) {
     // Our DELETE of the IKE SA is out: its CHILD_SAs end with it.
-    log(log_level::info, "CHILD_SA rekey from peer while the IKE SA is being deleted: TEMPORARY_FAILURE");
+    log(log_level::info, std::string(rekey ? "CHILD_SA rekey" : "new CHILD_SA") +
+                             " from peer while the IKE SA is being deleted: TEMPORARY_FAILURE");
     reply.push_back(notify(wire::notify::temporary_failure));
     return;
   }

@@ -148,6 +148,7 @@ void ike_sa::finish(const std::string& reason, bool peer_dead) {
   child_timers_.clear();
   rekey_out_.reset();
   superseded_.clear();
+  fail_queued_creates("the IKE SA closed: " + reason, true);
   queue_.clear();
   actions_.push_back(ike_closed{reason, peer_dead});
 }
@@ -329,6 +330,13 @@ void ike_sa::start_next_request() {
         start_next_request();
       }
       return;
+    case queued::create_child:
+      in_flight_ = next;
+      if (!send_child_create(next.child_name)) {
+        in_flight_.reset();
+        start_next_request();
+      }
+      return;
     case queued::delete_child: {
       auto it = children_.find(next.child_id);
       if (it == children_.end()) return start_next_request();
@@ -350,6 +358,7 @@ void ike_sa::request_delete() {
   switch (state_) {
     case ike_state::established:
       // A delete overrides anything still queued.
+      fail_queued_creates("the IKE SA is being deleted", false);
       queue_.clear();
       queue_.push_back({queued::delete_ike});
       start_next_request();  // waits for an outstanding request to be answered first
@@ -734,30 +743,33 @@ bool ike_sa::verify_peer_auth(const connection& c, const std::vector<wire::paylo
   return false;
 }
 
-std::vector<wire::payload> ike_sa::child_request_payloads(const child_config& cc, child_sa& pending) {
+std::vector<wire::payload> ike_sa::child_request_payloads(const child_config& cc, child_sa& pending,
+                                                          std::vector<wire::proposal>& proposals) {
   std::vector<wire::payload> out;
-  pending.id = params_.env.new_child_id();
-  pending.name = cc.name;
-  pending.mode = cc.mode;
-  pending.spi_in = params_.env.new_child_spi();
-  pending.local_ts = cc.local_ts.empty() ? std::vector<ts::selector>{ts::host(local_.addr.view())} : cc.local_ts;
-  pending.remote_ts = cc.remote_ts.empty() ? std::vector<ts::selector>{ts::host(remote_.addr.view())} : cc.remote_ts;
-  if (const reauth_child* old = reauth_child_named(cc.name)) {
-    // Reauthentication: the CHILD_SA keeps its reqid (the kernel's policies stay valid) and the
-    // selectors it had.
-    pending.reqid = old->reqid;
-    if (!old->local_ts.empty()) pending.local_ts = old->local_ts;
-    if (!old->remote_ts.empty()) pending.remote_ts = old->remote_ts;
-  } else {
-    pending.reqid = params_.env.new_reqid ? params_.env.new_reqid() : pending.id;
+  if (pending.id == 0) {
+    pending.id = params_.env.new_child_id();
+    pending.name = cc.name;
+    pending.mode = cc.mode;
+    pending.spi_in = params_.env.new_child_spi();
+    pending.local_ts = cc.local_ts.empty() ? std::vector<ts::selector>{ts::host(local_.addr.view())} : cc.local_ts;
+    pending.remote_ts = cc.remote_ts.empty() ? std::vector<ts::selector>{ts::host(remote_.addr.view())} : cc.remote_ts;
+    if (const reauth_child* old = reauth_child_named(cc.name)) {
+      // Reauthentication: the CHILD_SA keeps its reqid (the kernel's policies stay valid) and the
+      // selectors it had.
+      pending.reqid = old->reqid;
+      if (!old->local_ts.empty()) pending.local_ts = old->local_ts;
+      if (!old->remote_ts.empty()) pending.remote_ts = old->remote_ts;
+    } else {
+      pending.reqid = params_.env.new_reqid ? params_.env.new_reqid() : pending.id;
+    }
   }
   if (cc.mode == child_mode::transport) out.push_back(notify(wire::notify::use_transport_mode));
-  wire::sa_payload sa;
-  sa.proposals = without_ke(cc.esp_proposals);
-  for (auto& p : sa.proposals) {
+  for (auto& p : proposals) {
     p.protocol = wire::protocol_id::esp;
     p.spi = u32_bytes(pending.spi_in);
   }
+  wire::sa_payload sa;
+  sa.proposals = proposals;
   out.push_back(wire::make_payload(payload_type::sa, std::move(sa)));
   out.push_back(ts_payload_of(payload_type::tsi, pending.local_ts));
   out.push_back(ts_payload_of(payload_type::tsr, pending.remote_ts));
@@ -791,7 +803,8 @@ void ike_sa::send_auth_request() {
                                                  : conn_->find_child(wanted_child_);
   if (cc) {
     child_sa pending;
-    for (auto& p : child_request_payloads(*cc, pending)) inner.push_back(std::move(p));
+    auto offered = without_ke(cc->esp_proposals);
+    for (auto& p : child_request_payloads(*cc, pending, offered)) inner.push_back(std::move(p));
     pending_child_ = std::move(pending);
   }
   state_ = ike_state::auth_sent;
@@ -844,19 +857,25 @@ bool ike_sa::complete_child(child_sa& ch, const wire::proposal& chosen, const ch
   return true;
 }
 
-void ike_sa::answer_child(const connection& c, const std::vector<wire::payload>& req,
-                          std::vector<wire::payload>& out) {
+std::uint16_t ike_sa::answer_child(const connection& c, const std::vector<wire::payload>& req,
+                                  std::vector<wire::payload>& out, const wire::nonce_payload* ni) {
   auto* sa = wire::find_first<wire::sa_payload>(req, payload_type::sa);
   auto* tsi = wire::find_first<wire::ts_payload>(req, payload_type::tsi);
   auto* tsr = wire::find_first<wire::ts_payload>(req, payload_type::tsr);
-  if (!sa || !tsi || !tsr) return;  // childless IKE_AUTH
+  auto* ke = ni ? wire::find_first<wire::ke_payload>(req, payload_type::ke) : nullptr;
+  if (!sa || !tsi || !tsr) {
+    if (!ni) return 0;  // childless IKE_AUTH
+    log(log_level::warning, "CREATE_CHILD_SA for a new CHILD_SA without SA or selectors");
+    out.push_back(notify(wire::notify::invalid_syntax));
+    return wire::notify::invalid_syntax;
+  }
   std::string err;
   auto their_ts = selectors_of(tsi, err);
   auto our_ts = selectors_of(tsr, err);
   if (!err.empty()) {
     out.push_back(notify(wire::notify::ts_unacceptable));
     log(log_level::warning, "invalid traffic selectors from peer: " + err);
-    return;
+    return wire::notify::ts_unacceptable;
   }
   bool want_transport = wire::find_notify(req, wire::notify::use_transport_mode) != nullptr;
   std::string failure;
@@ -871,7 +890,10 @@ void ike_sa::answer_child(const connection& c, const std::vector<wire::payload>&
                 ", configured " + ts::to_string(cfg_remote) + " === " + ts::to_string(cfg_local);
       continue;
     }
-    auto chosen = proposal::select(without_ke(sa->proposals), without_ke(cc.esp_proposals), wire::protocol_id::esp);
+    // IKE_AUTH's child is keyed from IKE_SA_INIT (no KE transforms); a CREATE_CHILD_SA's
+    // proposals carry the KE group of its PFS, if any (§1.3.1).
+    auto chosen = ni ? proposal::select(sa->proposals, cc.esp_proposals, wire::protocol_id::esp, ke ? ke->group : 0)
+                     : proposal::select(without_ke(sa->proposals), without_ke(cc.esp_proposals), wire::protocol_id::esp);
     if (!chosen) {
       failure = "child '" + cc.name + "': " + chosen.err().message;
       failure_notify = wire::notify::no_proposal_chosen;
@@ -881,6 +903,27 @@ void ike_sa::answer_child(const connection& c, const std::vector<wire::payload>&
       failure = "child '" + cc.name + "': ESP proposal without a 4-octet SPI";
       failure_notify = wire::notify::no_proposal_chosen;
       continue;
+    }
+    auto alg = proposal::algorithms_of(*chosen);
+    std::unique_ptr<crypto::key_exchange> our_ke;
+    bytes shared;
+    if (ni && alg.ke != 0) {
+      if (!ke || ke->group != alg.ke) {
+        // §1.3.1 / §1.2: the proposal is acceptable, the KE payload's group is not the chosen one.
+        log(log_level::info, "CHILD_SA '" + cc.name + "': peer's KE group " + std::to_string(ke ? ke->group : 0) +
+                                 " is not the chosen " + std::to_string(alg.ke) + ", answering INVALID_KE_PAYLOAD");
+        out.push_back(notify(wire::notify::invalid_ke_payload, u16_bytes(alg.ke)));
+        return wire::notify::invalid_ke_payload;
+      }
+      auto k = crypto::key_exchange::create(alg.ke);
+      auto sh = k ? (*k)->shared_secret(ke->data) : result<bytes>(k.err());
+      if (!sh) {
+        log(log_level::warning, "CHILD_SA '" + cc.name + "': key exchange failed: " + sh.err().message);
+        out.push_back(notify(wire::notify::no_proposal_chosen));
+        return wire::notify::no_proposal_chosen;
+      }
+      our_ke = std::move(*k);
+      shared = std::move(*sh);
     }
     child_sa ch;
     ch.id = params_.env.new_child_id();
@@ -893,18 +936,40 @@ void ike_sa::answer_child(const connection& c, const std::vector<wire::payload>&
     ch.remote_ts = *narrowed_remote;
     wire::proposal answer = *chosen;
     answer.spi = u32_bytes(ch.spi_in);
-    if (ch.mode == child_mode::transport) out.push_back(notify(wire::notify::use_transport_mode));
+    // complete_child takes `ch`: what the answer needs of it is taken first.
+    const bool transport = ch.mode == child_mode::transport;
+    auto answer_tsi = ts_payload_of(payload_type::tsi, ch.remote_ts);
+    auto answer_tsr = ts_payload_of(payload_type::tsr, ch.local_ts);
+    bytes nr;
+    bool ok = true;
+    if (ni) {
+      nr = crypto::random_bytes(nonce_size);
+      child_keying k{shared, ni->data, nr};
+      ok = complete_child(ch, *chosen, &k);
+      wipe(shared);
+    } else {
+      ok = complete_child(ch, *chosen);
+    }
+    if (!ok) {
+      out.push_back(notify(wire::notify::no_proposal_chosen));
+      return wire::notify::no_proposal_chosen;
+    }
+    if (transport) out.push_back(notify(wire::notify::use_transport_mode));
     wire::sa_payload rsa;
     rsa.proposals.push_back(answer);
     out.push_back(wire::make_payload(payload_type::sa, std::move(rsa)));
-    out.push_back(ts_payload_of(payload_type::tsi, ch.remote_ts));
-    out.push_back(ts_payload_of(payload_type::tsr, ch.local_ts));
-    complete_child(ch, *chosen);
-    return;
+    if (ni) {
+      out.push_back(wire::make_payload(payload_type::nonce, wire::nonce_payload{nr}));
+      if (our_ke) out.push_back(wire::make_payload(payload_type::ke, wire::ke_payload{alg.ke, our_ke->public_value()}));
+    }
+    out.push_back(std::move(answer_tsi));
+    out.push_back(std::move(answer_tsr));
+    return 0;
   }
   if (c.children.empty()) failure = "connection '" + c.name + "' has no children";
   log(log_level::warning, std::string("CHILD_SA not created (") + wire::notify_name(failure_notify) + "): " + failure);
   out.push_back(notify(failure_notify));
+  return failure_notify;
 }
 
 void ike_sa::handle_auth_request(const wire::message& m) {
@@ -1001,39 +1066,68 @@ void ike_sa::handle_auth_response(const wire::message& m) {
   if (!pending_child_) return;
   child_sa ch = std::move(*pending_child_);
   pending_child_.reset();
-  auto* sa = wire::find_first<wire::sa_payload>(ps, payload_type::sa);
-  auto* tsi = wire::find_first<wire::ts_payload>(ps, payload_type::tsi);
-  auto* tsr = wire::find_first<wire::ts_payload>(ps, payload_type::tsr);
-  if (!sa || !tsi || !tsr || sa->proposals.size() != 1) {
-    auto* e = first_error(ps);
-    log(log_level::warning, "CHILD_SA " + ch.name + " not created: peer answered " +
-                                (e ? std::string(wire::notify_name(e->type)) : std::string("without SA/TS payloads")) +
-                                " (we proposed " + ts::to_string(ch.local_ts) + " === " + ts::to_string(ch.remote_ts) +
-                                ")");
-    return;
-  }
   const child_config* cc = conn_->find_child(ch.name);
   std::vector<wire::proposal> offered = without_ke(cc->esp_proposals);
   for (auto& p : offered) {
     p.protocol = wire::protocol_id::esp;
     p.spi = u32_bytes(ch.spi_in);
   }
+  const std::string name = ch.name;
+  why.clear();
+  std::uint16_t peer_error = 0;
+  switch (take_child_answer(ps, std::move(ch), offered, nullptr, why, peer_error)) {
+    case child_answer::installed:
+      return;
+    case child_answer::bad_proposal:
+      queue_.push_back({queued::delete_ike});  // RFC 7296 §2.21.3 leaves it to us; a broken peer gets no SA
+      start_next_request();
+      break;
+    case child_answer::refused:
+      break;
+  }
+  fail_child_create(name, why, peer_error);
+}
+
+ike_sa::child_answer ike_sa::take_child_answer(const std::vector<wire::payload>& ps, child_sa ch,
+                                               const std::vector<wire::proposal>& offered, const child_exchange* x,
+                                               std::string& why, std::uint16_t& peer_error) {
+  auto* sa = wire::find_first<wire::sa_payload>(ps, payload_type::sa);
+  auto* tsi = wire::find_first<wire::ts_payload>(ps, payload_type::tsi);
+  auto* tsr = wire::find_first<wire::ts_payload>(ps, payload_type::tsr);
+  auto* nr = x ? wire::find_first<wire::nonce_payload>(ps, payload_type::nonce) : nullptr;
+  if (auto* e = first_error(ps); e || !sa || !tsi || !tsr || sa->proposals.size() != 1 || (x && !nr)) {
+    peer_error = e ? e->type : 0;
+    why = "peer answered " + (e ? std::string(wire::notify_name(e->type)) : std::string("without SA, nonce or TS payloads")) +
+          " (we proposed " + ts::to_string(ch.local_ts) + " === " + ts::to_string(ch.remote_ts) + ")";
+    return child_answer::refused;
+  }
   auto chosen = proposal::check_reply(sa->proposals.front(), offered, wire::protocol_id::esp);
   if (!chosen || sa->proposals.front().spi.size() != 4) {
-    log(log_level::warning, "CHILD_SA " + ch.name + " not created: invalid ESP proposal in the answer" +
-                                (chosen ? std::string() : ": " + chosen.err().message));
-    queue_.push_back({queued::delete_ike});  // RFC 7296 §2.21.3 leaves it to us; a broken peer gets no SA
-    start_next_request();
-    return;
+    why = "invalid ESP proposal in the answer" + (chosen ? std::string() : ": " + chosen.err().message);
+    return child_answer::bad_proposal;
+  }
+  bytes shared;
+  if (auto alg = proposal::algorithms_of(*chosen); x && alg.ke != 0) {
+    auto* ke = wire::find_first<wire::ke_payload>(ps, payload_type::ke);
+    if (!x->ke || !ke || ke->group != alg.ke || x->ke->group() != alg.ke) {
+      why = "peer chose KE group " + std::to_string(alg.ke) + " without a matching KE payload";
+      return child_answer::bad_proposal;
+    }
+    auto s = x->ke->shared_secret(ke->data);
+    if (!s) {
+      why = "invalid KE payload: " + s.err().message;
+      return child_answer::bad_proposal;
+    }
+    shared = std::move(*s);
   }
   std::string err;
   auto ts_i = selectors_of(tsi, err);
   auto ts_r = selectors_of(tsr, err);
   if (!err.empty() || !ts::is_subset(ts_i, ch.local_ts) || !ts::is_subset(ts_r, ch.remote_ts)) {
-    log(log_level::warning, "CHILD_SA " + ch.name + " not created: peer answered selectors " + ts::to_string(ts_i) +
-                                " === " + ts::to_string(ts_r) + " outside of what we proposed " +
-                                ts::to_string(ch.local_ts) + " === " + ts::to_string(ch.remote_ts));
-    return;
+    why = "peer answered selectors " + ts::to_string(ts_i) + " === " + ts::to_string(ts_r) +
+          " outside of what we proposed " + ts::to_string(ch.local_ts) + " === " + ts::to_string(ch.remote_ts);
+    wipe(shared);
+    return child_answer::refused;
   }
   ch.local_ts = ts_i;
   ch.remote_ts = ts_r;
@@ -1042,7 +1136,19 @@ void ike_sa::handle_auth_response(const wire::message& m) {
   if (ch.mode == child_mode::transport && !transport)
     log(log_level::info, "CHILD_SA " + ch.name + ": peer did not accept transport mode, using tunnel mode");
   ch.mode = transport && ch.mode == child_mode::transport ? child_mode::transport : child_mode::tunnel;
-  complete_child(ch, *chosen);
+  bool ok = false;
+  if (x) {
+    child_keying k{shared, x->ni, nr->data};
+    ok = complete_child(ch, *chosen, &k);
+    wipe(shared);
+  } else {
+    ok = complete_child(ch, *chosen);
+  }
+  if (!ok) {
+    why = "the new SA could not be keyed";
+    return child_answer::refused;
+  }
+  return child_answer::installed;
 }
 
 void ike_sa::on_established() {
@@ -1103,6 +1209,7 @@ void ike_sa::handle_informational_response(const wire::message&) {
   switch (done.kind) {
     case queued::liveness:
     case queued::rekey_child:  // answered by CREATE_CHILD_SA, never INFORMATIONAL
+    case queued::create_child:
     case queued::rekey_ike:
       break;
     case queued::delete_ike:

@@ -87,6 +87,10 @@ class ike_sa {
   // before the old one is deleted. False if this SA has no such child or it cannot be rekeyed
   // now (not established, or the child is being rekeyed or deleted already).
   bool request_child_rekey(std::uint32_t child_id);
+  // Create another CHILD_SA of the connection's child `child_name` on this IKE SA (RFC 7296
+  // §1.3.1): CREATE_CHILD_SA without REKEY_SA, queued behind other exchanges. The outcome comes
+  // as install_child or child_create_failed. False if not established or there is no such child.
+  bool request_child_create(const std::string& child_name);
   // Rekey the IKE SA itself (RFC 7296 §1.3.2, §2.18): new SPIs and keys, the CHILD_SAs move
   // over, the old SA is deleted. This object continues as the new SA. False if not established
   // or an IKE rekey is already under way.
@@ -156,9 +160,27 @@ class ike_sa {
   void handle_auth_response(const wire::message& m);
   std::optional<bytes> make_auth(const connection& c, const auth::identity& peer_id, std::vector<wire::payload>& out);
   bool verify_peer_auth(const connection& c, const std::vector<wire::payload>& ps, const auth::identity& peer_id, std::string& why);
-  std::vector<wire::payload> child_request_payloads(const child_config& cc, child_sa& pending);
+  // SA (offering `proposals`, whose protocol and SPI are set here), TSi, TSr and
+  // USE_TRANSPORT_MODE for a new CHILD_SA of `cc`; fills `pending` (id, reqid, SPI, selectors)
+  // unless it has an id already (a retry).
+  std::vector<wire::payload> child_request_payloads(const child_config& cc, child_sa& pending,
+                                                    std::vector<wire::proposal>& proposals);
   // Responder: picks the child config, proposal and selectors; fills `out` with the answer.
-  void answer_child(const connection& c, const std::vector<wire::payload>& req, std::vector<wire::payload>& out);
+  // `ni`: the request is a CREATE_CHILD_SA with this nonce (its KE, if any, gives PFS); null:
+  // IKE_AUTH, keyed from IKE_SA_INIT. The failure notify (0 on success) is returned.
+  std::uint16_t answer_child(const connection& c, const std::vector<wire::payload>& req,
+                             std::vector<wire::payload>& out, const wire::nonce_payload* ni = nullptr);
+  // Initiator: takes the peer's answer for `ch` (IKE_AUTH, or CREATE_CHILD_SA when `x` is set)
+  // and installs the child. On failure `why` says what happened and the returned notify is the
+  // peer's error (0 when the answer itself was unusable).
+  struct child_exchange {
+    bytes_view ni;
+    crypto::key_exchange* ke = nullptr;
+  };
+  enum class child_answer { installed, refused, bad_proposal };
+  child_answer take_child_answer(const std::vector<wire::payload>& ps, child_sa ch,
+                                 const std::vector<wire::proposal>& offered, const child_exchange* x, std::string& why,
+                                 std::uint16_t& peer_error);
   // The nonces and (with PFS) g^ir a CHILD_SA's keys come from; unset: IKE_SA_INIT's nonces.
   struct child_keying {
     bytes_view shared;
@@ -178,6 +200,14 @@ class ike_sa {
   // Removes a CHILD_SA (remove_child action) and forgets it.
   void remove_child_sa(std::map<std::uint32_t, child_sa>::iterator it);
   void queue_child_delete(std::uint32_t child_id, bool first);
+
+  // New CHILD_SAs on the established IKE SA (child_create.cpp)
+  bool send_child_create(const std::string& child_name);
+  void handle_child_create_response(const wire::message& m);
+  void fail_child_create(const std::string& name, const std::string& why, std::uint16_t notify);
+  // Every queued new CHILD_SA fails (with `in_flight`, the one whose exchange is out and the
+  // IKE_AUTH one too): the IKE SA closes or is being deleted.
+  void fail_queued_creates(const std::string& why, bool in_flight);
 
   // IKE SA rekey (ike_rekey.cpp)
   struct new_sa;
@@ -291,10 +321,11 @@ class ike_sa {
 
   // Exchanges
   message_window window_;
-  enum class queued { liveness, delete_ike, delete_child, rekey_child, rekey_ike };
+  enum class queued { liveness, delete_ike, delete_child, rekey_child, rekey_ike, create_child };
   struct queued_request {
     queued kind;
     std::uint32_t child_id = 0;
+    std::string child_name = {};  // create_child
   };
   vector_deque<queued_request> queue_;
   std::optional<queued_request> in_flight_;
@@ -321,6 +352,17 @@ class ike_sa {
   std::set<std::uint32_t> superseded_;
   // Lifetime timers: token -> child id.
   std::map<std::uint64_t, std::uint32_t> child_timers_;
+
+  // Our CREATE_CHILD_SA for a new CHILD_SA in flight.
+  struct child_create {
+    child_sa pending;  // id, reqid, our SPI, selectors
+    bytes nonce;       // our Ni
+    std::unique_ptr<crypto::key_exchange> ke;  // PFS; null without
+    std::vector<wire::proposal> offered;
+    int ke_retries = 0;
+  };
+  std::optional<child_create> create_out_;
+  bool send_create_request(child_create cr, std::uint16_t group);
 
   // Our IKE SA rekey in flight.
   struct ike_rekey_state {

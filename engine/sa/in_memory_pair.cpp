@@ -59,6 +59,8 @@ void in_memory_pair::collect(ike_sa& sa, bool is_a) {
       (is_a ? reauth_due_a : reauth_due_b).push_back(*rd);
     } else if (auto* rc = std::get_if<reauth_complete>(&act)) {
       if (is_a) reauth_complete_a.push_back(rc->old_id);
+    } else if (auto* f = std::get_if<child_create_failed>(&act)) {
+      (is_a ? failed_a : failed_b).push_back(*f);
     } else if (std::get_if<dropped>(&act)) {
       ++drops;
     } else if (auto* l = std::get_if<log_line>(&act)) {

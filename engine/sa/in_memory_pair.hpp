@@ -57,6 +57,8 @@ class in_memory_pair {
   // Reauthentication: what the old SA asked for, and the new SA's completions (old ids).
   std::vector<reauth_due> reauth_due_a, reauth_due_b;
   std::vector<std::uint32_t> reauth_complete_a;
+  // New CHILD_SAs that were not created (child_create_failed).
+  std::vector<child_create_failed> failed_a, failed_b;
   std::vector<std::string> logs;  // "A: ..." / "B: ..."
   std::string closed_a, closed_b;
   bool dead_a = false;

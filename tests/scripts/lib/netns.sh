@@ -59,6 +59,7 @@ ns_setup() {
 
 # charon_start NS DIR: charon with DIR/strongswan.conf and DIR/swanctl.conf, a private /run.
 # CHARON_EXTRA: more lines for the charon { } section of strongswan.conf.
+# CHARON_REUSE_IKESA=yes lets charon put a CHILD_SA it initiates on an existing IKE SA.
 charon_start() {
   local ns=$1 dir=$2
   rm -f "$dir/charon.vici"  # a killed charon leaves its socket behind
@@ -77,7 +78,7 @@ charon {
                   cfg = 2 } }
   retransmit_timeout = 1.0
   retransmit_tries = 3
-  reuse_ikesa = no
+  reuse_ikesa = ${CHARON_REUSE_IKESA:-no}
   block_threshold = 100000
   cookie_threshold = 100000
   init_limit_half_open = 0
