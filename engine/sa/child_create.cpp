@@ -30,6 +30,7 @@ bool ike_sa::request_child_create(const std::string& child_name) {
 void ike_sa::fail_child_create(const std::string& name, const std::string& why, std::uint16_t notify_type) {
   log(log_level::warning, "CHILD_SA " + name + " not created: " + why);
   actions_.push_back(child_create_failed{name, why, notify_type});
+  settle_reauth_child(name, false);  // a CHILD_SA a reauthentication waited for
 }
 
 void ike_sa::fail_queued_creates(const std::string& why, bool in_flight) {

@@ -91,13 +91,10 @@ void ike_sa::continue_reauth() {
 // Each name here stays in reauth_waiting_ until complete_child() installs it, or its creation is
 // reported failed with settle_reauth_child(name, false).
 void ike_sa::recreate_further_children(const std::vector<std::string>& child_names) {
-  for (const auto& name : child_names) {
-    // CREATE_CHILD_SA for an additional CHILD_SA is not in this branch: the CHILD_SA is not
-    // recreated, and does not hold up the reauthentication.
-    log(log_level::warning, "reauthentication: CHILD_SA " + name +
-                                " not recreated on the new IKE SA (additional CHILD_SAs are not supported yet)");
-    settle_reauth_child(name, true);
-  }
+  // One CREATE_CHILD_SA each (RFC 7296 §1.3.1), queued one after the other; complete_child()
+  // or fail_child_create() settles each name.
+  for (const auto& name : child_names)
+    if (!request_child_create(name)) settle_reauth_child(name, false);
 }
 
 void ike_sa::settle_reauth_child(const std::string& name, bool ok) {

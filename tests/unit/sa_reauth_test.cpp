@@ -38,6 +38,17 @@ std::shared_ptr<connection> site(bool moon, milliseconds reauth = milliseconds(0
   return c;
 }
 
+// The site with a second CHILD_SA "mgmt" on both ends (its selectors as given for the moon end).
+std::shared_ptr<connection> two_children(bool moon, const std::string& mgmt_remote) {
+  auto c = site(moon);
+  child_config mgmt = c->children.front();
+  mgmt.name = "mgmt";
+  mgmt.local_ts = {*ts::selector::parse(moon ? "10.1.9.0/24" : mgmt_remote)};
+  mgmt.remote_ts = {*ts::selector::parse(moon ? mgmt_remote : "10.1.9.0/24")};
+  c->children.push_back(mgmt);
+  return c;
+}
+
 bool logged(const in_memory_pair& p, const std::string& what) {
   return std::any_of(p.logs.begin(), p.logs.end(), [&](auto& l) { return l.find(what) != std::string::npos; });
 }
@@ -173,4 +184,38 @@ TEST(SaReauth, IkeRekeyDoesNotPostponeReauthentication) {
   EXPECT_EQ(p.timers_a.at(timer_kind::ike_reauth), token);
   p.fire_a(timer_kind::ike_reauth);
   EXPECT_EQ(p.reauth_due_a.size(), 1u);
+}
+
+TEST(SaReauth, FurtherChildrenAreRecreatedByCreateChildSaWithTheirReqids) {
+  reauth_child net{"net", 4242, {*ts::selector::parse("10.1.0.0/24")}, {*ts::selector::parse("10.2.0.0/24")}};
+  reauth_child mgmt{"mgmt", 4343, {*ts::selector::parse("10.1.9.0/24")}, {*ts::selector::parse("10.2.9.0/24")}};
+  in_memory_pair p(two_children(true, "10.2.9.0/24"), two_children(false, "10.2.9.0/24"));
+  p.reauth_of = 7;
+  p.reauth_children = {net, mgmt};
+  p.start("net");
+  p.run();
+  ASSERT_EQ(p.initiator->state(), ike_state::established);
+  ASSERT_EQ(p.installed_a.size(), 2u);  // net in IKE_AUTH, mgmt by CREATE_CHILD_SA
+  EXPECT_EQ(p.installed_a[0].name, "net");
+  EXPECT_EQ(p.installed_a[0].reqid, 4242u);
+  EXPECT_EQ(p.installed_a[1].name, "mgmt");
+  EXPECT_EQ(p.installed_a[1].reqid, 4343u);
+  EXPECT_EQ(p.responder->children().size(), 2u);
+  // Complete only once both are in.
+  ASSERT_EQ(p.reauth_complete_a.size(), 1u);
+  EXPECT_EQ(p.reauth_complete_a[0], 7u);
+}
+
+TEST(SaReauth, AFurtherChildRefusedLeavesTheOldSaInCharge) {
+  // The peer no longer accepts mgmt's selectors: CREATE_CHILD_SA gets TS_UNACCEPTABLE.
+  reauth_child net{"net", 4242, {*ts::selector::parse("10.1.0.0/24")}, {*ts::selector::parse("10.2.0.0/24")}};
+  reauth_child mgmt{"mgmt", 4343, {*ts::selector::parse("10.1.9.0/24")}, {*ts::selector::parse("10.2.9.0/24")}};
+  in_memory_pair p(two_children(true, "10.2.9.0/24"), two_children(false, "10.2.8.0/24"));
+  p.reauth_of = 7;
+  p.reauth_children = {net, mgmt};
+  p.start("net");
+  p.run();
+  EXPECT_TRUE(p.reauth_complete_a.empty());
+  EXPECT_TRUE(logged(p, "reauthentication: CHILD_SA mgmt could not be recreated"));
+  EXPECT_EQ(p.initiator->state(), ike_state::closed);  // the new SA goes; the old one is untouched
 }
