@@ -292,8 +292,7 @@ void ike_sa::handle_create_child_response(const wire::message& m) {
   } else if (collided) {
     // §2.8.1: both sides rekeyed; the SA made by the exchange with the lowest of the four nonces
     // is redundant, and the side that made it closes it. The other side closes the old SA.
-    const bytes& ours = lower_nonce(rk.nonce, nr->data);
-    if (less_nonce(ours, rk.peer_lowest_nonce)) {
+    if (ours_is_redundant(exchange_nonces(rk.nonce, nr->data), rk.peer_nonces, initiator_)) {
       log(log_level::info, "rekey collision on " + child_label(old->second) + ": ours has the lowest nonce, deleting our {" +
                                std::to_string(fresh_id) + "} and keeping the peer's {" + std::to_string(rk.peer_fresh_id) +
                                "}");
@@ -448,7 +447,7 @@ void ike_sa::handle_create_child_request(const wire::message& m, std::vector<wir
   if (ours_in_flight) {
     // §2.8.1: we are rekeying the same SA; which new SA stays is decided when our answer arrives.
     rekey_out_->peer_fresh_id = fresh_id;
-    rekey_out_->peer_lowest_nonce = lower_nonce(ni->data, nr);
+    rekey_out_->peer_nonces = exchange_nonces(ni->data, nr);
     return;
   }
   // The peer deletes the old SA once it has our answer; a rekey of it we had queued is moot.

@@ -21,6 +21,7 @@
 #include "engine/sa/child_sa.hpp"
 #include "engine/sa/connection.hpp"
 #include "engine/sa/message_window.hpp"
+#include "engine/sa/nonce_rule.hpp"
 #include "engine/wire/payloads.hpp"
 #include "engine/wire/sk_frame.hpp"
 
@@ -278,9 +279,9 @@ class ike_sa {
     std::vector<wire::proposal> offered;
     int ke_retries = 0;
     // §2.8.1: the peer rekeyed the same CHILD_SA meanwhile. The SA we created answering it,
-    // and the lower of that exchange's two nonces.
+    // and that exchange's two nonces.
     std::uint32_t peer_fresh_id = 0;
-    bytes peer_lowest_nonce;
+    exchange_nonces peer_nonces;
   };
   std::optional<child_rekey> rekey_out_;
   // Sends the CREATE_CHILD_SA request of `rk`; with PFS a new KE of `group` (0 = no KE).
@@ -322,10 +323,10 @@ class ike_sa {
   };
   std::optional<retiring_sa> retiring_;
   // §2.8.2: the SA the peer's rekey made while ours was outstanding; the nonce rule decides
-  // between it and ours once ours completes. `lowest_nonce`: the lower of its exchange's nonces.
+  // between it and ours once ours completes. `nonces`: its exchange's two nonces.
   struct collision_sa {
     new_sa sa;
-    bytes lowest_nonce;
+    exchange_nonces nonces;
     message_window window;  // requests on it: only the peer's DELETE, should it be redundant
   };
   std::optional<collision_sa> collision_;
