@@ -63,6 +63,16 @@ std::uint64_t ike_sa::redundant_local_spi() const {
   return 0;
 }
 
+std::vector<ike_sa::spare_view> ike_sa::spare_sas() const {
+  std::vector<spare_view> v;
+  for (const auto* r : {&retiring_, &redundant_}) {
+    if (!*r) continue;
+    const retiring_sa& x = **r;
+    v.push_back({x.initiator ? x.spi_i : x.spi_r, x.initiator ? x.spi_r : x.spi_i, r == &redundant_, x.we_delete});
+  }
+  return v;
+}
+
 std::optional<ike_sa::retiring_sa>& ike_sa::spare_record(spare s) { return s == spare::old_sa ? retiring_ : redundant_; }
 
 namespace {

@@ -113,6 +113,14 @@ class ike_sa {
   // Our SPI of the redundant new IKE SA of a rekey collision (§2.8.2) whose DELETE is not done
   // yet, or of the peer's new SA kept until our own colliding rekey completes (0 when none).
   std::uint64_t redundant_local_spi() const;
+  // The old SA of a rekey and the redundant SA of a collision while they wait for their DELETE
+  // (list-sas). `we_delete`: our DELETE is out; otherwise the peer's is awaited.
+  struct spare_view {
+    std::uint64_t local_spi = 0, remote_spi = 0;
+    bool redundant = false;
+    bool we_delete = false;
+  };
+  std::vector<spare_view> spare_sas() const;
   bool nat_detected() const { return nat_local_ || nat_remote_; }
   const std::map<std::uint32_t, child_sa>& children() const { return children_; }
 
