@@ -259,7 +259,7 @@ void ike_sa::handle_create_child_response(const wire::message& m) {
   bool transport = wire::find_notify(ps, wire::notify::use_transport_mode) != nullptr;
   if (fresh.mode == child_mode::transport && !transport) fresh.mode = child_mode::tunnel;
   const std::uint32_t fresh_id = fresh.id;
-  child_keying k{shared, rk.nonce, nr->data};
+  child_keying k{shared, rk.nonce, nr->data, true};
   bool ok = complete_child(fresh, *chosen, &k, rk.old_id);
   wipe(shared);
   if (!ok) {
@@ -425,7 +425,7 @@ void ike_sa::handle_create_child_request(const wire::message& m, std::vector<wir
   wire::proposal answer = *chosen;
   answer.spi = u32_bytes(fresh.spi_in);
   const std::uint32_t old_id = cur.id, fresh_id = fresh.id;
-  child_keying k{shared, ni->data, nr};
+  child_keying k{shared, ni->data, nr, false};
   bool ok = complete_child(fresh, *chosen, &k, old_id);
   wipe(shared);
   if (!ok) {

@@ -803,7 +803,8 @@ bool ike_sa::complete_child(child_sa& ch, const wire::proposal& chosen, const ch
   }
   ch.proposal = chosen;
   ch.encap = nat_detected();
-  if (initiator_) {
+  // IKE_AUTH's CHILD_SA: the IKE SA's initiator started the exchange; CREATE_CHILD_SA: either end.
+  if (k ? k->we_initiated : initiator_) {
     ch.encr_out = keys->encr_i;
     ch.integ_out = keys->integ_i;
     ch.encr_in = keys->encr_r;

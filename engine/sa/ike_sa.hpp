@@ -157,6 +157,9 @@ class ike_sa {
   struct child_keying {
     bytes_view shared;
     bytes_view ni, nr;
+    // We sent the CREATE_CHILD_SA request. RFC 7296 §2.17 takes the keys of the direction from
+    // the exchange's initiator first: its role, not the IKE SA's, picks our outbound keys.
+    bool we_initiated;
   };
   // Derives the keys, installs the CHILD_SA (install_child) and adds it to children_. False if
   // the algorithms are unusable.

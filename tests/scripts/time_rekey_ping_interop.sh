@@ -99,7 +99,7 @@ aiked_spis() {  # aiked_spis CONN: "IN OUT" of aiked's newest CHILD_SA of CONN
 }
 # charon_spis CHILD: "IN OUT" of charon's installed CHILD_SAs named CHILD, one line each
 charon_spis() {
-  swanctl_in "$B" --list-sas --raw 2>/dev/null | grep -o "$1-[0-9]*={[^}]*state=INSTALLED[^}]*}" |
+  swanctl_in "$B" --list-sas --raw 2>/dev/null | grep -o "$1-[0-9]* {[^}]*state=INSTALLED[^}]*}" |
     sed -n 's/.*spi-in=\([0-9a-f]*\).*spi-out=\([0-9a-f]*\).*/\1 \2/p'
 }
 aiked_timed() { grep -c "CHILD_SA na{[0-9]*}: rekey_time reached, rekeying" "$A/aiked.log"; }
@@ -137,6 +137,7 @@ agree() {  # agree CONN CHILD: aiked's newest CHILD_SA of CONN is charon's only 
   a=$(aiked_spis "$1") && c=$(charon_spis "$2") || return 1
   [ "$(wc -l <<<"$c")" = 1 ] || return 1
   set -- $a $c
+  [ $# = 4 ] || return 1
   [ "$1" = "$4" ] && [ "$2" = "$3" ] &&
     [ "$(aikectl_in "$NS_A" "$A" list-sas --json | jq '[.[].children[]] | length')" = 2 ]
 }
