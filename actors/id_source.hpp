@@ -8,7 +8,8 @@ namespace aike::actors {
 std::uint32_t next_child_id();
 std::uint32_t next_reqid();
 // An inbound ESP SPI: random with the top bits set (0xc0000000-0xcfffffff), like the values
-// operators are used to seeing; never 0 and never in the reserved range 1..255.
+// operators are used to seeing; never 0 and never in the reserved range 1..255; no value
+// repeats within 2^28 calls.
 std::uint32_t next_esp_spi();
 
 }  // namespace aike::actors

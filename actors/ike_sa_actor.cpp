@@ -227,6 +227,7 @@ void drain(self_ptr self) {
       changed = true;
     } else if (auto* r = std::get_if<sa::ike_retired>(&act)) {
       self->send(st.registry, ike_spi_atom::value, st.sa->unique_id(), r->local_spi, false);
+      changed = true;  // list-sas no longer shows it
     } else if (auto* a = std::get_if<sa::ike_spi_added>(&act)) {
       // The redundant SA of an IKE rekey collision: routed here until ike_retired.
       self->send(st.registry, ike_spi_atom::value, st.sa->unique_id(), a->local_spi, true);

@@ -127,6 +127,16 @@ std::string sas_json(const std::vector<sa::ike_summary>& sas, const kernel_view&
             .field("other_drops", k->other_drops);
       j.end_object();
     }
+    j.end_array();
+    // Added field: the old / redundant SAs of rekeys that wait for their DELETE.
+    j.key("retiring").begin_array();
+    for (const auto& r : s.retiring)
+      j.begin_object()
+          .field("local_spi", spi_hex(r.local_spi))
+          .field("remote_spi", spi_hex(r.remote_spi))
+          .field("state", r.state)
+          .field("kind", r.kind)
+          .end_object();
     j.end_array().end_object();
   }
   j.end_array();
@@ -152,6 +162,8 @@ std::string sas_text(const std::vector<sa::ike_summary>& sas, const kernel_view&
     o += "  remote '" + s.remote_id + "' @ " + s.remote.to_string() + (s.nat ? " (NAT-T)" : "") + "\n";
     if (!s.proposal.empty()) o += "  " + s.proposal + "\n";
     if (s.established_at) o += "  established " + std::to_string(now_s() - s.established_at) + "s ago\n";
+    for (const auto& r : s.retiring)
+      o += "  " + r.kind + " IKE SA " + spi_hex(r.local_spi) + "* " + spi_hex(r.remote_spi) + ", " + r.state + "\n";
     for (const auto& c : s.children) {
       o += "  " + c.name + ": #" + std::to_string(c.id) + ", reqid " + std::to_string(c.reqid) + ", " + c.state + ", " +
            c.mode + (c.encap ? "-in-UDP" : "") + ", ESP:" + c.proposal + "\n";

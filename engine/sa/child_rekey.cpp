@@ -260,7 +260,7 @@ void ike_sa::handle_create_child_response(const wire::message& m) {
   bool transport = wire::find_notify(ps, wire::notify::use_transport_mode) != nullptr;
   if (fresh.mode == child_mode::transport && !transport) fresh.mode = child_mode::tunnel;
   const std::uint32_t fresh_id = fresh.id;
-  child_keying k{shared, rk.nonce, nr->data};
+  child_keying k{shared, rk.nonce, nr->data, true};
   bool ok = complete_child(fresh, *chosen, &k, rk.old_id);
   wipe(shared);
   if (!ok) {
@@ -293,8 +293,7 @@ void ike_sa::handle_create_child_response(const wire::message& m) {
   } else if (collided) {
     // §2.8.1: both sides rekeyed; the SA made by the exchange with the lowest of the four nonces
     // is redundant, and the side that made it closes it. The other side closes the old SA.
-    const bytes& ours = lower_nonce(rk.nonce, nr->data);
-    if (less_nonce(ours, rk.peer_lowest_nonce)) {
+    if (ours_is_redundant(exchange_nonces(rk.nonce, nr->data), rk.peer_nonces, initiator_)) {
       log(log_level::info, "rekey collision on " + child_label(old->second) + ": ours has the lowest nonce, deleting our {" +
                                std::to_string(fresh_id) + "} and keeping the peer's {" + std::to_string(rk.peer_fresh_id) +
                                "}");
@@ -434,7 +433,7 @@ void ike_sa::handle_create_child_request(const wire::message& m, std::vector<wir
   wire::proposal answer = *chosen;
   answer.spi = u32_bytes(fresh.spi_in);
   const std::uint32_t old_id = cur.id, fresh_id = fresh.id;
-  child_keying k{shared, ni->data, nr};
+  child_keying k{shared, ni->data, nr, false};
   bool ok = complete_child(fresh, *chosen, &k, old_id);
   wipe(shared);
   if (!ok) {
@@ -456,7 +455,7 @@ void ike_sa::handle_create_child_request(const wire::message& m, std::vector<wir
   if (ours_in_flight) {
     // §2.8.1: we are rekeying the same SA; which new SA stays is decided when our answer arrives.
     rekey_out_->peer_fresh_id = fresh_id;
-    rekey_out_->peer_lowest_nonce = lower_nonce(ni->data, nr);
+    rekey_out_->peer_nonces = exchange_nonces(ni->data, nr);
     return;
   }
   // The peer deletes the old SA once it has our answer; a rekey of it we had queued is moot.

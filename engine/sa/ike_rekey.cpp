@@ -63,6 +63,16 @@ std::uint64_t ike_sa::redundant_local_spi() const {
   return 0;
 }
 
+std::vector<ike_sa::spare_view> ike_sa::spare_sas() const {
+  std::vector<spare_view> v;
+  for (const auto* r : {&retiring_, &redundant_}) {
+    if (!*r) continue;
+    const retiring_sa& x = **r;
+    v.push_back({x.initiator ? x.spi_i : x.spi_r, x.initiator ? x.spi_r : x.spi_i, r == &redundant_, x.we_delete});
+  }
+  return v;
+}
+
 boxed<ike_sa::retiring_sa>& ike_sa::spare_record(spare s) { return s == spare::old_sa ? retiring_ : redundant_; }
 
 namespace {
@@ -312,7 +322,7 @@ void ike_sa::handle_ike_rekey_request(const wire::message& m, std::vector<wire::
     log(log_level::info, "IKE SA rekey collision: the peer rekeys " + spi_pair(spi_i_, spi_r_) +
                              " too; answered, the nonce rule decides once our rekey completes");
     collision_sa c;
-    c.lowest_nonce = lower_nonce(n.ni, n.nr);
+    c.nonces = exchange_nonces(n.ni, n.nr);
     c.sa = std::move(n);
     actions_.push_back(ike_spi_added{c.sa.spi_r});  // the peer may delete it before we decide
     collision_ = std::move(c);
@@ -358,8 +368,7 @@ void ike_sa::resolve_ike_rekey_collision(std::optional<new_sa> ours) {
     switch_to_new_sa();
     return;
   }
-  const bytes& our_lowest = lower_nonce(ours->ni, ours->nr);
-  const bool ours_redundant = less_nonce(our_lowest, peer.lowest_nonce);
+  const bool ours_redundant = ours_is_redundant(exchange_nonces(ours->ni, ours->nr), peer.nonces, initiator_);
   new_sa& loser = ours_redundant ? *ours : peer.sa;
   new_sa& winner = ours_redundant ? peer.sa : *ours;
   log(log_level::info, "IKE SA rekey collision: " + std::string(ours_redundant ? "our" : "the peer's") + " new SA " +

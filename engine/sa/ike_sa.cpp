@@ -832,7 +832,8 @@ bool ike_sa::complete_child(child_sa& ch, const wire::proposal& chosen, const ch
   }
   ch.proposal = chosen;
   ch.encap = nat_detected();
-  if (initiator_) {
+  // IKE_AUTH's CHILD_SA: the IKE SA's initiator started the exchange; CREATE_CHILD_SA: either end.
+  if (k ? k->we_initiated : initiator_) {
     ch.encr_out = keys->encr_i;
     ch.integ_out = keys->integ_i;
     ch.encr_in = keys->encr_r;
@@ -944,7 +945,7 @@ std::uint16_t ike_sa::answer_child(const connection& c, const std::vector<wire::
     bool ok = true;
     if (ni) {
       nr = crypto::random_bytes(nonce_size);
-      child_keying k{shared, ni->data, nr};
+      child_keying k{shared, ni->data, nr, false};  // the peer sent the CREATE_CHILD_SA
       ok = complete_child(ch, *chosen, &k);
       wipe(shared);
     } else {
@@ -1138,7 +1139,7 @@ ike_sa::child_answer ike_sa::take_child_answer(const std::vector<wire::payload>&
   ch.mode = transport && ch.mode == child_mode::transport ? child_mode::transport : child_mode::tunnel;
   bool ok = false;
   if (x) {
-    child_keying k{shared, x->ni, nr->data};
+    child_keying k{shared, x->ni, nr->data, true};  // our CREATE_CHILD_SA
     ok = complete_child(ch, *chosen, &k);
     wipe(shared);
   } else {

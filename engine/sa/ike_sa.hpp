@@ -22,6 +22,7 @@
 #include "engine/sa/child_sa.hpp"
 #include "engine/sa/connection.hpp"
 #include "engine/sa/message_window.hpp"
+#include "engine/sa/nonce_rule.hpp"
 #include "engine/wire/payloads.hpp"
 #include "engine/wire/sk_frame.hpp"
 
@@ -131,6 +132,14 @@ class ike_sa {
   // Our SPI of the redundant new IKE SA of a rekey collision (§2.8.2) whose DELETE is not done
   // yet, or of the peer's new SA kept until our own colliding rekey completes (0 when none).
   std::uint64_t redundant_local_spi() const;
+  // The old SA of a rekey and the redundant SA of a collision while they wait for their DELETE
+  // (list-sas). `we_delete`: our DELETE is out; otherwise the peer's is awaited.
+  struct spare_view {
+    std::uint64_t local_spi = 0, remote_spi = 0;
+    bool redundant = false;
+    bool we_delete = false;
+  };
+  std::vector<spare_view> spare_sas() const;
   bool nat_detected() const { return nat_local_ || nat_remote_; }
   const std::map<std::uint32_t, child_sa>& children() const { return children_; }
 
@@ -185,6 +194,9 @@ class ike_sa {
   struct child_keying {
     bytes_view shared;
     bytes_view ni, nr;
+    // We sent the CREATE_CHILD_SA request. RFC 7296 §2.17 takes the keys of the direction from
+    // the exchange's initiator first: its role, not the IKE SA's, picks our outbound keys.
+    bool we_initiated;
   };
   // Derives the keys, installs the CHILD_SA (install_child) and adds it to children_. False if
   // the algorithms are unusable.
@@ -340,9 +352,9 @@ class ike_sa {
     std::vector<wire::proposal> offered;
     int ke_retries = 0;
     // §2.8.1: the peer rekeyed the same CHILD_SA meanwhile. The SA we created answering it,
-    // and the lower of that exchange's two nonces.
+    // and that exchange's two nonces.
     std::uint32_t peer_fresh_id = 0;
-    bytes peer_lowest_nonce;
+    exchange_nonces peer_nonces;
   };
   boxed<child_rekey> rekey_out_;
   // Sends the CREATE_CHILD_SA request of `rk`; with PFS a new KE of `group` (0 = no KE).
@@ -395,10 +407,10 @@ class ike_sa {
   };
   boxed<retiring_sa> retiring_;
   // §2.8.2: the SA the peer's rekey made while ours was outstanding; the nonce rule decides
-  // between it and ours once ours completes. `lowest_nonce`: the lower of its exchange's nonces.
+  // between it and ours once ours completes. `nonces`: its exchange's two nonces.
   struct collision_sa {
     new_sa sa;
-    bytes lowest_nonce;
+    exchange_nonces nonces;
     message_window window;  // requests on it: only the peer's DELETE, should it be redundant
   };
   boxed<collision_sa> collision_;

@@ -33,6 +33,8 @@ ike_summary summarize(const ike_sa& sa) {
     cs.encap = c.encap;
     s.children.push_back(std::move(cs));
   }
+  for (const auto& r : sa.spare_sas())
+    s.retiring.push_back({r.local_spi, r.remote_spi, r.we_delete ? "DELETING" : "REKEYED", r.redundant ? "redundant" : "old"});
   return s;
 }
 

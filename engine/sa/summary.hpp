@@ -22,6 +22,14 @@ struct child_summary {
   bool encap = false;
 };
 
+// An IKE SA kept in the same ike_sa until its DELETE is done: the old SA of a rekey or the
+// redundant SA of a rekey collision. Not an IKE SA of its own in counts (stats `ike_sas`).
+struct retiring_summary {
+  std::uint64_t local_spi = 0, remote_spi = 0;
+  std::string state;  // "DELETING" (our DELETE is out) | "REKEYED" (waiting for the peer's DELETE)
+  std::string kind;   // "old" (replaced by a rekey) | "redundant" (the losing SA of a collision)
+};
+
 struct ike_summary {
   std::string name;
   std::uint32_t id = 0;
@@ -34,6 +42,7 @@ struct ike_summary {
   bool nat = false;
   std::int64_t established_at = 0;  // Unix seconds; 0 = not established (set by the owner)
   std::vector<child_summary> children;
+  std::vector<retiring_summary> retiring;
 };
 
 ike_summary summarize(const ike_sa& sa);

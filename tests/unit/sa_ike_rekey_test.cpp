@@ -10,6 +10,7 @@
 #include "engine/proposal/selection.hpp"
 #include "engine/sa/in_memory_pair.hpp"
 #include "engine/sa/nonce_rule.hpp"
+#include "engine/sa/summary.hpp"
 #include "engine/wire/message_codec.hpp"
 #include "engine/wire/payload_access.hpp"
 #include "engine/wire/sk_frame.hpp"
@@ -241,6 +242,65 @@ TEST(SaIkeRekey, LostDeleteIsRetransmitted) {
   EXPECT_EQ(p.retired_a.size(), 1u);
   EXPECT_EQ(p.retired_b.size(), 1u);
   expect_matching_ike(p);
+}
+
+// list-sas: the old SA shows in the summary of the SA that replaced it until its DELETE is done,
+// as DELETING where our DELETE is out and REKEYED where the peer's is awaited.
+TEST(SaIkeRekey, SummaryShowsTheOldSaUntilItsDeleteIsDone) {
+  pair p;
+  EXPECT_TRUE(summarize(*p.initiator).retiring.empty());
+  const std::uint64_t old_a = p.initiator->local_spi(), old_b = p.responder->local_spi();
+  ASSERT_TRUE(p.initiator->request_ike_rekey());
+  p.collect_a();
+  p.run(2);  // the DELETE of the old SA is lost
+  const auto sa = summarize(*p.initiator), sb = summarize(*p.responder);
+  // The current SPIs are the new SA's; one IKE SA with its CHILD_SA, plus the retiring record.
+  EXPECT_EQ(sa.local_spi, p.initiator->local_spi());
+  EXPECT_NE(sa.local_spi, old_a);
+  EXPECT_EQ(sa.children.size(), 1u);
+  ASSERT_EQ(sa.retiring.size(), 1u);
+  EXPECT_EQ(sa.retiring[0].local_spi, old_a);
+  EXPECT_EQ(sa.retiring[0].remote_spi, old_b);
+  EXPECT_EQ(sa.retiring[0].state, "DELETING");
+  EXPECT_EQ(sa.retiring[0].kind, "old");
+  ASSERT_EQ(sb.retiring.size(), 1u);
+  EXPECT_EQ(sb.retiring[0].local_spi, old_b);
+  EXPECT_EQ(sb.retiring[0].remote_spi, old_a);
+  EXPECT_EQ(sb.retiring[0].state, "REKEYED");
+  EXPECT_EQ(sb.retiring[0].kind, "old");
+  p.fire_a(timer_kind::old_ike);
+  p.run();
+  EXPECT_TRUE(summarize(*p.initiator).retiring.empty());
+  EXPECT_TRUE(summarize(*p.responder).retiring.empty());
+}
+
+TEST(SaIkeRekey, SummaryShowsARedundantSaOfACollision) {
+  // As in RedundantSaThePeerNeverLearntDoesNotHoldUpTheNextRekey: B keeps its redundant SA and
+  // waits for A's DELETE of it, which never comes.
+  bool seen = false;
+  for (int i = 0; i < 64 && !seen; ++i) {
+    pair p;
+    ASSERT_TRUE(p.initiator->request_ike_rekey());
+    ASSERT_TRUE(p.responder->request_ike_rekey());
+    p.collect_a();
+    p.collect_b();
+    p.run(3);
+    p.fire_a(timer_kind::retransmit);
+    p.fire_b(timer_kind::retransmit);
+    p.run();
+    if (p.responder->redundant_local_spi() == 0) continue;
+    seen = true;
+    const auto sb = summarize(*p.responder);
+    ASSERT_EQ(sb.retiring.size(), 1u) << p.all_logs();
+    EXPECT_EQ(sb.retiring[0].local_spi, p.responder->redundant_local_spi());
+    EXPECT_NE(sb.retiring[0].local_spi, sb.local_spi);
+    EXPECT_NE(sb.retiring[0].remote_spi, 0u);
+    EXPECT_EQ(sb.retiring[0].kind, "redundant");
+    EXPECT_EQ(sb.retiring[0].state, "REKEYED");
+    p.fire_b(timer_kind::redundant_ike);
+    EXPECT_TRUE(summarize(*p.responder).retiring.empty());
+  }
+  EXPECT_TRUE(seen);
 }
 
 TEST(SaIkeRekey, ResponderDropsOldSaWhenNoDeleteComes) {
