@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "actors/child_rekey_waiters.hpp"
+#include "actors/ike_rekey_waiters.hpp"
 #include "actors/logger.hpp"
 #include "actors/network/udp_io.hpp"
 #include "actors/timer_batch.hpp"
@@ -50,6 +51,7 @@ struct ike_sa_actor_state {
   bool peer_dead = false;
   std::string reason;
   child_rekey_waiters rekeys;  // CHILD_SA rekeys a bulk `aikectl rekey` waits for
+  ike_rekey_waiters ike_rekeys;  // IKE SA rekeys a bulk `aikectl rekey --ike-sas` waits for
   static inline const char* name = "ike_sa";
 };
 

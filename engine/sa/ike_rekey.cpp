@@ -63,6 +63,12 @@ std::uint64_t ike_sa::redundant_local_spi() const {
   return 0;
 }
 
+bool ike_sa::ike_rekey_under_way() const {
+  auto is_rekey = [](const queued_request& q) { return q.kind == queued::rekey_ike; };
+  return ike_rekey_out_ || collision_ || (in_flight_ && is_rekey(*in_flight_)) ||
+         std::any_of(queue_.begin(), queue_.end(), is_rekey);
+}
+
 std::optional<ike_sa::retiring_sa>& ike_sa::spare_record(spare s) { return s == spare::old_sa ? retiring_ : redundant_; }
 
 namespace {

@@ -112,6 +112,8 @@ class ike_sa {
   // Our SPI of the redundant new IKE SA of a rekey collision (§2.8.2) whose DELETE is not done
   // yet, or of the peer's new SA kept until our own colliding rekey completes (0 when none).
   std::uint64_t redundant_local_spi() const;
+  // Our own IKE SA rekey is queued, in flight, or in a collision not resolved yet.
+  bool ike_rekey_under_way() const;
   bool nat_detected() const { return nat_local_ || nat_remote_; }
   const std::map<std::uint32_t, child_sa>& children() const { return children_; }
 
