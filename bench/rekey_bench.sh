@@ -70,6 +70,7 @@ BENCH_NAME=rekey_bench
 bench_netns_setup
 
 # Peak resident memory since the last reset, MiB (VmHWM); reset_hwm PID... starts a new peak.
+load1() { cut -d' ' -f1 /proc/loadavg; }
 hwm_mib() { awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 rss_mib() { awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 reset_hwm() { local p; for p in "$@"; do echo 5 >"/proc/$p/clear_refs"; done; }
@@ -88,6 +89,7 @@ declare -A FIG
 add_row() {
   ROWS+=("$(printf '| %7s | %-6s | %-5s | %13s | %8s | %8s | %9s | %9s | %11s | %14s | %s | %s |' \
     "$2" "$1" "$3" "$R_DONE" "$R_WALL" "$R_SETTLED" "$R_CPU" "$R_RSS0" "$R_HWM" "$R_COUNTS" "$R_SPIS" "$R_LOAD")")
+  echo "${ROWS[-1]}" >&2  # as it comes, for long runs
   FIG[$1_$3_wall_$2]=$R_WALL_NUM
   FIG[$1_$3_cpu_$2]=$R_CPU
   FIG[$1_$3_hwm_$2]=$R_HWM_SUM
@@ -106,7 +108,7 @@ aiked_phase() {
   jq -r '.[].local_spi' "$a/before.json" | sort >"$a/ike.before"
   actl "$NS_B" "$b" list-sas --json | jq -r '.[].local_spi' | sort >"$b/ike.before"
   R_RSS0="$(rss_mib "$pa")/$(rss_mib "$pb")"
-  R_LOAD=$(load)
+  R_LOAD=$(load1)
   reset_hwm "$pa" "$pb"
   perf_start "aiked-$phase-$n" "$pa,$pb"
   c0=$(cpu_ticks "$pa" "$pb")
@@ -123,7 +125,7 @@ aiked_phase() {
   R_DONE="$(jq -r '"\(.completed)/\(.matched)" + (if .failed > 0 then " \(.failed)f" else "" end) + (if (.not_done | length) > 0 then " \(.not_done | length)nd" else "" end)' <<<"$out")"
   jq -e '.failed == 0 and .not_done == []' <<<"$out" >/dev/null ||
     echo "warning: aiked rekey ($phase): $(jq -c '{matched, completed, failed, errors: .errors[:3], not_done: (.not_done | length)}' <<<"$out")" >&2
-  R_LOAD="$R_LOAD -> $(load)"
+  R_LOAD="$R_LOAD -> $(load1)"
   # The counts must not change; the SPIs must (A's inbound CHILD_SA SPIs for a CHILD rekey, the
   # IKE SPIs of both sides for an IKE rekey, whose CHILD_SAs keep theirs).
   actl "$NS_A" "$a" list-sas --json >"$a/after.json"
@@ -178,6 +180,9 @@ run_aiked() {
 charon_list() { swanctl --list-sas --raw --uri "unix://$1/charon.vici" 2>/dev/null; }
 # charon_spis RAW KEY: sorted values of KEY (initiator-spi, spi-in, ...)
 charon_spis() { grep -o "$2=[0-9a-f]*" "$1" | cut -d= -f2 | sort; }
+# charon_installed_spis RAW: sorted inbound SPIs of the INSTALLED CHILD_SAs only (charon keeps a
+# rekeyed CHILD_SA listed for delete_rekeyed_delay, 5 s by default, after its DELETE)
+charon_installed_spis() { grep -o 'state=INSTALLED[^{}]*spi-in=[0-9a-f]*' "$1" | grep -o 'spi-in=[0-9a-f]*' | cut -d= -f2 | sort; }
 
 # charon_quiet PIDS...: waits until both charons used at most one clock tick of CPU in one second
 # (the old SAs' DELETE exchanges are over); prints the epoch time of the last busy second's end.
@@ -203,26 +208,32 @@ charon_phase() {
   charon_list "$a" >"$a/before.raw"
   charon_list "$b" >"$b/before.raw"
   R_RSS0="$(rss_mib "$pa")/$(rss_mib "$pb")"
-  R_LOAD=$(load)
+  R_LOAD=$(load1)
   reset_hwm "$pa" "$pb"
   c0=$(cpu_ticks "$pa" "$pb")
   t0=$(now)
+  # as many rekey events as there are SAs now (fewer than N when earlier steps lost some); a
+  # rekey whose IKE SA fails sends none, so the count stops when none came for 60 s ("stalled")
+  local cur
+  cur=$("$VICI" "$a/charon.vici" stats | awk '{ print $2 }')
   if [ "$phase" = child ]; then
-    out=$("$VICI" "$a/charon.vici" rekey child net "$n" "$tmo")
+    out=$("$VICI" "$a/charon.vici" rekey child net "$cur" "$tmo" 60)
   else
-    out=$("$VICI" "$a/charon.vici" rekey ike c "$n" "$tmo")
+    out=$("$VICI" "$a/charon.vici" rekey ike c "$cur" "$tmo" 60)
   fi
-  [[ $out == done* ]] || echo "warning: charon rekey ($phase): $out" >&2
+  [[ $out == done* ]] || echo "warning: charon rekey ($phase) of $cur: $out" >&2
   last=$(awk '{ for (i = 1; i < NF; i++) if ($i == "last_event") print $(i + 1) }' <<<"$out")
+  [ -n "$last" ] && [ "${last%.*}" != 0 ] || last=$(now)
   ts=$(charon_quiet "$pa" "$pb")
   R_CPU=$(cpu_per_sa $(( $(cpu_ticks "$pa" "$pb") - c0 )) "$n")
   R_HWM="$(hwm_mib "$pa")/$(hwm_mib "$pb")"
   R_HWM_SUM=$(( $(hwm_mib "$pa") + $(hwm_mib "$pb") ))
   R_WALL=$(elapsed "$t0" "$last")
-  R_WALL_NUM=$R_WALL
   R_SETTLED=$(elapsed "$t0" "$ts")
-  R_DONE="$(awk '{ for (i = 1; i < NF; i++) { if ($i == "events") e = $(i + 1); if ($i == "matches") m = $(i + 1) } } END { print e "/" m }' <<<"$out")"
-  R_LOAD="$R_LOAD -> $(load)"
+  # compared with aiked's wall time, which includes deleting the old SAs: the later of the two
+  R_WALL_NUM=$(awk -v a="$R_WALL" -v b="$R_SETTLED" 'BEGIN { print (b > a ? b : a) }')
+  R_DONE="$(awk '{ for (i = 1; i < NF; i++) { if ($i == "events") e = $(i + 1); if ($i == "matches") m = $(i + 1) } } END { print e "/" m }' <<<"$out")$([[ $out == stalled* ]] && echo ' st')"
+  R_LOAD="$R_LOAD -> $(load1)"
   charon_list "$a" >"$a/after.raw"
   charon_list "$b" >"$b/after.raw"
   local ia ca ib cb
@@ -233,7 +244,7 @@ charon_phase() {
   R_COUNTS="$ia+$ca/$ib+$cb$([ "$ia$ca$ib$cb" = "$n$n$n$n" ] || echo ' !')"
   local f
   for f in "$a/before.raw" "$a/after.raw" "$b/before.raw" "$b/after.raw"; do
-    charon_spis "$f" spi-in >"$f.child"
+    charon_installed_spis "$f" >"$f.child"
     charon_spis "$f" initiator-spi >"$f.ike"
   done
   if [ "$phase" = child ]; then
@@ -292,14 +303,14 @@ for n in "${NS_LIST[@]}"; do
   run_charon "$n"
 done
 
-echo '|       N | daemon | rekey | done/matched  |   wall s | settled s | CPU µs/SA | RSS MiB A/B | peak MiB A/B | IKE+CHILD A/B | SPIs changed | load before -> after |'
+echo '|       N | daemon | rekey | done/matched  |   wall s | settled s | CPU µs/SA | RSS MiB A/B | peak MiB A/B | IKE+CHILD A/B | SPIs changed | load 1 min before -> after |'
 echo '|--------:|--------|-------|--------------:|---------:|----------:|----------:|------------:|-------------:|--------------:|---|---|'
 printf '%s\n' "${ROWS[@]}"
 cat <<'EXPLAIN'
   rekey: child = every CHILD_SA, ike = every IKE SA (the CHILD_SAs move over).
   done/matched: aiked: rekeys completed / SAs the command addressed (as `aikectl rekey --json`
   counts them; "Nf" failed, "Nnd" not done in time); charon: rekey events received / matches
-  of the vici `rekey` request.
+  of the vici `rekey` request ("st": no event for 60 s, the rest never came).
   wall s: aiked: until `aikectl rekey` returned (every new SA in use, every old one deleted);
   charon: until the last rekey event. settled s (charon): until both charons were idle again
   (the old SAs deleted; to 1 s).
@@ -309,6 +320,7 @@ cat <<'EXPLAIN'
 EXPLAIN
 echo
 echo "Ratios aiked / charon (lower is better):"
+echo "(wall time: aiked's until \`aikectl rekey\` returned against charon's until settled, or its last event if later)"
 echo '|       N | rekey | wall time | CPU per SA | peak RSS (A+B) |'
 echo '|--------:|-------|----------:|-----------:|---------------:|'
 for n in "${NS_LIST[@]}"; do

@@ -17,11 +17,13 @@
 //   Both print "done|settled|timeout total T half_open H last_change EPOCH_S".
 //   vici_load SOCKET stats
 //       prints "total T half_open H"
-//   vici_load SOCKET rekey ike|child NAME COUNT TIMEOUT_S
+//   vici_load SOCKET rekey ike|child NAME COUNT TIMEOUT_S [STALL_S=60]
 //       subscribes to charon's `ike-rekey` (or `child-rekey`) events, sends one `rekey` request for
 //       every IKE SA (or CHILD_SA) named NAME (charon answers once the rekeys are queued, without
-//       waiting for them), then counts rekey events until COUNT arrived or TIMEOUT_S passed; prints
-//       "done|timeout matches M events E answered_at EPOCH_S last_event EPOCH_S"; exit 1 on timeout
+//       waiting for them), then counts rekey events until COUNT arrived, TIMEOUT_S passed, or no
+//       event came for STALL_S seconds (rekeys lost: their IKE SAs failed); prints
+//       "done|timeout|stalled matches M events E answered_at EPOCH_S last_event EPOCH_S"; exit 1
+//       unless done
 //
 // Wire format (strongSwan's vici README): every packet is a 32-bit big-endian length followed by
 // that many octets; the first octet is the packet type, named types carry an 8-bit length and the
@@ -389,7 +391,8 @@ double wall_now() { return std::chrono::duration<double>(std::chrono::system_clo
 
 // One `rekey` request by name (KIND is "ike" or "child"), then counts charon's rekey events of that
 // kind until COUNT arrived. The events are subscribed to first, so none is missed.
-int do_rekey(connection& c, const std::string& kind, const std::string& name, unsigned long count, double timeout_s) {
+int do_rekey(connection& c, const std::string& kind, const std::string& name, unsigned long count, double timeout_s,
+             double stall_s) {
   const std::string ev = kind + "-rekey";
   c.send(message_builder{}.packet(event_register, ev));
   std::string pname, msg;
@@ -404,13 +407,23 @@ int do_rekey(connection& c, const std::string& kind, const std::string& name, un
   unsigned long events = 0;
   std::string matches = "?";
   double answered_at = 0, last_event = 0;
-  bool answered = false;
+  bool answered = false, stalled = false;
+  auto last_seen = clock::now();
   while (events < count || !answered) {
-    auto left = std::chrono::duration<double>(timeout_s) - (clock::now() - start);
-    if (left.count() <= 0 || !c.readable(static_cast<int>(std::max(1.0, left.count() * 1000)))) break;
+    using ms = std::chrono::milliseconds;
+    auto left = std::chrono::duration_cast<ms>(std::chrono::duration<double>(timeout_s) - (clock::now() - start));
+    auto quiet_left = std::chrono::duration_cast<ms>(std::chrono::duration<double>(stall_s) - (clock::now() - last_seen));
+    if (quiet_left.count() <= 0) {
+      stalled = true;
+      break;
+    }
+    if (left.count() <= 0) break;
+    auto wait = std::min(left, quiet_left);
+    if (!c.readable(static_cast<int>(std::max<ms::rep>(1, wait.count())))) continue;
     auto t = c.receive(pname, msg);
     if (t == event && pname == ev) {
       ++events;
+      last_seen = clock::now();
       last_event = wall_now();
     } else if (t == cmd_response) {
       auto r = parse_message(msg);
@@ -426,7 +439,7 @@ int do_rekey(connection& c, const std::string& kind, const std::string& name, un
     }
   }
   bool done = answered && events >= count;
-  std::printf("%s matches %s events %lu answered_at %.6f last_event %.6f\n", done ? "done" : "timeout", matches.c_str(),
+  std::printf("%s matches %s events %lu answered_at %.6f last_event %.6f\n", done ? "done" : stalled ? "stalled" : "timeout", matches.c_str(),
               events, answered_at, last_event);
   return done ? 0 : 1;
 }
@@ -438,7 +451,7 @@ int usage() {
                "       vici_load SOCKET wait-up N TIMEOUT_S\n"
                "       vici_load SOCKET wait-empty TIMEOUT_S\n"
                "       vici_load SOCKET stats\n"
-               "       vici_load SOCKET rekey ike|child NAME COUNT TIMEOUT_S\n");
+               "       vici_load SOCKET rekey ike|child NAME COUNT TIMEOUT_S [STALL_S]\n");
   return 2;
 }
 
@@ -471,12 +484,13 @@ int main(int argc, char** argv) {
       connection c(a[0]);
       return poll_stats(c, t, 1e9, [](const sa_counts& s) { return s.total == 0; });
     }
-    if (cmd == "rekey" && a.size() == 6) {
+    if (cmd == "rekey" && (a.size() == 6 || a.size() == 7)) {
       if (a[2] != "ike" && a[2] != "child") throw std::invalid_argument("rekey needs ike or child, not '" + a[2] + "'");
       auto n = to_number(a[4], "COUNT");
       auto t = static_cast<double>(to_number(a[5], "TIMEOUT_S"));
+      auto stall = a.size() == 7 ? static_cast<double>(to_number(a[6], "STALL_S")) : 60.0;
       connection c(a[0]);
-      return do_rekey(c, a[2], a[3], n, t);
+      return do_rekey(c, a[2], a[3], n, t, stall);
     }
     if (cmd == "stats" && a.size() == 2) {
       connection c(a[0]);
