@@ -21,7 +21,7 @@
 //       subscribes to charon's `ike-rekey` (or `child-rekey`) events, sends one `rekey` request for
 //       every IKE SA (or CHILD_SA) named NAME (charon answers once the rekeys are queued, without
 //       waiting for them), then counts rekey events until COUNT arrived, TIMEOUT_S passed, or no
-//       event came for STALL_S seconds (rekeys lost: their IKE SAs failed); prints
+//       event came for STALL_S seconds after the answer (rekeys lost: their IKE SAs failed); prints
 //       "done|timeout|stalled matches M events E answered_at EPOCH_S last_event EPOCH_S"; exit 1
 //       unless done
 //
@@ -413,12 +413,12 @@ int do_rekey(connection& c, const std::string& kind, const std::string& name, un
     using ms = std::chrono::milliseconds;
     auto left = std::chrono::duration_cast<ms>(std::chrono::duration<double>(timeout_s) - (clock::now() - start));
     auto quiet_left = std::chrono::duration_cast<ms>(std::chrono::duration<double>(stall_s) - (clock::now() - last_seen));
-    if (quiet_left.count() <= 0) {
+    if (answered && quiet_left.count() <= 0) {
       stalled = true;
       break;
     }
     if (left.count() <= 0) break;
-    auto wait = std::min(left, quiet_left);
+    auto wait = answered ? std::min(left, quiet_left) : left;
     if (!c.readable(static_cast<int>(std::max<ms::rep>(1, wait.count())))) continue;
     auto t = c.receive(pname, msg);
     if (t == event && pname == ev) {
@@ -429,6 +429,7 @@ int do_rekey(connection& c, const std::string& kind, const std::string& name, un
       auto r = parse_message(msg);
       answered = true;
       answered_at = wall_now();
+      last_seen = clock::now();  // the stall clock starts once charon took the request
       matches = r["matches"].empty() ? "?" : r["matches"];
       if (r["success"] != "yes") {
         std::fprintf(stderr, "vici_load: rekey %s=%s refused: %s\n", kind.c_str(), name.c_str(), r["errmsg"].c_str());
