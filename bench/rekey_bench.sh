@@ -227,7 +227,7 @@ charon_phase() {
   last=$(awk '{ for (i = 1; i < NF; i++) if ($i == "last_event") print $(i + 1) }' <<<"$out")
   [ -n "$last" ] && [ "${last%.*}" != 0 ] || last=$(now)
   ts=$(charon_quiet "$pa" "$pb")
-  R_CPU=$(cpu_per_sa $(( $(cpu_ticks "$pa" "$pb") - c0 )) "$n")
+  R_CPU=$(cpu_per_sa $(( $(cpu_ticks "$pa" "$pb") - c0 )) "$cur")  # per SA there to rekey
   R_HWM="$(hwm_mib "$pa")/$(hwm_mib "$pb")"
   R_HWM_SUM=$(( $(hwm_mib "$pa") + $(hwm_mib "$pb") ))
   R_WALL=$(elapsed "$t0" "$last")
