@@ -77,6 +77,10 @@ void emit(self_ptr self, sa_event ev) {
 void flush_rekeys(self_ptr self) {
   for (auto& o : self->state.rekeys.take())
     self->send(self->state.registry, rekeyed_atom::value, o.op, self->state.sa->unique_id(), o.child_id, o.ok, o.error);
+  // The IKE SA itself: child id 0.
+  for (auto& o : self->state.ike_rekeys.take())
+    self->send(self->state.registry, rekeyed_atom::value, o.op, self->state.sa->unique_id(), std::uint32_t{0}, o.ok,
+               o.error);
 }
 
 void flush_creates(self_ptr self) {
@@ -114,6 +118,7 @@ void maybe_finish(self_ptr self) {
     emit(self, std::move(ev));
   }
   st.rekeys.close(st.reason);
+  st.ike_rekeys.close(st.reason);
   flush_rekeys(self);
   st.creates.close(st.reason);
   flush_creates(self);
@@ -252,6 +257,7 @@ void drain(self_ptr self) {
   if (acts.capacity() > spare_actions().capacity()) spare_actions() = std::move(acts);
   if (changed && !st.closed) report(self);
   st.rekeys.check(*st.sa);
+  if (!st.closed) st.ike_rekeys.check(*st.sa);
   flush_rekeys(self);
   flush_creates(self);
   if (request_deferred_creates(self)) return drain(self);
@@ -339,6 +345,17 @@ caf::behavior ike_sa_actor(caf::stateful_actor<ike_sa_actor_state>* self, ike_sa
           return;
         }
         st.rekeys.add(op, child_id, *st.sa, sa_of(self).request_child_rekey(child_id));
+        drain(self);
+      },
+      // A bulk IKE SA rekey: the outcome goes to the registry as (rekeyed, op, ike id, 0, ok, error).
+      [self](rekey_ike_atom, std::uint64_t op) {
+        auto& st = self->state;
+        if (st.closed) {
+          self->send(st.registry, rekeyed_atom::value, op, st.sa->unique_id(), std::uint32_t{0}, false,
+                     std::string("the IKE SA is closing"));
+          return;
+        }
+        st.ike_rekeys.add(op, *st.sa, st.sa->request_ike_rekey());
         drain(self);
       },
   };

@@ -13,6 +13,7 @@
 #include "actors/child_create_waiters.hpp"
 #include "actors/event_hub.hpp"
 #include "actors/child_rekey_waiters.hpp"
+#include "actors/ike_rekey_waiters.hpp"
 #include "actors/logger.hpp"
 #include "actors/network/udp_io.hpp"
 #include "actors/timer_batch.hpp"
@@ -56,6 +57,7 @@ struct ike_sa_actor_state {
   std::string reason;
   child_rekey_waiters rekeys;  // CHILD_SA rekeys a bulk `aikectl rekey` waits for
   child_create_waiters creates;  // new CHILD_SAs an initiate waits for
+  ike_rekey_waiters ike_rekeys;  // IKE SA rekeys a bulk `aikectl rekey --ike-sas` waits for
   static inline const char* name = "ike_sa";
 };
 

@@ -38,6 +38,10 @@ using rekeyed_atom = caf::atom_constant<caf::atom("rekeyed")>;
 // new SA -> registry: (reauth, old id, new id) it is complete, delete the old one;
 // control -> registry: (reauth, filter) -> bulk_result counting the IKE SAs asked.
 using reauth_atom = caf::atom_constant<caf::atom("reauth")>;
+// to an SA: (rekeyike, uint64 op) rekeys the IKE SA itself -> the registry gets (rekeyed, op, ike id,
+// child id 0, ok, error) once the new IKE SA is in use and the old one deleted, or it failed;
+// registry: (rekeyike, filter, timeout ms, block[, progress]) -> bulk_result counting IKE SAs
+using rekey_ike_atom = caf::atom_constant<caf::atom("rekeyike")>;
 using update_atom = caf::atom_constant<caf::atom("saupdate")>;    // SA -> registry: (saupdate, sa::ike_summary)
 // SA -> registry after an IKE SA rekey: (ikespi, id, local SPI, bool add) routes (add) or stops
 // routing (remove) that IKE SPI to the SA.

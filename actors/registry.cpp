@@ -372,6 +372,10 @@ void on_gone(self_ptr self, std::uint32_t id, const std::string& reason, bool pe
         }
         break;
       }
+      case bulk_op::kind::rekey_ike:  // normally the SA reported it itself before it went
+        ++op.result.failed;
+        op.result.errors.push_back(label(e, id) + ": the IKE SA went: " + reason);
+        break;
     }
   }
   for (auto op_id : touched) maybe_complete(self, op_id);
@@ -582,6 +586,35 @@ caf::result<bulk_result> start_terminate(self_ptr self, const sa_filter& f, bool
   return caf::result<bulk_result>(caf::delegated<bulk_result>());
 }
 
+// (rekeyike, filter, ...): rekeys every matching established IKE SA itself (its CHILD_SAs move to
+// the new IKE SA). Blocking, each SA answers (rekeyed, op, id, 0, ...) once the new IKE SA is in
+// use and the old one deleted (or the rekey failed), and the answer counts IKE SAs. Without
+// `block` the answer only counts the IKE SAs asked.
+caf::result<bulk_result> start_rekey_ike(self_ptr self, const sa_filter& f, std::uint32_t timeout_ms, bool block,
+                                         caf::actor progress) {
+  auto& st = self->state;
+  bulk_op op;
+  op.what = bulk_op::kind::rekey_ike;
+  auto op_id = st.next_op++;
+  for (auto& [id, e] : st.sas) {
+    if (e.half_open || !matches(e, id, f)) continue;
+    ++op.result.matched;
+    if (!block) {
+      self->send(e.handle, rekey_atom::value);
+      continue;
+    }
+    op.pending.insert(id);
+    self->send(e.handle, rekey_ike_atom::value, op_id);
+  }
+  if (!block) op.result.completed = op.result.matched;
+  if (!block || op.pending.empty()) return op.result;
+  op.promise = self->make_response_promise();
+  op.progress = std::move(progress);
+  st.ops.emplace(op_id, std::move(op));
+  self->delayed_send(self, std::chrono::milliseconds(timeout_ms), timeout_atom::value, op_id);
+  return caf::result<bulk_result>(caf::delegated<bulk_result>());
+}
+
 // (rekey, filter, ...): asks the IKE SA actor of every matching CHILD_SA to rekey it, carrying
 // the operation's id; each SA answers (rekeyed, op, ...) once that rekey completed or failed, and the answer counts them (blocking). Without `block` the
 // answer only counts the CHILD_SAs asked and the rekeys complete in the background.
@@ -631,8 +664,21 @@ void on_rekeyed(self_ptr self, std::uint64_t op_id, std::uint32_t ike_id, std::u
                 const std::string& error) {
   auto& st = self->state;
   auto it = st.ops.find(op_id);
-  if (it == st.ops.end() || it->second.what != bulk_op::kind::rekey_child) return;  // timed out meanwhile
+  if (it == st.ops.end()) return;  // timed out meanwhile
   auto& op = it->second;
+  if (op.what == bulk_op::kind::rekey_ike) {
+    if (!op.pending.erase(ike_id)) return;
+    if (ok) {
+      ++op.result.completed;
+    } else {
+      ++op.result.failed;
+      auto e = st.sas.find(ike_id);
+      op.result.errors.push_back((e == st.sas.end() ? std::to_string(ike_id) : label(e->second, ike_id)) + ": " + error);
+    }
+    maybe_complete(self, op_id);
+    return;
+  }
+  if (op.what != bulk_op::kind::rekey_child) return;
   auto c = op.children.find(ike_id);
   if (c == op.children.end() || !c->second.erase(child_id)) return;
   if (ok) {
@@ -785,6 +831,9 @@ caf::behavior registry_actor(caf::stateful_actor<registry_state>* self, std::sha
       },
       [self](child_made_atom, std::uint64_t op_id, std::uint32_t ike_id, const std::string& child, bool ok,
              const std::string& error) { on_child_made(self, op_id, ike_id, child, ok, error); },
+      [self](rekey_ike_atom, const sa_filter& f, std::uint32_t timeout_ms, bool block, caf::actor progress) {
+        return start_rekey_ike(self, f, timeout_ms, block, std::move(progress));
+      },
       [self](rekeyed_atom, std::uint64_t op_id, std::uint32_t ike_id, std::uint32_t child_id, bool ok,
              const std::string& error) { on_rekeyed(self, op_id, ike_id, child_id, ok, error); },
       [self](list_atom, const sa_filter& f) {

@@ -38,7 +38,7 @@ struct registry_entry {
 // A bulk operation in progress: which SAs (or CHILD_SAs) it still waits for.
 struct bulk_op {
   // create_child: an initiate that waits for its CHILD_SAs (on a new or an existing IKE SA).
-  enum class kind { initiate, terminate_ike, terminate_child, rekey_child, create_child } what = kind::terminate_ike;
+  enum class kind { initiate, terminate_ike, terminate_child, rekey_child, create_child, rekey_ike } what = kind::terminate_ike;
   std::set<std::uint32_t> pending;                          // IKE SA ids
   std::map<std::uint32_t, std::set<std::uint32_t>> children;  // terminate_child, rekey_child: IKE id -> child ids
   bool all = false;       // terminate --all: SAs that appear meanwhile are terminated too

@@ -17,11 +17,19 @@
 //   Both print "done|settled|timeout total T half_open H last_change EPOCH_S".
 //   vici_load SOCKET stats
 //       prints "total T half_open H"
+//   vici_load SOCKET rekey ike|child NAME COUNT TIMEOUT_S [STALL_S=60]
+//       subscribes to charon's `ike-rekey` (or `child-rekey`) events, sends one `rekey` request for
+//       every IKE SA (or CHILD_SA) named NAME (charon answers once the rekeys are queued, without
+//       waiting for them), then counts rekey events until COUNT arrived, TIMEOUT_S passed, or no
+//       event came for STALL_S seconds after the answer (rekeys lost: their IKE SAs failed); prints
+//       "done|timeout|stalled matches M events E answered_at EPOCH_S last_event EPOCH_S"; exit 1
+//       unless done
 //
 // Wire format (strongSwan's vici README): every packet is a 32-bit big-endian length followed by
 // that many octets; the first octet is the packet type, named types carry an 8-bit length and the
 // name, and the rest is a message: a sequence of elements (section start/end, key=value, list
 // start/item/end), names with an 8-bit length, values with a 16-bit big-endian length.
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -212,6 +220,14 @@ class connection {
     return type;
   }
 
+  // True when a packet can be read within MS milliseconds.
+  bool readable(int ms) {
+    pollfd p{fd_, POLLIN, 0};
+    int r = ::poll(&p, 1, ms);
+    if (r < 0 && errno != EINTR) throw std::runtime_error(std::string("poll: ") + std::strerror(errno));
+    return r > 0;
+  }
+
   // One request, waiting for its response (events in between are skipped).
   flat_message call(std::string_view command, const message_builder& args) {
     send(args.packet(cmd_request, command));
@@ -371,13 +387,72 @@ int poll_stats(connection& c, double timeout_s, double settle_s, Done done) {
   }
 }
 
+double wall_now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
+
+// One `rekey` request by name (KIND is "ike" or "child"), then counts charon's rekey events of that
+// kind until COUNT arrived. The events are subscribed to first, so none is missed.
+int do_rekey(connection& c, const std::string& kind, const std::string& name, unsigned long count, double timeout_s,
+             double stall_s) {
+  const std::string ev = kind + "-rekey";
+  c.send(message_builder{}.packet(event_register, ev));
+  std::string pname, msg;
+  for (;;) {
+    auto t = c.receive(pname, msg);
+    if (t == event_confirm) break;
+    if (t == event_unknown) throw std::runtime_error("charon does not know the vici event '" + ev + "'");
+  }
+  using clock = std::chrono::steady_clock;
+  auto start = clock::now();
+  c.send(message_builder{}.kv(kind, name).packet(cmd_request, "rekey"));
+  unsigned long events = 0;
+  std::string matches = "?";
+  double answered_at = 0, last_event = 0;
+  bool answered = false, stalled = false;
+  auto last_seen = clock::now();
+  while (events < count || !answered) {
+    using ms = std::chrono::milliseconds;
+    auto left = std::chrono::duration_cast<ms>(std::chrono::duration<double>(timeout_s) - (clock::now() - start));
+    auto quiet_left = std::chrono::duration_cast<ms>(std::chrono::duration<double>(stall_s) - (clock::now() - last_seen));
+    if (answered && quiet_left.count() <= 0) {
+      stalled = true;
+      break;
+    }
+    if (left.count() <= 0) break;
+    auto wait = answered ? std::min(left, quiet_left) : left;
+    if (!c.readable(static_cast<int>(std::max<ms::rep>(1, wait.count())))) continue;
+    auto t = c.receive(pname, msg);
+    if (t == event && pname == ev) {
+      ++events;
+      last_seen = clock::now();
+      last_event = wall_now();
+    } else if (t == cmd_response) {
+      auto r = parse_message(msg);
+      answered = true;
+      answered_at = wall_now();
+      last_seen = clock::now();  // the stall clock starts once charon took the request
+      matches = r["matches"].empty() ? "?" : r["matches"];
+      if (r["success"] != "yes") {
+        std::fprintf(stderr, "vici_load: rekey %s=%s refused: %s\n", kind.c_str(), name.c_str(), r["errmsg"].c_str());
+        return 1;
+      }
+    } else if (t == cmd_unknown) {
+      throw std::runtime_error("charon does not know the vici command 'rekey'");
+    }
+  }
+  bool done = answered && events >= count;
+  std::printf("%s matches %s events %lu answered_at %.6f last_event %.6f\n", done ? "done" : stalled ? "stalled" : "timeout", matches.c_str(),
+              events, answered_at, last_event);
+  return done ? 0 : 1;
+}
+
 int usage() {
   std::fprintf(stderr,
                "usage: vici_load SOCKET initiate CHILD IKE COUNT [WINDOW [MAX_HALF_OPEN]]\n"
                "       vici_load SOCKET terminate IKE\n"
                "       vici_load SOCKET wait-up N TIMEOUT_S\n"
                "       vici_load SOCKET wait-empty TIMEOUT_S\n"
-               "       vici_load SOCKET stats\n");
+               "       vici_load SOCKET stats\n"
+               "       vici_load SOCKET rekey ike|child NAME COUNT TIMEOUT_S [STALL_S]\n");
   return 2;
 }
 
@@ -409,6 +484,14 @@ int main(int argc, char** argv) {
       auto t = static_cast<double>(to_number(a[2], "TIMEOUT_S"));
       connection c(a[0]);
       return poll_stats(c, t, 1e9, [](const sa_counts& s) { return s.total == 0; });
+    }
+    if (cmd == "rekey" && (a.size() == 6 || a.size() == 7)) {
+      if (a[2] != "ike" && a[2] != "child") throw std::invalid_argument("rekey needs ike or child, not '" + a[2] + "'");
+      auto n = to_number(a[4], "COUNT");
+      auto t = static_cast<double>(to_number(a[5], "TIMEOUT_S"));
+      auto stall = a.size() == 7 ? static_cast<double>(to_number(a[6], "STALL_S")) : 60.0;
+      connection c(a[0]);
+      return do_rekey(c, a[2], a[3], n, t, stall);
     }
     if (cmd == "stats" && a.size() == 2) {
       connection c(a[0]);

@@ -149,7 +149,10 @@ int main(int argc, char** argv) {
   auto* r_ike_id = rekey->add_option("--ike-id", ike_id, "the IKE SA with this unique id");
   auto* r_child = rekey->add_option("--child", child_name, "CHILD_SAs with this name");
   auto* r_child_id = rekey->add_option("--child-id", child_id, "the CHILD_SA with this unique id");
-  auto* r_all = rekey->add_flag("--all", all, "every SA");
+  auto* r_all = rekey->add_flag("--all", all, "every CHILD_SA (with --ike-sas: every IKE SA)");
+  bool rekey_ike_sas = false;
+  rekey->add_flag("--ike-sas", rekey_ike_sas,
+                  "with --all: rekey the IKE SAs themselves (their CHILD_SAs move to the new IKE SA), not the CHILD_SAs");
   rekey->add_option("--timeout", timeout, "seconds to wait")->capture_default_str();
   bool rekey_progress = false, rekey_noblock = false;
   rekey->add_flag("--noblock", rekey_noblock, "do not wait for the rekeys to complete");
@@ -242,6 +245,7 @@ int main(int argc, char** argv) {
       }
       args.push_back("reauth");
     }
+    if (!is_term && rekey_ike_sas) args.push_back("ike-sas");
     if (noblock) args.push_back("noblock");
     put("timeout", std::to_string(timeout));
   }

@@ -603,21 +603,26 @@ caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor
         if (cmd == "rekey") {
           sa_filter f;
           if (auto why = filter_of(args, "rekey", f); !why.empty()) return reply(exit_usage, why);
-          // --ike / --ike-id rekey IKE SAs (answered once asked), --child / --child-id / --all
-          // CHILD_SAs: blocking (the default), the answer counts the CHILD_SAs whose rekey really
+          // --ike / --ike-id, and --all --ike-sas, rekey IKE SAs; --child / --child-id / --all
+          // CHILD_SAs. Blocking (the default), the answer counts the SAs whose rekey really
           // completed (new SA in, old one out).
-          const bool ike = f.kind == sa_filter::by::ike_name || f.kind == sa_filter::by::ike_id;
+          const bool child_filter = f.kind == sa_filter::by::child_name || f.kind == sa_filter::by::child_id;
+          if (args.count("ike-sas") && child_filter)
+            return reply(exit_usage, "--ike-sas goes with --all, --ike or --ike-id, not with --child / --child-id\n");
+          const bool ike = !child_filter && (f.kind != sa_filter::by::all || args.count("ike-sas"));
           if (args.count("reauth")) return reauth_command(self, st.registry, f, ike, json);
           const std::string what = ike ? "IKE SA" : "CHILD_SA";
           std::uint32_t timeout = 30;
           if (args.count("timeout") && !get_u32(args, "timeout", timeout))
             return reply(exit_usage, "--timeout needs a number of seconds\n");
-          bool block = !args.count("noblock") && !ike;
+          bool block = !args.count("noblock");
           auto progress = progress_target(self, args);  // before the promise takes the sender over
           auto rp = self->make_response_promise();
-          self->request(st.registry, std::chrono::seconds(timeout + 30), rekey_atom::value, f, timeout * 1000, block,
-                        std::move(progress))
-              .then(
+          auto req = ike ? self->request(st.registry, std::chrono::seconds(timeout + 30), rekey_ike_atom::value, f,
+                                         timeout * 1000, block, std::move(progress))
+                         : self->request(st.registry, std::chrono::seconds(timeout + 30), rekey_atom::value, f,
+                                         timeout * 1000, block, std::move(progress));
+          std::move(req).then(
                   [rp, json, block, what](bulk_result& r) mutable {
                     if (r.matched == 0) {
                       rp.deliver(exit_failed, json ? bulk_text("rekeyed", r, true) : "no matching " + what + "\n");

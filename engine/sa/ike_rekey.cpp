@@ -73,6 +73,12 @@ std::vector<ike_sa::spare_view> ike_sa::spare_sas() const {
   return v;
 }
 
+bool ike_sa::ike_rekey_under_way() const {
+  auto is_rekey = [](const queued_request& q) { return q.kind == queued::rekey_ike; };
+  return ike_rekey_out_ || collision_ || (in_flight_ && is_rekey(*in_flight_)) ||
+         std::any_of(queue_.begin(), queue_.end(), is_rekey);
+}
+
 boxed<ike_sa::retiring_sa>& ike_sa::spare_record(spare s) { return s == spare::old_sa ? retiring_ : redundant_; }
 
 namespace {

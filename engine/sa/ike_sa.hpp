@@ -140,6 +140,8 @@ class ike_sa {
     bool we_delete = false;
   };
   std::vector<spare_view> spare_sas() const;
+  // Our own IKE SA rekey is queued, in flight, or in a collision not resolved yet.
+  bool ike_rekey_under_way() const;
   bool nat_detected() const { return nat_local_ || nat_remote_; }
   const std::map<std::uint32_t, child_sa>& children() const { return children_; }
 

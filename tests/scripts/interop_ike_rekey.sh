@@ -117,7 +117,8 @@ expect_ike_rekey() {
   cout=$(field "$conn" children[0].spi_out)
   case $who in
     aiked) out=$(aikectl_in "$NS_A" "$WORK/a" rekey --ike "$conn") || fail "aikectl rekey --ike $conn: $out"
-           grep -q "rekeying 1 IKE SA" <<<"$out" || fail "aikectl rekey --ike $conn said: $out" ;;
+           # blocks until the new IKE SA is in use and the old one deleted
+           grep -qx "rekeyed 1 / 1" <<<"$out" || fail "aikectl rekey --ike $conn said: $out" ;;
     charon) swanctl_in "$WORK/b" --rekey --ike "$conn" >"$WORK/b/rekey.log" 2>&1 ||
               fail "swanctl --rekey --ike $conn: $(cat "$WORK/b/rekey.log")" ;;
     timer) ;;
