@@ -23,6 +23,16 @@ struct parse_ctx {
   const xfrm_event_listener::callback* cb;
 };
 
+void read_selector(xfrm_event& ev, const xfrm_selector& sel) {
+  ev.sel_src = from_xfrm(sel.saddr, sel.family);
+  ev.sel_dst = from_xfrm(sel.daddr, sel.family);
+  ev.sel_src_prefix = sel.prefixlen_s;
+  ev.sel_dst_prefix = sel.prefixlen_d;
+  ev.sel_proto = sel.proto;
+  ev.sel_sport = ntohs(sel.sport);
+  ev.sel_dport = ntohs(sel.dport);
+}
+
 int on_message(nl_msg* msg, void* arg) {
   auto* ctx = static_cast<parse_ctx*>(arg);
   if (auto ev = parse_xfrm_event(nlmsg_hdr(msg)); ev && *ctx->cb) (*ctx->cb)(*ev);
@@ -48,13 +58,7 @@ std::optional<xfrm_event> parse_xfrm_event(const nlmsghdr* hc) {
     ev.dst = from_xfrm(a->id.daddr, a->policy.sel.family ? a->policy.sel.family : a->sel.family);
     ev.policy_index = a->policy.index;
     ev.policy_priority = a->policy.priority;
-    ev.sel_src = from_xfrm(a->sel.saddr, a->sel.family);
-    ev.sel_dst = from_xfrm(a->sel.daddr, a->sel.family);
-    ev.sel_src_prefix = a->sel.prefixlen_s;
-    ev.sel_dst_prefix = a->sel.prefixlen_d;
-    ev.sel_proto = a->sel.proto;
-    ev.sel_sport = ntohs(a->sel.sport);
-    ev.sel_dport = ntohs(a->sel.dport);
+    read_selector(ev, a->sel);
     // The template's reqid is the first XFRMA_TMPL entry, when the kernel includes it.
     if (nlattr* t = nlmsg_find_attr(h, sizeof(xfrm_user_acquire), XFRMA_TMPL);
         t && nla_len(t) >= static_cast<int>(sizeof(xfrm_user_tmpl)))
@@ -63,13 +67,7 @@ std::optional<xfrm_event> parse_xfrm_event(const nlmsghdr* hc) {
     auto* id = static_cast<xfrm_userpolicy_id*>(nlmsg_data(h));
     ev.what = xfrm_event::kind::migrate;
     ev.dir = id->dir;
-    ev.sel_src = from_xfrm(id->sel.saddr, id->sel.family);
-    ev.sel_dst = from_xfrm(id->sel.daddr, id->sel.family);
-    ev.sel_src_prefix = id->sel.prefixlen_s;
-    ev.sel_dst_prefix = id->sel.prefixlen_d;
-    ev.sel_proto = id->sel.proto;
-    ev.sel_sport = ntohs(id->sel.sport);
-    ev.sel_dport = ntohs(id->sel.dport);
+    read_selector(ev, id->sel);
     // XFRMA_MIGRATE: an array of xfrm_user_migrate, one per moved template.
     nlattr* m = nlmsg_find_attr(h, sizeof(xfrm_userpolicy_id), XFRMA_MIGRATE);
     if (!m) return std::nullopt;

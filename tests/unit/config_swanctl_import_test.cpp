@@ -447,7 +447,7 @@ TEST(SwanctlImport, BadMarksAreReportedAndLeftOut) {
 }
 secrets { ike { secret = x } }
 )");
-  EXPECT_TRUE(reported(r, "connections.c.children.net.mark_in", 8)) << report_text(r);
+  EXPECT_TRUE(reported(r, "connections.c.children.net.mark_in", 7)) << report_text(r);
   EXPECT_EQ(r.unsupported.size(), 1u) << report_text(r);
   EXPECT_EQ(r.toml.find("mark_in"), std::string::npos) << r.toml;
   EXPECT_NE(r.toml.find("mark_out = \"%unique-dir\""), std::string::npos) << r.toml;
