@@ -1,5 +1,7 @@
 #include "actors/child_install_params.hpp"
 
+#include <tuple>
+
 namespace aike::actors {
 
 namespace {
@@ -12,7 +14,20 @@ std::uint64_t soft_limit(const sa::volume_lifetime& v, const std::function<std::
   return jitter >= v.rekey ? 1 : v.rekey - jitter;
 }
 
+kernel::child_install::mark resolve(const sa::xfrm_mark& m, std::uint32_t unique_value) {
+  if (m.mask == 0) return {};
+  if (m.unique == sa::xfrm_mark::uniqueness::none) return {m.value, m.mask};
+  return {unique_value & m.mask, m.mask};
+}
+
 }  // namespace
+
+std::pair<kernel::child_install::mark, kernel::child_install::mark> resolve_marks(const sa::child_config& cc,
+                                                                                   std::uint32_t reqid) {
+  bool per_dir = cc.mark_in.unique == sa::xfrm_mark::uniqueness::per_direction ||
+                 cc.mark_out.unique == sa::xfrm_mark::uniqueness::per_direction;
+  return {resolve(cc.mark_in, reqid), resolve(cc.mark_out, per_dir ? reqid + unique_dir_out_offset : reqid)};
+}
 
 kernel::sa_lifetime volume_lifetime_for(const sa::child_config& cc, const std::function<std::uint64_t()>& random) {
   kernel::sa_lifetime l;
@@ -37,6 +52,7 @@ kernel::child_install child_install_params(std::uint32_t ike_id, const sa::conne
       if (cc.name == child.name) {
         ci.replay_window = cc.replay_window;
         ci.lifetime = volume_lifetime_for(cc, random);
+        std::tie(ci.mark_in, ci.mark_out) = resolve_marks(cc, child.reqid);
         break;
       }
   return ci;

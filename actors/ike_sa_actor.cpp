@@ -313,6 +313,17 @@ caf::behavior ike_sa_actor(caf::stateful_actor<ike_sa_actor_state>* self, ike_sa
         }
         drain(self);
       },
+      // A kernel MIGRATE moved the tunnel endpoints (the registry checked they were ours).
+      [self](migrate_atom, const ip_address& local, const ip_address& remote) {
+        auto& st = self->state;
+        if (st.closed) return;
+        auto was_l = st.sa->local().addr, was_r = st.sa->remote().addr;
+        if (was_l == local && was_r == remote) return;
+        st.sa->migrate_addresses(local, remote);
+        st.log(level::info, "kernel MIGRATE: IKE SA endpoints " + was_l.to_string() + " <-> " + was_r.to_string() +
+                                " moved to " + local.to_string() + " <-> " + remote.to_string());
+        report(self);
+      },
       [self](child_del_atom, std::uint32_t child_id) {
         if (self->state.closed) return;
         sa_of(self).request_child_delete(child_id);

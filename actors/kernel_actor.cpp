@@ -1,6 +1,8 @@
 #include "actors/kernel_actor.hpp"
 
+#include "actors/id_source.hpp"
 #include "actors/messages.hpp"
+#include "actors/spi_pool.hpp"
 
 namespace aike::actors {
 
@@ -13,6 +15,32 @@ void arm_purge(caf::stateful_actor<kernel_state>* self, std::chrono::millisecond
   self->delayed_send(self, wait, purge_atom::value);
 }
 
+constexpr std::chrono::seconds spi_refresh{10};
+
+// Brings the pool's SPIs for `local` back to spi_pool::target: releases aged reservations, reserves
+// new ones. A refusal turns the pool off with one log line (SPIs are then picked at random).
+void top_up_spis(caf::stateful_actor<kernel_state>* self, kernel::backend* be, const ip_address& local) {
+  auto& pool = spi_pool::global();
+  if (!pool.enabled()) return;
+  std::vector<std::uint32_t> aged;
+  bool first = pool.size(local) == 0 && !pool.serves(local);
+  std::size_t n = pool.missing(local, spi_pool::clock::now(), aged);
+  for (auto spi : aged) be->release_spi(local, spi);
+  for (std::size_t i = 0; i < n; ++i) {
+    auto spi = be->reserve_spi(local, next_reqid());
+    if (!spi) {
+      self->state.log(level::warning, "XFRM_MSG_ALLOCSPI refused (" + spi.err().message +
+                                          "): inbound SPIs are picked at random by aiked from now on");
+      pool.disable();
+      return;
+    }
+    pool.put(local, *spi, spi_pool::clock::now());
+  }
+  if (first && n)
+    self->state.log(level::info, "inbound SPIs for " + local.to_string() + " are reserved by the kernel " +
+                                     "(XFRM_MSG_ALLOCSPI), " + std::to_string(spi_pool::target) + " ahead");
+}
+
 }  // namespace
 
 caf::behavior kernel_actor(caf::stateful_actor<kernel_state>* self, std::shared_ptr<kernel::backend> backend,
@@ -20,6 +48,11 @@ caf::behavior kernel_actor(caf::stateful_actor<kernel_state>* self, std::shared_
   self->state.log = std::move(log);
   auto* be = backend.get();
   self->attach_functor([backend] {});  // the backend lives as long as the actor
+  if (be->reserves_spis()) {
+    spi_pool::global().enable(caf::actor_cast<caf::actor>(self));
+    self->attach_functor([] { spi_pool::global().disable(); });
+    self->delayed_send(self, spi_refresh, spi_atom::value);
+  }
   return {
       [self, be](install_atom, const kernel::child_install& c) {
         auto r = be->install(c);
@@ -49,6 +82,25 @@ caf::behavior kernel_actor(caf::stateful_actor<kernel_state>* self, std::shared_
         self->state.log(level::info, "trap policies for " + t.connection + "/" + t.child + " installed (reqid " +
                                          std::to_string(t.reqid) + ")");
         return caf::make_message(true, std::string());
+      },
+      [self, be](spi_atom, const ip_address& local) { top_up_spis(self, be, local); },
+      [self, be](spi_atom) {
+        for (const auto& a : spi_pool::global().addresses()) top_up_spis(self, be, a);
+        if (spi_pool::global().enabled()) self->delayed_send(self, spi_refresh, spi_atom::value);
+      },
+      [self, be](migrate_atom, std::uint32_t reqid, const ip_address& old_local, const ip_address& old_remote,
+                 const ip_address& new_local, const ip_address& new_remote) {
+        std::uint32_t n = be->note_migrate(reqid, old_local, old_remote, new_local, new_remote);
+        if (n)
+          self->state.log(level::info, "kernel MIGRATE of reqid " + std::to_string(reqid) + ": " + std::to_string(n) +
+                                           " CHILD_SA(s) now " + new_local.to_string() + " <-> " + new_remote.to_string());
+      },
+      // No reply: the registry sends this one-way.
+      [self, be](trap_atom, remove_atom, std::uint32_t reqid) {
+        if (auto r = be->remove_trap(reqid); !r)
+          self->state.log(level::error, "removing the trap policies of reqid " + std::to_string(reqid) + " failed: " + r.err().message);
+        else
+          self->state.log(level::info, "trap policies of reqid " + std::to_string(reqid) + " removed");
       },
   };
 }

@@ -8,8 +8,17 @@
 
 namespace aike::actors {
 
-void install_traps(caf::stateful_actor<registry_state>* self) {
+namespace {
+
+bool same_trap(const kernel::trap_install& a, const kernel::trap_install& b) {
+  return a.connection == b.connection && a.child == b.child && a.local == b.local && a.remote == b.remote &&
+         a.local_ts == b.local_ts && a.remote_ts == b.remote_ts && a.mode == b.mode;
+}
+
+// The traps the configuration asks for now (reqid 0: not assigned yet).
+std::vector<kernel::trap_install> wanted_traps(caf::stateful_actor<registry_state>* self) {
   auto& st = self->state;
+  std::vector<kernel::trap_install> out;
   for (const auto& c : st.cfg->connections) {
     const auto& ike = *c.ike;
     for (const auto& ch : c.children) {
@@ -19,7 +28,6 @@ void install_traps(caf::stateful_actor<registry_state>* self) {
       kernel::trap_install t;
       t.connection = c.name();
       t.child = ch.name;
-      t.reqid = next_reqid();
       t.remote = ike.remote_addrs.front();
       if (!ike.local_addrs.empty()) {
         t.local = ike.local_addrs.front();
@@ -33,21 +41,66 @@ void install_traps(caf::stateful_actor<registry_state>* self) {
       t.local_ts = cc->local_ts;
       t.remote_ts = cc->remote_ts;
       t.mode = cc->mode;
-      st.traps[t.reqid] = {t.connection, t.child};
-      std::string name = t.connection + "/" + t.child;
-      std::uint32_t reqid = t.reqid;
-      self->request(st.kernel, caf::infinite, trap_atom::value, std::move(t))
-          .then(
-              [self, name, reqid](bool ok, const std::string& err) {
-                if (ok) return;
-                self->state.traps.erase(reqid);
-                self->state.log(level::error, "start_action = \"trap\" for " + name + ": " + err);
-              },
-              [self, name, reqid](const caf::error& e) {
-                self->state.traps.erase(reqid);
-                self->state.log(level::error, "trap for " + name + ": the kernel actor failed: " + caf::to_string(e));
-              });
+      out.push_back(std::move(t));
     }
+  }
+  return out;
+}
+
+void put_trap(caf::stateful_actor<registry_state>* self, kernel::trap_install t) {
+  auto& st = self->state;
+  st.traps[t.reqid] = t;
+  std::string name = t.connection + "/" + t.child;
+  std::uint32_t reqid = t.reqid;
+  self->request(st.kernel, caf::infinite, trap_atom::value, std::move(t))
+      .then(
+          [self, name, reqid](bool ok, const std::string& err) {
+            if (ok) return;
+            self->state.traps.erase(reqid);
+            self->state.log(level::error, "start_action = \"trap\" for " + name + ": " + err);
+          },
+          [self, name, reqid](const caf::error& e) {
+            self->state.traps.erase(reqid);
+            self->state.log(level::error, "trap for " + name + ": the kernel actor failed: " + caf::to_string(e));
+          });
+}
+
+}  // namespace
+
+void install_traps(caf::stateful_actor<registry_state>* self) { sync_traps(self); }
+
+void sync_traps(caf::stateful_actor<registry_state>* self) {
+  auto& st = self->state;
+  auto wanted = wanted_traps(self);
+  std::vector<bool> placed(wanted.size(), false);
+  for (auto it = st.traps.begin(); it != st.traps.end();) {
+    const auto& have = it->second;
+    std::string name = have.connection + "/" + have.child;
+    std::size_t i = 0;
+    while (i < wanted.size() && (wanted[i].connection != have.connection || wanted[i].child != have.child)) ++i;
+    if (i < wanted.size() && same_trap(wanted[i], have)) {
+      placed[i] = true;  // unchanged: its policies stay
+      ++it;
+      continue;
+    }
+    // Removed, or changed: the old policies go first (a changed trap keeps its reqid), so that a
+    // selector both have is free again for the new ones. The kernel actor handles both in order.
+    std::uint32_t reqid = it->first;
+    self->send(st.kernel, trap_atom::value, remove_atom::value, reqid);
+    it = st.traps.erase(it);
+    if (i < wanted.size()) {
+      st.log(level::info, "trap " + name + " changed by a reload: replacing its policies (reqid " + std::to_string(reqid) + ")");
+      wanted[i].reqid = reqid;
+      placed[i] = true;
+      put_trap(self, std::move(wanted[i]));
+    } else {
+      st.log(level::info, "trap " + name + " is gone after a reload: removing its policies (reqid " + std::to_string(reqid) + ")");
+    }
+  }
+  for (std::size_t i = 0; i < wanted.size(); ++i) {
+    if (placed[i]) continue;
+    wanted[i].reqid = next_reqid();
+    put_trap(self, std::move(wanted[i]));
   }
 }
 
@@ -61,7 +114,8 @@ void on_acquire(caf::stateful_actor<registry_state>* self, const kernel::xfrm_ev
     st.log(level::debug, "acquire for reqid " + std::to_string(ev.reqid) + " (" + packet + ") is not one of our traps");
     return;
   }
-  const auto& [conn, child] = it->second;
+  const std::string& conn = it->second.connection;
+  const std::string& child = it->second.child;
   // An IKE SA of the connection that is up gets the child by CREATE_CHILD_SA (the initiate below
   // finds it), unless it has that child already or an initiate is creating it.
   for (const auto& [op_id, op] : st.ops)
@@ -106,11 +160,58 @@ void on_expire(caf::stateful_actor<registry_state>* self, const kernel::xfrm_eve
   st.log(level::debug, std::string(hard ? "hard" : "soft") + " expire of " + sa_text + ": no CHILD_SA of ours");
 }
 
+void on_migrate(caf::stateful_actor<registry_state>* self, const kernel::xfrm_event& ev) {
+  auto& st = self->state;
+  for (const auto& m : migrate_moves(ev)) {
+    std::string moved = m.old_local.to_string() + " <-> " + m.old_remote.to_string() + " to " +
+                        m.new_local.to_string() + " <-> " + m.new_remote.to_string();
+    bool found = false;
+    for (const auto& [id, e] : st.sas) {
+      for (const auto& c : e.summary.children) {
+        if (c.reqid != m.reqid) continue;
+        found = true;
+        std::string who = e.connection + "[" + std::to_string(id) + "] " + c.name + "{" + std::to_string(c.id) + "}";
+        st.log(level::info, who + ": kernel MIGRATE (reqid " + std::to_string(m.reqid) + ") moved its SAs and policies from " + moved);
+        self->send(st.kernel, migrate_atom::value, m.reqid, m.old_local, m.old_remote, m.new_local, m.new_remote);
+        // The tunnel endpoints were the IKE SA's: IKE follows them (as for Mobile IPv6).
+        if (e.summary.local.addr == m.old_local && e.summary.remote.addr == m.old_remote)
+          self->send(e.handle, migrate_atom::value, m.new_local, m.new_remote);
+        else if (!(e.summary.local.addr == m.new_local && e.summary.remote.addr == m.new_remote))
+          st.log(level::info, who + ": the IKE SA's endpoints " + e.summary.local.addr.to_string() + " <-> " +
+                                  e.summary.remote.addr.to_string() + " are not the migrated tunnel's; IKE stays where it is");
+        break;
+      }
+      if (found) break;
+    }
+    if (!found)
+      st.log(level::debug, "kernel MIGRATE of reqid " + std::to_string(m.reqid) + " (" + moved + "): no CHILD_SA of ours");
+  }
+}
+
 }  // namespace
+
+std::vector<migrate_move> migrate_moves(const kernel::xfrm_event& ev) {
+  std::vector<migrate_move> out;
+  if (ev.what != kernel::xfrm_event::kind::migrate) return out;
+  bool outbound = ev.dir == 1;  // XFRM_POLICY_OUT
+  for (const auto& x : ev.migrations) {
+    if (x.proto != 50) continue;  // ESP templates only: aike installs nothing else
+    migrate_move m;
+    m.reqid = x.reqid;
+    m.old_local = outbound ? x.old_src : x.old_dst;
+    m.old_remote = outbound ? x.old_dst : x.old_src;
+    m.new_local = outbound ? x.new_src : x.new_dst;
+    m.new_remote = outbound ? x.new_dst : x.new_src;
+    out.push_back(m);
+  }
+  return out;
+}
 
 void on_kernel_event(caf::stateful_actor<registry_state>* self, const kernel::xfrm_event& ev) {
   if (ev.what == kernel::xfrm_event::kind::acquire)
     on_acquire(self, ev);
+  else if (ev.what == kernel::xfrm_event::kind::migrate)
+    on_migrate(self, ev);
   else
     on_expire(self, ev);
 }

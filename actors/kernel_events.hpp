@@ -4,9 +4,13 @@
 //  - on_kernel_event (from the XFRM listener, or the userspace backend's byte/packet expires): an
 //    acquire on a trap's reqid initiates that connection's child (unless an IKE SA of the
 //    connection already exists); an expire finds the CHILD_SA by reqid and SPI — hard: its IKE
-//    SA actor deletes it; soft: its IKE SA actor rekeys it.
+//    SA actor deletes it; soft: its IKE SA actor rekeys it; a migrate finds the CHILD_SA by reqid,
+//    has the kernel actor update the backend's records and, when the moved template addresses were
+//    the IKE SA's endpoints, moves the IKE SA to the new addresses.
 #pragma once
 #include <caf/all.hpp>
+
+#include <vector>
 
 #include "actors/registry.hpp"
 #include "kernel/xfrm_events.hpp"
@@ -14,6 +18,17 @@
 namespace aike::actors {
 
 void install_traps(caf::stateful_actor<registry_state>* self);
+// After a reload: installs the traps of added children, replaces those whose selectors, addresses
+// or mode changed (same reqid), removes those no longer configured; unchanged traps stay as they are.
+void sync_traps(caf::stateful_actor<registry_state>* self);
+// One move of a kernel MIGRATE as our side and the peer's: the policy's direction says which
+// template address is ours (out: the source; in and fwd: the destination).
+struct migrate_move {
+  std::uint32_t reqid = 0;
+  ip_address old_local, old_remote, new_local, new_remote;
+};
+std::vector<migrate_move> migrate_moves(const kernel::xfrm_event& ev);
+
 void on_kernel_event(caf::stateful_actor<registry_state>* self, const kernel::xfrm_event& ev);
 
 }  // namespace aike::actors

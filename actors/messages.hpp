@@ -57,9 +57,16 @@ using remove_atom = caf::atom_constant<caf::atom("remove")>;    // (remove, chil
 using purge_atom = caf::atom_constant<caf::atom("purge")>;      // kernel actor to itself: put-off clean-up
 using list_atom = caf::atom_constant<caf::atom("list")>;        // registry: (list, filter) -> snapshots; kernel: (list) -> children
 // main -> registry: (trap) installs the traps of start_action = "trap" children;
-// registry -> kernel: (trap, kernel::trap_install) -> (bool ok, std::string error)
+// registry -> kernel: (trap, kernel::trap_install) -> (bool ok, std::string error);
+// (trap, remove, uint32 reqid) removes one trap's policies (no reply)
 using trap_atom = caf::atom_constant<caf::atom("trap")>;
 using kevent_atom = caf::atom_constant<caf::atom("kevent")>;  // XFRM listener -> registry: (kevent, kernel::xfrm_event)
+// registry -> kernel: (migrate, reqid, old local, old remote, new local, new remote), no reply;
+// registry -> SA: (migrate, new local, new remote) after a kernel MIGRATE moved its tunnel endpoints
+// spi_pool -> kernel: (spi, ip_address local) tops up kernel-reserved SPIs for local; kernel to
+// itself: (spi) refreshes every address's reservations (actors/spi_pool.hpp)
+using spi_atom = caf::atom_constant<caf::atom("spi")>;
+using migrate_atom = caf::atom_constant<caf::atom("migrate")>;
 
 // --- logging ---
 using log_atom = caf::atom_constant<caf::atom("log")>;  // (log, int level, bool write, std::string line)
@@ -109,6 +116,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aike::net::datagram)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aike::kernel::child_install)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aike::kernel::trap_install)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aike::kernel::xfrm_event)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aike::ip_address)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aike::sa::ike_summary)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aike::sa::reauth_due)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<aike::sa::ike_summary>)

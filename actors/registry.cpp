@@ -6,6 +6,7 @@
 #include "actors/ike_sa_actor.hpp"
 #include "actors/kernel_events.hpp"
 #include "actors/route_lookup.hpp"
+#include "actors/spi_pool.hpp"
 #include "engine/crypto/random.hpp"
 #include "engine/sa/init_request_check.hpp"
 #include "engine/sa/stateless_response.hpp"
@@ -46,9 +47,14 @@ std::uint64_t fresh_spi(self_ptr self) {
   return spi;
 }
 
-sa::sa_environment environment() {
+// new_child_spi: a kernel-reserved SPI for the SA's local address when the XFRM backend keeps
+// some (actors/spi_pool.hpp), else a random one; never waits.
+sa::sa_environment environment(const ip_address& local) {
   sa::sa_environment env;
-  env.new_child_spi = next_esp_spi;
+  env.new_child_spi = [local] {
+    if (auto spi = spi_pool::global().take(local)) return *spi;
+    return next_esp_spi();
+  };
   env.new_child_id = next_child_id;
   env.new_reqid = next_reqid;
   return env;
@@ -82,7 +88,8 @@ std::uint32_t spawn_sa(self_ptr self, bool initiator, std::vector<std::shared_pt
   init.params.remote = remote;
   init.params.natt_port = st.cfg->daemon.natt_port;
   init.params.local_spi = fresh_spi(self);
-  init.params.env = environment();
+  init.params.env = environment(local.addr);
+  spi_pool::global().warm(local.addr);  // the first CHILD_SA SPI is asked for one round trip later
   init.initiator = initiator;
   init.child = child;
   init.child_op = child_op;
@@ -745,6 +752,7 @@ void finish_reauth(self_ptr self, std::uint32_t old_id, std::uint32_t new_id) {
 caf::result<bulk_result> take_config(self_ptr self, std::shared_ptr<const config::config> cfg, std::uint32_t timeout_ms) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
+  sync_traps(self);  // traps of added, changed and removed start_action = "trap" children
   bulk_op op;
   op.what = bulk_op::kind::terminate_ike;
   for (auto& [id, e] : st.sas) {

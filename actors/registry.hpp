@@ -79,7 +79,7 @@ struct registry_state {
   std::uint64_t cookies_sent = 0;
   std::map<std::string, std::uint64_t> drops;
   std::uint64_t drops_logged_at = 0;  // total drops when the last drop line was logged
-  std::map<std::uint32_t, std::pair<std::string, std::string>> traps;  // trap reqid -> (connection, child)
+  std::map<std::uint32_t, kernel::trap_install> traps;  // trap reqid -> what was installed
   std::unordered_map<std::uint32_t, std::uint32_t> reauths;  // reauthentications under way: old id -> new id
   static inline const char* name = "registry";
 };

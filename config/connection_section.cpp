@@ -7,6 +7,7 @@
 
 #include "config/duration.hpp"
 #include "config/file_text.hpp"
+#include "config/mark_value.hpp"
 #include "config/volume_value.hpp"
 #include "engine/proposal/parser.hpp"
 #include "engine/ts/selector.hpp"
@@ -26,8 +27,7 @@ constexpr std::string_view kUnsupportedLocal[] = {"eap_id", "aaa_id", "xauth_id"
 constexpr std::string_view kUnsupportedRemote[] = {
     "certs", "eap_id", "groups", "cert_policy", "revocation", "ca_id", "round", "cert", "cacert"};
 constexpr std::string_view kUnsupportedChild[] = {
-    "ah_proposals", "sha256_96", "ipcomp", "inactivity", "reqid", "priority", "interface", "mark_in", "mark_out",
-    "mark_in_sa", "set_mark_in", "set_mark_out", "if_id_in", "if_id_out", "label", "label_mode", "tfc_padding",
+    "ah_proposals", "sha256_96", "ipcomp", "inactivity", "reqid", "priority", "interface", "mark_in_sa", "set_mark_in", "set_mark_out", "if_id_in", "if_id_out", "label", "label_mode", "tfc_padding",
     "hostaccess", "policies", "policies_fwd_out", "hw_offload", "copy_df", "copy_ecn", "copy_dscp", "per_cpu_sas"};
 
 // Names are what aikectl and the logs use: refuse what would not survive a command line.
@@ -394,6 +394,11 @@ void read_child(section& s, const std::string& name, bool remote_any, const load
   // 4096 is what both backends take (the XFRM ESN bitmap and the userspace window).
   if (auto w = s.integer("replay_window", 0, 4096)) policy.replay_window = static_cast<unsigned>(*w);
   engine.replay_window = policy.replay_window;
+  for (auto [key, mark] : {std::pair{"mark_in", &engine.mark_in}, std::pair{"mark_out", &engine.mark_out}})
+    if (auto t = s.text(key)) {
+      if (auto m = parse_mark(*t)) *mark = *m;
+      else s.error(key, m.err().message);
+    }
   s.finish(kUnsupportedChild);
 }
 

@@ -49,7 +49,8 @@ bool same_secret(const sa::psk_secret& a, const sa::psk_secret& b) { return a.id
 
 bool same_child(const sa::child_config& a, const sa::child_config& b) {
   return a.name == b.name && a.local_ts == b.local_ts && a.remote_ts == b.remote_ts &&
-         a.esp_proposals == b.esp_proposals && a.mode == b.mode;
+         a.esp_proposals == b.esp_proposals && a.mode == b.mode && a.mark_in == b.mark_in &&
+         a.mark_out == b.mark_out;
 }
 
 bool same_policy(const child_policy& a, const child_policy& b) {

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "config/duration.hpp"
+#include "config/mark_value.hpp"
 #include "config/volume_value.hpp"
 #include "engine/common/endpoint.hpp"
 #include "engine/proposal/parser.hpp"
@@ -642,6 +643,9 @@ class mapper {
         v = integer(kv, kp, 0, 9223372036854775807LL);
       } else if (k == "replay_window") {
         v = integer(kv, kp, 0, 2147483647);
+      } else if (k == "mark_in" || k == "mark_out") {
+        if (auto m = parse_mark(kv.value)) v = quote(kv.value);
+        else report(kp, kv.line, m.err().message + "; not carried over");
       } else {
         report(kp, kv.line, "not supported by aiked; not carried over");
       }

@@ -30,7 +30,12 @@ struct child_install {
   endpoint remote;
   sa_lifetime lifetime;             // the same limits for both directions
   unsigned replay_window = 32;      // packets; 0 = no replay protection
-  std::uint32_t mark_value = 0, mark_mask = 0;  // an xfrm mark on SAs and policies; mask 0 = none
+  // XFRM marks (mask 0 = none), %unique already resolved: mark_in on the inbound SA and the in/fwd
+  // policies, mark_out on the outbound SA and the out policies.
+  struct mark {
+    std::uint32_t value = 0, mask = 0;
+  };
+  mark mark_in, mark_out;
 };
 
 // A trap (start_action = "trap"): outbound policies for a CHILD_SA's selectors whose template
@@ -82,6 +87,22 @@ class backend {
                                              "start_action = \"trap\" of " + t.connection + "/" + t.child + ")");
   }
   virtual status remove_trap(std::uint32_t /*reqid*/) { return ok_v; }
+  // Inbound SPIs reserved in the kernel ahead of time (XFRM_MSG_ALLOCSPI): only a kernel backend
+  // can. reserve_spi makes a larval state to `local` (reqid: one of aike's, unique per call);
+  // release_spi removes one that was not used (install() consumes the used ones).
+  virtual bool reserves_spis() const { return false; }
+  virtual result<std::uint32_t> reserve_spi(const ip_address& /*local*/, std::uint32_t /*reqid*/) {
+    return make_error(errc::unsupported, std::string("the ") + name() + " backend does not reserve SPIs");
+  }
+  virtual void release_spi(const ip_address& /*local*/, std::uint32_t /*spi*/) {}
+  // The kernel moved the SAs and policies of a CHILD_SA (by reqid) from one pair of outer addresses
+  // to another (XFRM MIGRATE): the backend updates what it keeps about them, so that removing the
+  // CHILD_SA later finds them. Returns how many CHILD_SAs it updated.
+  virtual std::uint32_t note_migrate(std::uint32_t /*reqid*/, const ip_address& /*old_local*/,
+                                     const ip_address& /*old_remote*/, const ip_address& /*new_local*/,
+                                     const ip_address& /*new_remote*/) {
+    return 0;
+  }
   // Clean-up a backend put off (e.g. the inbound half of a rekeyed SA kept for packets still in
   // flight). Returns how long until it should be called again; 0 = nothing left to do.
   virtual std::chrono::milliseconds purge_retired() { return std::chrono::milliseconds{0}; }

@@ -134,6 +134,12 @@ status userspace_backend::install(const child_install& c) {
   if (ch.mode != sa::child_mode::tunnel)
     return make_error(errc::invalid_argument, "the userspace backend supports tunnel mode only (CHILD_SA " + ch.name + ")");
   if (c.replay_window > 4096) return make_error(errc::invalid_argument, "replay window above 4096 packets");
+  // A mark narrows which packets a CHILD_SA protects; the TUN path selects by selectors alone, so
+  // ignoring the mark would carry more than the configuration asks for: refuse instead.
+  if (c.mark_in.mask || c.mark_out.mask)
+    return make_error(errc::unsupported, "the userspace backend cannot apply XFRM marks (mark_in/mark_out of " +
+                                             c.connection + "/" + ch.name +
+                                             "); remove them from the child or use kernel = \"xfrm\"");
 
   auto e = std::make_shared<sa_entry>();
   e->info = describe(c);

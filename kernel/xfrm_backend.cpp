@@ -22,6 +22,7 @@
 #include "kernel/xfrm_algorithms.hpp"
 #include "kernel/xfrm_dump.hpp"
 #include "kernel/xfrm_ownership.hpp"
+#include "kernel/xfrm_requests.hpp"
 #include "kernel/xfrm_selectors.hpp"
 
 namespace aike::kernel {
@@ -70,23 +71,6 @@ std::string spi_hex(std::uint32_t spi) {
   char buf[16];
   std::snprintf(buf, sizeof buf, "0x%08x", spi);
   return buf;
-}
-
-// The kernel form of one selector, zero-filled so that equal selectors compare equal byte-wise.
-xfrm_selector raw_selector(const kernel_selector& k) {
-  xfrm_selector s;
-  std::memset(&s, 0, sizeof s);
-  std::memcpy(&s.saddr, k.src.addr.data(), k.v6 ? 16 : 4);
-  std::memcpy(&s.daddr, k.dst.addr.data(), k.v6 ? 16 : 4);
-  s.sport = htons(k.src.port);
-  s.sport_mask = htons(k.src.port_mask);
-  s.dport = htons(k.dst.port);
-  s.dport_mask = htons(k.dst.port_mask);
-  s.family = static_cast<std::uint16_t>(family_of(k.v6));
-  s.prefixlen_s = static_cast<std::uint8_t>(k.src.prefix);
-  s.prefixlen_d = static_cast<std::uint8_t>(k.dst.prefix);
-  s.proto = k.protocol;
-  return s;
 }
 
 std::string policy_key(std::uint8_t dir, const xfrm_selector& sel, std::uint32_t mv, std::uint32_t mm) {
@@ -143,7 +127,8 @@ xfrmnl_sp* build_policy(std::uint8_t dir, const kernel_selector& k, std::uint32_
   xfrmnl_sp_set_priority(sp, priority);
   xfrmnl_sp_set_action(sp, XFRM_POLICY_ALLOW);
   xfrmnl_sp_set_share(sp, XFRM_SHARE_ANY);
-  if (c.mark_mask) xfrmnl_sp_set_mark(sp, c.mark_value, c.mark_mask);
+  const auto& mark = inbound ? c.mark_in : c.mark_out;
+  if (mark.mask) xfrmnl_sp_set_mark(sp, mark.value, mark.mask);
 
   xfrmnl_user_tmpl* t = xfrmnl_user_tmpl_alloc();
   if (!t) {
@@ -395,7 +380,8 @@ status xfrm_backend::add_policies(const child_install& c, child_record& rec) {
     return make_error(errc::invalid_argument, "CHILD_SA " + ch.name + " has no selector pair of one address family");
   for (const auto& p : plan) {
     xfrm_selector raw = raw_selector(p.sel);
-    std::string key = policy_key(p.dir, raw, c.mark_value, c.mark_mask);
+    const auto& mark = p.inbound ? c.mark_in : c.mark_out;
+    std::string key = policy_key(p.dir, raw, mark.value, mark.mask);
     if (auto it = policies_.find(key); it != policies_.end()) {
       ++it->second->refs;
       rec.policies.push_back(key);
@@ -422,8 +408,8 @@ status xfrm_backend::add_policies(const child_install& c, child_record& rec) {
     auto entry = std::make_shared<policy_entry>();
     entry->dir = p.dir;
     entry->sel = raw;
-    entry->mark_value = c.mark_value;
-    entry->mark_mask = c.mark_mask;
+    entry->mark_value = mark.value;
+    entry->mark_mask = mark.mask;
     entry->refs = 1;
     policies_.emplace(key, entry);
     rec.policies.push_back(key);
@@ -549,18 +535,32 @@ status xfrm_backend::add_sa(const child_install& c, bool inbound) {
   p.dport = inbound ? c.local.port : c.remote.port;
   p.replay_window = c.replay_window;
   p.lifetime = c.lifetime;
-  p.mark_value = c.mark_value;
-  p.mark_mask = c.mark_mask;
+  p.mark_value = (inbound ? c.mark_in : c.mark_out).value;
+  p.mark_mask = (inbound ? c.mark_in : c.mark_out).mask;
   p.alg = *alg;
   p.encr_key = inbound ? bytes_view(ch.encr_in) : bytes_view(ch.encr_out);
   p.integ_key = inbound ? bytes_view(ch.integ_in) : bytes_view(ch.integ_out);
   auto larval = larval_.find({address_key(p.dst), p.spi});
   bool update = inbound && larval != larval_.end();
+  std::string what = std::string("adding the ") + (inbound ? "inbound" : "outbound") + " ESP SA " + spi_hex(p.spi) +
+                     " " + p.src.to_string() + " -> " + p.dst.to_string();
   auto msg = build_sa(p, update);
   if (!msg) return msg.err();
-  auto r = sock_.request(*msg, std::string("adding the ") + (inbound ? "inbound" : "outbound") + " ESP SA " +
-                                   spi_hex(p.spi) + " " + p.src.to_string() + " -> " + p.dst.to_string());
-  if (r && update) larval_.erase(larval);
+  auto r = sock_.request(*msg, what);
+  if (update && !r && sock_.last_errno() == ESRCH) {
+    // The larval state expired (net.core.xfrm_acq_expires) before the exchange finished: add anew.
+    larval_.erase(larval);
+    update = false;
+    auto again = build_sa(p, false);
+    if (!again) return again.err();
+    r = sock_.request(*again, what);
+  }
+  if (update) {
+    // Completed, or refused (then the larval state would only wait for its expiry): either way
+    // this backend no longer holds it as a reservation.
+    if (!r) (void)delete_sa({p.dst, p.spi, 0, 0});
+    larval_.erase(larval);
+  }
   return r;
 }
 
@@ -605,8 +605,8 @@ status xfrm_backend::install(const child_install& c) {
       sa_status = r;
       break;
     }
-    rec.sas.push_back({inbound ? c.local.addr : c.remote.addr, inbound ? ch.spi_in : ch.spi_out, c.mark_value,
-                       c.mark_mask});
+    const auto& mark = inbound ? c.mark_in : c.mark_out;
+    rec.sas.push_back({inbound ? c.local.addr : c.remote.addr, inbound ? ch.spi_in : ch.spi_out, mark.value, mark.mask});
   }
   if (!sa_status) {
     // Fail closed: the policies stay, so the tunnel's traffic is dropped, never sent in the clear.
@@ -631,6 +631,34 @@ status xfrm_backend::remove(std::uint32_t child_id) {
   for (const auto& k : it->second.policies) release_policy(k);
   children_.erase(it);
   return result;
+}
+
+result<std::uint32_t> xfrm_backend::reserve_spi(const ip_address& local, std::uint32_t reqid) {
+  ip_address any;
+  any.v6 = local.v6;
+  return alloc_spi(any, local, reqid);
+}
+
+void xfrm_backend::release_spi(const ip_address& local, std::uint32_t spi) {
+  auto it = larval_.find({address_key(local), spi});
+  if (it == larval_.end()) return;
+  larval_.erase(it);
+  // Gone already is fine: the kernel drops larval states after net.core.xfrm_acq_expires.
+  if (nl_msg* m = build_delete_sa(local, spi, 0, 0)) (void)sock_.request(m, "releasing a reserved SPI");
+}
+
+std::uint32_t xfrm_backend::note_migrate(std::uint32_t reqid, const ip_address& old_local, const ip_address& old_remote,
+                                         const ip_address& new_local, const ip_address& new_remote) {
+  std::uint32_t n = 0;
+  for (auto& [id, rec] : children_) {
+    if (rec.info.reqid != reqid || !(rec.info.local.addr == old_local) || !(rec.info.remote.addr == old_remote))
+      continue;
+    rec.info.local.addr = new_local;
+    rec.info.remote.addr = new_remote;
+    for (auto& s : rec.sas) s.dst = s.dst == old_local ? new_local : new_remote;
+    ++n;
+  }
+  return n;
 }
 
 std::vector<installed_child> xfrm_backend::list() const {
@@ -785,22 +813,8 @@ int on_allocspi_reply(nl_msg* msg, void* arg) {
 
 result<std::uint32_t> xfrm_backend::alloc_spi(const ip_address& src, const ip_address& dst, std::uint32_t reqid) {
   if (src.v6 != dst.v6) return make_error(errc::invalid_argument, "SPI allocation with addresses of two families");
-  // libnl has no ALLOCSPI call: build xfrm_userspi_info with its message helpers.
-  nl_msg* m = nlmsg_alloc_simple(XFRM_MSG_ALLOCSPI, 0);
-  if (!m) return make_error(errc::kernel_failure, "out of memory");
-  xfrm_userspi_info u;
-  std::memset(&u, 0, sizeof u);
-  std::memcpy(&u.info.id.daddr, dst.octets.data(), dst.v6 ? 16 : 4);
-  std::memcpy(&u.info.saddr, src.octets.data(), src.v6 ? 16 : 4);
-  u.info.id.proto = IPPROTO_ESP;
-  u.info.family = static_cast<std::uint16_t>(family_of(dst.v6));
-  u.info.reqid = reqid;
-  u.min = 0xc0000000u;
-  u.max = 0xcfffffffu;
-  if (nlmsg_append(m, &u, sizeof u, NLMSG_ALIGNTO) < 0) {
-    nlmsg_free(m);
-    return make_error(errc::kernel_failure, "building XFRM_MSG_ALLOCSPI");
-  }
+  nl_msg* m = build_allocspi(src, dst, reqid);
+  if (!m) return make_error(errc::kernel_failure, "building XFRM_MSG_ALLOCSPI: out of memory");
   int e = nl_send_auto(sock_.get(), m);
   nlmsg_free(m);
   std::uint32_t spi = 0;

@@ -54,6 +54,13 @@ class xfrm_backend final : public backend {
   // selector replaces it (XFRM_MSG_UPDPOLICY), and the trap comes back when that CHILD_SA goes.
   status install_trap(const trap_install& t) override;
   status remove_trap(std::uint32_t reqid) override;
+  bool reserves_spis() const override { return true; }
+  // alloc_spi() from "any" (0.0.0.0 or ::) to local: the inbound SA's peer is not known yet, and
+  // the kernel keys SAs by (destination, SPI), so the SPI is free for any peer.
+  result<std::uint32_t> reserve_spi(const ip_address& local, std::uint32_t reqid) override;
+  void release_spi(const ip_address& local, std::uint32_t spi) override;
+  std::uint32_t note_migrate(std::uint32_t reqid, const ip_address& old_local, const ip_address& old_remote,
+                             const ip_address& new_local, const ip_address& new_remote) override;
   // flush_on_start: flush every SA and policy of anyone; else reconcile().
   result<std::vector<std::string>> start(bool flush_on_start) override;
   void stop() override;

@@ -23,9 +23,26 @@ struct parse_ctx {
   const xfrm_event_listener::callback* cb;
 };
 
+void read_selector(xfrm_event& ev, const xfrm_selector& sel) {
+  ev.sel_src = from_xfrm(sel.saddr, sel.family);
+  ev.sel_dst = from_xfrm(sel.daddr, sel.family);
+  ev.sel_src_prefix = sel.prefixlen_s;
+  ev.sel_dst_prefix = sel.prefixlen_d;
+  ev.sel_proto = sel.proto;
+  ev.sel_sport = ntohs(sel.sport);
+  ev.sel_dport = ntohs(sel.dport);
+}
+
 int on_message(nl_msg* msg, void* arg) {
   auto* ctx = static_cast<parse_ctx*>(arg);
-  nlmsghdr* h = nlmsg_hdr(msg);
+  if (auto ev = parse_xfrm_event(nlmsg_hdr(msg)); ev && *ctx->cb) (*ctx->cb)(*ev);
+  return NL_OK;
+}
+
+}  // namespace
+
+std::optional<xfrm_event> parse_xfrm_event(const nlmsghdr* hc) {
+  auto* h = const_cast<nlmsghdr*>(hc);  // libnl's accessors take non-const headers
   xfrm_event ev;
   if (h->nlmsg_type == XFRM_MSG_EXPIRE && nlmsg_datalen(h) >= static_cast<int>(sizeof(xfrm_user_expire))) {
     auto* e = static_cast<xfrm_user_expire*>(nlmsg_data(h));
@@ -41,25 +58,39 @@ int on_message(nl_msg* msg, void* arg) {
     ev.dst = from_xfrm(a->id.daddr, a->policy.sel.family ? a->policy.sel.family : a->sel.family);
     ev.policy_index = a->policy.index;
     ev.policy_priority = a->policy.priority;
-    ev.sel_src = from_xfrm(a->sel.saddr, a->sel.family);
-    ev.sel_dst = from_xfrm(a->sel.daddr, a->sel.family);
-    ev.sel_src_prefix = a->sel.prefixlen_s;
-    ev.sel_dst_prefix = a->sel.prefixlen_d;
-    ev.sel_proto = a->sel.proto;
-    ev.sel_sport = ntohs(a->sel.sport);
-    ev.sel_dport = ntohs(a->sel.dport);
+    read_selector(ev, a->sel);
     // The template's reqid is the first XFRMA_TMPL entry, when the kernel includes it.
     if (nlattr* t = nlmsg_find_attr(h, sizeof(xfrm_user_acquire), XFRMA_TMPL);
         t && nla_len(t) >= static_cast<int>(sizeof(xfrm_user_tmpl)))
       ev.reqid = static_cast<const xfrm_user_tmpl*>(nla_data(t))->reqid;
+  } else if (h->nlmsg_type == XFRM_MSG_MIGRATE && nlmsg_datalen(h) >= static_cast<int>(sizeof(xfrm_userpolicy_id))) {
+    auto* id = static_cast<xfrm_userpolicy_id*>(nlmsg_data(h));
+    ev.what = xfrm_event::kind::migrate;
+    ev.dir = id->dir;
+    read_selector(ev, id->sel);
+    // XFRMA_MIGRATE: an array of xfrm_user_migrate, one per moved template.
+    nlattr* m = nlmsg_find_attr(h, sizeof(xfrm_userpolicy_id), XFRMA_MIGRATE);
+    if (!m) return std::nullopt;
+    int n = nla_len(m) / static_cast<int>(sizeof(xfrm_user_migrate));
+    auto* um = static_cast<const xfrm_user_migrate*>(nla_data(m));
+    for (int i = 0; i < n; ++i) {
+      xfrm_migration x;
+      x.old_src = from_xfrm(um[i].old_saddr, um[i].old_family);
+      x.old_dst = from_xfrm(um[i].old_daddr, um[i].old_family);
+      x.new_src = from_xfrm(um[i].new_saddr, um[i].new_family);
+      x.new_dst = from_xfrm(um[i].new_daddr, um[i].new_family);
+      x.proto = um[i].proto;
+      x.mode = um[i].mode;
+      x.reqid = um[i].reqid;
+      ev.migrations.push_back(x);
+    }
+    if (ev.migrations.empty()) return std::nullopt;
+    ev.reqid = ev.migrations.front().reqid;
   } else {
-    return NL_OK;
+    return std::nullopt;
   }
-  if (*ctx->cb) (*ctx->cb)(ev);
-  return NL_OK;
+  return ev;
 }
-
-}  // namespace
 
 result<std::unique_ptr<xfrm_event_listener>> xfrm_event_listener::start(callback cb) {
   nl_sock* sk = nl_socket_alloc();
@@ -69,9 +100,9 @@ result<std::unique_ptr<xfrm_event_listener>> xfrm_event_listener::start(callback
     nl_socket_free(sk);
     return make_error(errc::kernel_failure, std::string("XFRM events: cannot open netlink: ") + nl_geterror(e));
   }
-  if (int e = nl_socket_add_memberships(sk, XFRMNLGRP_ACQUIRE, XFRMNLGRP_EXPIRE, 0); e < 0) {
+  if (int e = nl_socket_add_memberships(sk, XFRMNLGRP_ACQUIRE, XFRMNLGRP_EXPIRE, XFRMNLGRP_MIGRATE, 0); e < 0) {
     nl_socket_free(sk);
-    return make_error(errc::kernel_failure, std::string("XFRM events: cannot join the acquire/expire groups: ") +
+    return make_error(errc::kernel_failure, std::string("XFRM events: cannot join the acquire/expire/migrate groups: ") +
                                                 nl_geterror(e));
   }
   nl_socket_set_nonblocking(sk);

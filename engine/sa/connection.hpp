@@ -52,6 +52,16 @@ struct volume_lifetime {
   bool operator==(const volume_lifetime&) const = default;
 };
 
+// An XFRM mark (swanctl's mark_in / mark_out): packets whose mark & mask equals value. mask 0 = no
+// mark. unique: each CHILD_SA gets a value of its own (%unique: the same for both directions,
+// %unique-dir: one per direction), the mask stays as written (default 0xffffffff).
+struct xfrm_mark {
+  enum class uniqueness : std::uint8_t { none, same, per_direction };
+  std::uint32_t value = 0, mask = 0;
+  uniqueness unique = uniqueness::none;
+  bool operator==(const xfrm_mark&) const = default;
+};
+
 struct child_config {
   std::string name;
   std::vector<ts::selector> local_ts;
@@ -64,6 +74,7 @@ struct child_config {
   // Volume limits, handed to the kernel backend (which reports soft and hard expires).
   volume_lifetime bytes, packets;
   unsigned replay_window = 32;  // ESP anti-replay window (packets, 0 = off), handed to the kernel backend
+  xfrm_mark mark_in, mark_out;  // on the inbound SA and in/fwd policies, the outbound SA and out policies
 };
 
 struct retransmit_policy {

@@ -143,6 +143,12 @@ class ike_sa {
   // Our own IKE SA rekey is queued, in flight, or in a collision not resolved yet.
   bool ike_rekey_under_way() const;
   bool nat_detected() const { return nat_local_ || nat_remote_; }
+  // The kernel moved this SA's tunnel to other outer addresses (XFRM MIGRATE, e.g. Mobile IPv6):
+  // later messages and CHILD_SA installs use them; ports stay as they are.
+  void migrate_addresses(const ip_address& local, const ip_address& remote) {
+    local_.addr = local;
+    remote_.addr = remote;
+  }
   const std::map<std::uint32_t, child_sa>& children() const { return children_; }
 
   // --- for wire-check tools only (tests/tools/write_ike_pcap gives them to Wireshark so it

@@ -188,6 +188,8 @@ connections {
             rekey_time = 1h
             life_time = 3960
             rand_time = 6m
+            mark_in = 0x10/0xff
+            mark_out = %unique
             replay_window = 64 }
     }
   }
@@ -230,6 +232,9 @@ TEST(SwanctlImport, EveryConnectionKeyCarriedOver) {
   EXPECT_EQ(ch.rand_time, 6min);
   EXPECT_EQ(ch.replay_window, 64u);
   ASSERT_EQ(c.ike->children.size(), 1u);
+  EXPECT_EQ(c.ike->children[0].mark_in.value, 0x10u);
+  EXPECT_EQ(c.ike->children[0].mark_in.mask, 0xffu);
+  EXPECT_EQ(c.ike->children[0].mark_out.unique, sa::xfrm_mark::uniqueness::same);
   EXPECT_EQ(c.ike->children[0].remote_ts.size(), 2u);
   EXPECT_EQ(c.ike->children[0].esp_proposals.size(), 2u);
   EXPECT_EQ(loaded.cfg->secrets, 1u);
@@ -426,6 +431,26 @@ secrets { ike { secret = x } }
   const auto& ch = loaded.cfg->connections.at(0).ike->children.at(0);
   EXPECT_EQ(ch.bytes, (sa::volume_lifetime{500ull << 20, 600000000, 1024}));
   EXPECT_EQ(ch.packets, (sa::volume_lifetime{200, 300, 10}));
+}
+
+TEST(SwanctlImport, BadMarksAreReportedAndLeftOut) {
+  auto r = convert(R"(connections {
+  c { remote_addrs = 192.0.2.9
+      local { auth = psk
+              id = moon }
+      remote { auth = psk }
+      children {
+        net { mark_in = 0x1ff/0xff
+              mark_out = %unique-dir }
+      }
+  }
+}
+secrets { ike { secret = x } }
+)");
+  EXPECT_TRUE(reported(r, "connections.c.children.net.mark_in", 7)) << report_text(r);
+  EXPECT_EQ(r.unsupported.size(), 1u) << report_text(r);
+  EXPECT_EQ(r.toml.find("mark_in"), std::string::npos) << r.toml;
+  EXPECT_NE(r.toml.find("mark_out = \"%unique-dir\""), std::string::npos) << r.toml;
 }
 
 TEST(SwanctlImport, OddNamesAreQuotedTomlKeys) {

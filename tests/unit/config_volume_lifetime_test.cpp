@@ -4,30 +4,12 @@
 
 #include "config/config.hpp"
 #include "config/volume_value.hpp"
+#include "tests/unit/child_keys_fixture.hpp"
 
 namespace aike::config {
 namespace {
 
-const std::string kFile = AIKE_TEST_DATA_DIR "/config/inline.toml";
-
-// A valid PSK connection; tests append keys to its child table (the last one, line 12 onwards).
-const std::string kBase = R"([secrets.s]
-ids = ["moon.example"]
-secret = "x"
-[connections.c]
-remote_addrs = ["10.0.0.2"]
-[connections.c.local]
-auth = "psk"
-id = "moon.example"
-[connections.c.remote]
-auth = "psk"
-[connections.c.children.net]
-)";
-
-load_result load(const std::string& child_keys) {
-  credential_cache creds;
-  return load_string(kBase + child_keys, kFile, creds);
-}
+load_result load(const std::string& child_keys) { return test::load_child_keys(child_keys); }
 
 std::string all(const load_result& r) {
   std::string s;
