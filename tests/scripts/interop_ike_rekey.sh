@@ -15,7 +15,7 @@ ns_setup ikerekey
 # name:aiked-id:local-subnet:aiked-ike-lifetimes:charon-ike-lifetimes
 CONNS=(
   "ike:a1.test:10.1.0.0/24:rekey_time = \"0\":rekey_time = 0"
-  "atimed:a2.test:10.1.1.0/24:rekey_time = \"12s\"\nrand_time = \"2s\":rekey_time = 0"
+  "atimed:a2.test:10.1.1.0/24:rekey_time = \"12s\"\nrand_time = \"2s\"\nover_time = \"60s\":rekey_time = 0"
   "ctimed:a3.test:10.1.2.0/24:rekey_time = \"0\":rekey_time = 12s\n          rand_time = 2s\n          over_time = 60s"
 )
 
@@ -155,8 +155,8 @@ expect_ike_rekey ike charon 10
 expect_child_rekey ike
 expect_ike_rekey ike aiked 10
 expect_ike_rekey ike charon 10
-# Timed: aiked's atimed after 10..12 s, charon's ctimed after 10..12 s (its over_time is long,
-# so a rekey delayed by the packet filters below does not make charon expire the SA).
+# Timed: aiked's atimed after 10..12 s, charon's ctimed after 10..12 s (both over_times are long,
+# so a rekey delayed by the packet filters below does not make either side expire the SA: life_time is enforced).
 expect_ike_rekey atimed timer 30
 grep -q "IKE SA rekey_time reached" "$WORK/a/aiked.log" || fail "aiked's rekey of atimed was not started by its timer"
 expect_ike_rekey ctimed timer 30
