@@ -275,6 +275,7 @@ caf::behavior ike_sa_actor(caf::stateful_actor<ike_sa_actor_state>* self, ike_sa
   st.io = init.io;
   st.timers = std::move(init.timers);
   st.log = init.log;
+  st.watchers = std::move(init.watchers);
   st.sa = init.initiator ? sa::ike_sa::make_initiator(std::move(init.params))
                          : sa::ike_sa::make_responder(std::move(init.params));
   if (init.initiator) {
