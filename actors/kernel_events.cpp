@@ -136,7 +136,7 @@ void on_acquire(caf::stateful_actor<registry_state>* self, const kernel::xfrm_ev
   }
   st.log(level::info, "acquire for " + conn + "/" + child + " (packet " + packet + "): initiating");
   // An anonymous send: the bulk_result of this initiate has nobody waiting for it.
-  caf::anon_send(caf::actor_cast<caf::actor>(self), initiate_atom::value, conn, child, std::uint32_t{1},
+  caf::anon_send(caf::actor_cast<caf::actor>(self), initiate_atom::value, conn, child, initiate_one,
                  std::uint32_t{30000}, false);
 }
 

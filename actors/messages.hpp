@@ -25,6 +25,10 @@ using timer_atom = caf::atom_constant<caf::atom("timer")>;        // (timer, int
 // to an SA: (initiate, child, uint64 op) creates a CHILD_SA on it (after establishment); the
 // registry gets (childmade, op, ike id, child, bool ok, std::string error) once it is installed or failed
 using initiate_atom = caf::atom_constant<caf::atom("initiate")>;
+// to the registry: (initiate, connection, child, uint32 count, ...). count = initiate_one: one IKE
+// SA, or only a CHILD_SA when an IKE SA of the connection to that peer exists (swanctl --initiate);
+// count N >= 1 (aikectl initiate --count N): N new, independent IKE SAs.
+inline constexpr std::uint32_t initiate_one = 0;
 using child_made_atom = caf::atom_constant<caf::atom("childmade")>;
 using terminate_atom = caf::atom_constant<caf::atom("terminate")>;  // to an SA: (terminate, bool force)
 using child_del_atom = caf::atom_constant<caf::atom("childdel")>;   // to an SA: (childdel, child id)

@@ -533,8 +533,11 @@ caf::result<bulk_result> start_initiate(self_ptr self, const std::string& conn_n
     }
     local.addr = *src;
   }
-  if (count == 1 && (!child.empty() || !ike.children.empty()))
-    return start_child_initiate(self, *conn, child, local, remote, timeout_ms, block, std::move(progress));
+  if (count == initiate_one) {
+    if (!child.empty() || !ike.children.empty())
+      return start_child_initiate(self, *conn, child, local, remote, timeout_ms, block, std::move(progress));
+    count = 1;
+  }
   bulk_op op;
   op.what = bulk_op::kind::initiate;
   op.remaining = count;

@@ -96,7 +96,7 @@ run_aiked() {
     [ "$ok" = "$n" ] || echo "warning: aiked established $ok of $n: $(jq -c '{failed, errors: .errors[:3], not_done: (.not_done|length)}' <<<"$out")" >&2
   else
     read -r ok t1 < <(aiked_initiate_paced "$NS_A" "$a" "$n" "$MAX_HALF_OPEN")
-    [ "$ok" = "$n" ] || echo "warning: aiked established $ok of $n (paced; nothing changed for 30 s)" >&2
+    [ "$ok" = "$n" ] || echo "warning: aiked established $ok of $n (paced; nothing changed for 30 s); initiator: $(actl "$NS_A" "$a" stats --json | jq -c '{ike_sas, half_open, by_state: (.by_state // .states), drops}'), responder: $(actl "$NS_B" "$b" stats --json | jq -c '{ike_sas, half_open, drops}')" >&2
   fi
   R_SETUP=$(elapsed "$t0" "$t1")
   R_CPU_UP=$(cpu_per_sa $(( $(cpu_ticks $pids) - c0 )) "$n")

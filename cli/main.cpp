@@ -115,7 +115,8 @@ int main(int argc, char** argv) {
   auto* init_ike = initiate->add_option("--ike", ike_name, "connection to initiate");
   auto* init_child = initiate->add_option("--child", child_name, "CHILD_SA to initiate (with its IKE SA)");
   init_ike->excludes(init_child);
-  initiate->add_option("--count", count, "start N independent IKE SAs (needs unique = \"never\")")->check(CLI::Range(1u, 1000000u));
+  auto* init_count = initiate->add_option("--count", count, "start N new, independent IKE SAs (N > 1 needs unique = \"never\")")
+                         ->check(CLI::Range(1u, 1000000u));
   initiate->add_option("--timeout", timeout, "seconds to wait")->capture_default_str();
   initiate->add_flag("--noblock", noblock, "do not wait for the SAs to come up");
   add_json(initiate);
@@ -207,7 +208,9 @@ int main(int argc, char** argv) {
     }
     if (!ike_name.empty()) put("ike", ike_name);
     if (!child_name.empty()) put("child", child_name);
-    put("count", std::to_string(count));
+    // Without --count the daemon may put the child on an IKE SA that exists; with it (even 1) it
+    // makes new IKE SAs.
+    if (init_count->count()) put("count", std::to_string(count));
     put("timeout", std::to_string(timeout));
     if (noblock) args.push_back("noblock");
   } else if (monitor->parsed()) {

@@ -216,7 +216,7 @@ int run_daemon(const std::string& config_path) {
   for (const auto& c : cfg->connections)
     for (const auto& ch : c.children)
       if (ch.start == config::start_action::start)
-        caf::anon_send(registry, actors::initiate_atom::value, c.ike->name, ch.name, std::uint32_t{1},
+        caf::anon_send(registry, actors::initiate_atom::value, c.ike->name, ch.name, actors::initiate_one,
                        std::uint32_t{30000}, false);
 
   for (;;) {

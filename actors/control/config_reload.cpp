@@ -146,7 +146,7 @@ void reload_config(caf::event_based_actor* self, reload_owner& owner, std::share
   for (const auto& [conn, child] : p.to_start) {
     // Not waited for (as at start-up); anonymous, so the registry's answer goes nowhere. It still
     // arrives after the config: both are queued from this actor's thread, in this order.
-    caf::anon_send(registry, initiate_atom::value, conn, child, std::uint32_t{1}, std::uint32_t{30000}, false);
+    caf::anon_send(registry, initiate_atom::value, conn, child, initiate_one, std::uint32_t{30000}, false);
     report.started.push_back(conn + "/" + child);
   }
   auto shared = std::make_shared<reload_report>(std::move(report));

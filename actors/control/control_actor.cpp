@@ -522,7 +522,8 @@ caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor
           } else {
             return reply(exit_usage, "initiate needs --ike NAME or --child NAME\n");
           }
-          std::uint32_t count = 1, timeout = 30;
+          // Without --count: initiate_one (may reuse an IKE SA); --count N: N new IKE SAs, also N = 1.
+          std::uint32_t count = initiate_one, timeout = 30;
           if (args.count("count") && (!get_u32(args, "count", count) || count == 0))
             return reply(exit_usage, "--count needs a positive number\n");
           if (args.count("timeout") && !get_u32(args, "timeout", timeout))

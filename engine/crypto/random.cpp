@@ -30,6 +30,29 @@ bytes random_bytes(std::size_t n) {
   return out;
 }
 
+status random_fill_public(std::span<std::uint8_t> out) {
+  constexpr std::size_t block = 4096;
+  struct pool {
+    std::uint8_t data[block];
+    std::size_t left = 0;  // unused octets at the end of data
+    ~pool() { OPENSSL_cleanse(data, sizeof data); }
+  };
+  thread_local pool p;
+  if (out.size() > block / 8) return random_fill(out);
+  if (p.left < out.size()) {
+    if (auto s = random_fill(p.data); !s) {
+      p.left = 0;
+      return s;
+    }
+    p.left = block;
+  }
+  const std::size_t at = block - p.left;
+  std::copy_n(p.data + at, out.size(), out.data());
+  OPENSSL_cleanse(p.data + at, out.size());  // each octet is handed out once
+  p.left -= out.size();
+  return ok_v;
+}
+
 std::uint64_t random_u64() {
   std::uint8_t b[8];
   if (!random_fill(b)) return 0;

@@ -10,7 +10,7 @@ result<bytes> sk_cipher_base::seal(const sk_keys& keys, bytes_view header, bytes
   // A fresh random IV per message: RFC 3602 requires unpredictable CBC IVs, and random
   // 64-bit AEAD IVs do not repeat within the lifetime of any realistic IKE SA.
   bytes iv(iv_size());
-  if (auto s = random_fill(iv); !s) return s.err();
+  if (auto s = random_fill_public(iv); !s) return s.err();
   return seal_with_iv(keys, header, plaintext, iv);
 }
 

@@ -151,6 +151,11 @@ echo "ok: initiate --ike with four children: one IKE SA, three CHILD_SAs, the st
 out=$(ctl_a initiate --ike site --count 3 2>&1) || fail "initiate --count 3: $out"
 [ "$(count_ike ctl_a)" -eq 4 ] || fail "initiate --count 3 did not make three more IKE SAs: $(count_ike ctl_a)"
 echo "ok: initiate --count 3 made three new IKE SAs"
+# --count 1 is one more IKE SA too (a load generator adding SAs one at a time), not a CHILD_SA
+# on an IKE SA that exists (that is initiate without --count)
+out=$(ctl_a initiate --ike site --count 1 2>&1) || fail "initiate --count 1: $out"
+[ "$(count_ike ctl_a)" -eq 5 ] || fail "initiate --count 1 did not make a new IKE SA: $(count_ike ctl_a) IKE SAs"
+echo "ok: initiate --count 1 made a new IKE SA"
 
 ctl_a version >/dev/null || fail "aiked A stopped answering"
 ctl_b version >/dev/null || fail "aiked B stopped answering"
