@@ -81,6 +81,8 @@ class backend {
   // Removes the SAs and policies of one CHILD_SA; removing what is not there is not an error.
   virtual status remove(std::uint32_t child_id) = 0;
   virtual std::vector<installed_child> list() const = 0;
+  // Warnings an install() left for the log (e.g. policies shared under another CHILD_SA's reqid).
+  virtual std::vector<std::string> take_warnings() { return {}; }
   // Traps: only a kernel backend can catch packets before an SA exists.
   virtual status install_trap(const trap_install& t) {
     return make_error(errc::unsupported, std::string("the ") + name() + " backend cannot install trap policies (" +
