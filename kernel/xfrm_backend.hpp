@@ -2,8 +2,10 @@
 //
 // Per CHILD_SA: two SAs (in: peer -> us with spi_in, out: us -> peer with spi_out) and, for every
 // local × remote traffic selector pair, policies out (local -> remote), in and fwd (remote -> local;
-// fwd in tunnel mode only), all with the CHILD_SA's one reqid in their template, so in/out templates
-// always find the SAs of that CHILD_SA (no XfrmInTmplMismatch when several subnets share a tunnel).
+// fwd in tunnel mode only), all with the CHILD_SA's one kernel reqid in their template, so in/out
+// templates always find the SAs of that CHILD_SA (no XfrmInTmplMismatch when several subnets share
+// a tunnel). The kernel reqid is the CHILD_SA's own reqid unless its policies are shared with
+// another CHILD_SA of identical selectors: kernel/shared_reqids.hpp.
 // Ownership (priority band for policies, reqid range for SAs) and the priority formula: see
 // kernel/xfrm_ownership.hpp.
 //
