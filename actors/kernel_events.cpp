@@ -12,7 +12,8 @@ namespace {
 
 bool same_trap(const kernel::trap_install& a, const kernel::trap_install& b) {
   return a.connection == b.connection && a.child == b.child && a.local == b.local && a.remote == b.remote &&
-         a.local_ts == b.local_ts && a.remote_ts == b.remote_ts && a.mode == b.mode;
+         a.local_ts == b.local_ts && a.remote_ts == b.remote_ts && a.mode == b.mode &&
+         a.mark_out.value == b.mark_out.value && a.mark_out.mask == b.mark_out.mask;
 }
 
 // The traps the configuration asks for now (reqid 0: not assigned yet).
@@ -41,6 +42,8 @@ std::vector<kernel::trap_install> wanted_traps(caf::stateful_actor<registry_stat
       t.local_ts = cc->local_ts;
       t.remote_ts = cc->remote_ts;
       t.mode = cc->mode;
+      // A fixed mark_out only: %unique resolves to the CHILD_SA's reqid, unknown before the acquire.
+      if (cc->mark_out.unique == sa::xfrm_mark::uniqueness::none) t.mark_out = {cc->mark_out.value, cc->mark_out.mask};
       out.push_back(std::move(t));
     }
   }

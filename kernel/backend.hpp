@@ -47,6 +47,9 @@ struct trap_install {
   ip_address local, remote;  // outer addresses of the tunnel
   std::vector<ts::selector> local_ts, remote_ts;
   sa::child_mode mode = sa::child_mode::tunnel;
+  // The child's mark_out when it is a fixed value/mask (mask 0 = none), so the trap and the
+  // CHILD_SA's out policy catch the same packets and the CHILD_SA's policy replaces the trap.
+  child_install::mark mark_out;
 };
 
 // What a backend reports it holds (keys left out).

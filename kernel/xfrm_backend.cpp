@@ -463,6 +463,7 @@ status xfrm_backend::install_trap(const trap_install& t) {
   params.child.name = t.child;
   params.child.reqid = t.reqid;
   params.child.mode = t.mode;
+  params.mark_out = t.mark_out;
   params.local.addr = t.local;
   params.remote.addr = t.remote;
   std::vector<std::string> keys;
@@ -470,7 +471,8 @@ status xfrm_backend::install_trap(const trap_install& t) {
     for (const auto& k : keys) {
       auto it = trap_policies_.find(k);
       if (!it->second->displaced)
-        if (nl_msg* m = build_delete_policy(XFRM_POLICY_OUT, raw_selector(it->second->sel), 0, 0))
+        if (nl_msg* m = build_delete_policy(XFRM_POLICY_OUT, raw_selector(it->second->sel), t.mark_out.value,
+                                            t.mark_out.mask))
           (void)sock_.request(m, "removing a trap policy");
       trap_policies_.erase(it);
     }
@@ -484,7 +486,7 @@ status xfrm_backend::install_trap(const trap_install& t) {
         return sels.err();
       }
       for (const auto& k : *sels) {
-        std::string key = policy_key(XFRM_POLICY_OUT, raw_selector(k), 0, 0);
+        std::string key = policy_key(XFRM_POLICY_OUT, raw_selector(k), t.mark_out.value, t.mark_out.mask);
         if (trap_policies_.count(key)) continue;  // another trap already catches this selector
         auto tp = std::make_shared<trap_policy>();
         tp->sel = k;
@@ -514,8 +516,9 @@ status xfrm_backend::remove_trap(std::uint32_t reqid) {
   for (const auto& k : it->second) {
     auto tp = trap_policies_.find(k);
     if (tp == trap_policies_.end()) continue;
+    const auto& mark = tp->second->params.mark_out;
     if (!tp->second->displaced)
-      if (nl_msg* m = build_delete_policy(XFRM_POLICY_OUT, raw_selector(tp->second->sel), 0, 0))
+      if (nl_msg* m = build_delete_policy(XFRM_POLICY_OUT, raw_selector(tp->second->sel), mark.value, mark.mask))
         if (auto r = sock_.request(m, "removing a trap policy"); !r && sock_.last_errno() != ENOENT && result) result = r;
     trap_policies_.erase(tp);
   }
