@@ -56,6 +56,7 @@ caf::behavior kernel_actor(caf::stateful_actor<kernel_state>* self, std::shared_
   return {
       [self, be](install_atom, const kernel::child_install& c) {
         auto r = be->install(c);
+        for (const auto& w : be->take_warnings()) self->state.log(level::warning, w);
         if (!r) {
           self->state.log(level::error, "installing CHILD_SA " + c.child.name + "{" + std::to_string(c.child.id) +
                                             "} failed: " + r.err().message);

@@ -12,7 +12,8 @@ namespace {
 
 bool same_trap(const kernel::trap_install& a, const kernel::trap_install& b) {
   return a.connection == b.connection && a.child == b.child && a.local == b.local && a.remote == b.remote &&
-         a.local_ts == b.local_ts && a.remote_ts == b.remote_ts && a.mode == b.mode;
+         a.local_ts == b.local_ts && a.remote_ts == b.remote_ts && a.mode == b.mode &&
+         a.mark_out.value == b.mark_out.value && a.mark_out.mask == b.mark_out.mask;
 }
 
 // The traps the configuration asks for now (reqid 0: not assigned yet).
@@ -41,6 +42,8 @@ std::vector<kernel::trap_install> wanted_traps(caf::stateful_actor<registry_stat
       t.local_ts = cc->local_ts;
       t.remote_ts = cc->remote_ts;
       t.mode = cc->mode;
+      // A fixed mark_out only: %unique resolves to the CHILD_SA's reqid, unknown before the acquire.
+      if (cc->mark_out.unique == sa::xfrm_mark::uniqueness::none) t.mark_out = {cc->mark_out.value, cc->mark_out.mask};
       out.push_back(std::move(t));
     }
   }
@@ -144,19 +147,27 @@ void on_expire(caf::stateful_actor<registry_state>* self, const kernel::xfrm_eve
   auto& st = self->state;
   bool hard = ev.what == kernel::xfrm_event::kind::expire_hard;
   std::string sa_text = "SA 0x" + spi_hex(ev.spi) + " (reqid " + std::to_string(ev.reqid) + ")";
-  for (const auto& [id, e] : st.sas)
-    for (const auto& c : e.summary.children) {
-      if (c.reqid != ev.reqid || (c.spi_in != ev.spi && c.spi_out != ev.spi)) continue;
-      std::string who = e.connection + "[" + std::to_string(id) + "] " + c.name + "{" + std::to_string(c.id) + "}";
-      if (hard) {
-        st.log(level::info, who + ": " + sa_text + " reached its hard lifetime; deleting the CHILD_SA");
-        self->send(e.handle, child_del_atom::value, c.id);
-      } else {
-        st.log(level::info, who + ": " + sa_text + " reached its soft lifetime: rekeying the CHILD_SA");
-        self->send(e.handle, rekey_atom::value, c.id);
+  // By reqid and SPI; failing that by SPI and destination: a CHILD_SA whose XFRM policies are
+  // shared with an older one of identical selectors has its SAs under that one's reqid (the XFRM
+  // backend's kernel reqid, kernel/shared_reqids.hpp).
+  auto spi_to = [&](const auto& c, const auto& e) {
+    return (c.spi_in == ev.spi && e.summary.local.addr == ev.dst) || (c.spi_out == ev.spi && e.summary.remote.addr == ev.dst);
+  };
+  for (bool by_reqid : {true, false}) {
+    for (const auto& [id, e] : st.sas)
+      for (const auto& c : e.summary.children) {
+        if (by_reqid ? c.reqid != ev.reqid || (c.spi_in != ev.spi && c.spi_out != ev.spi) : !spi_to(c, e)) continue;
+        std::string who = e.connection + "[" + std::to_string(id) + "] " + c.name + "{" + std::to_string(c.id) + "}";
+        if (hard) {
+          st.log(level::info, who + ": " + sa_text + " reached its hard lifetime; deleting the CHILD_SA");
+          self->send(e.handle, child_del_atom::value, c.id);
+        } else {
+          st.log(level::info, who + ": " + sa_text + " reached its soft lifetime: rekeying the CHILD_SA");
+          self->send(e.handle, rekey_atom::value, c.id);
+        }
+        return;
       }
-      return;
-    }
+  }
   st.log(level::debug, std::string(hard ? "hard" : "soft") + " expire of " + sa_text + ": no CHILD_SA of ours");
 }
 

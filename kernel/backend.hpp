@@ -47,6 +47,9 @@ struct trap_install {
   ip_address local, remote;  // outer addresses of the tunnel
   std::vector<ts::selector> local_ts, remote_ts;
   sa::child_mode mode = sa::child_mode::tunnel;
+  // The child's mark_out when it is a fixed value/mask (mask 0 = none), so the trap and the
+  // CHILD_SA's out policy catch the same packets and the CHILD_SA's policy replaces the trap.
+  child_install::mark mark_out;
 };
 
 // What a backend reports it holds (keys left out).
@@ -81,6 +84,8 @@ class backend {
   // Removes the SAs and policies of one CHILD_SA; removing what is not there is not an error.
   virtual status remove(std::uint32_t child_id) = 0;
   virtual std::vector<installed_child> list() const = 0;
+  // Warnings an install() left for the log (e.g. policies shared under another CHILD_SA's reqid).
+  virtual std::vector<std::string> take_warnings() { return {}; }
   // Traps: only a kernel backend can catch packets before an SA exists.
   virtual status install_trap(const trap_install& t) {
     return make_error(errc::unsupported, std::string("the ") + name() + " backend cannot install trap policies (" +

@@ -100,7 +100,7 @@ std::string describe(const kernel_selector& k) {
 
 // A policy as libnl wants it: selector, priority, action allow, one ESP template.
 xfrmnl_sp* build_policy(std::uint8_t dir, const kernel_selector& k, std::uint32_t priority, const child_install& c,
-                        bool inbound) {
+                        bool inbound, std::uint32_t reqid) {
   xfrmnl_sp* sp = xfrmnl_sp_alloc();
   xfrmnl_sel* sel = xfrmnl_sel_alloc();
   if (!sp || !sel) {
@@ -144,7 +144,7 @@ xfrmnl_sp* build_policy(std::uint8_t dir, const kernel_selector& k, std::uint32_
   xfrmnl_user_tmpl_set_family(t, family_of(to.v6));
   xfrmnl_user_tmpl_set_proto(t, IPPROTO_ESP);
   xfrmnl_user_tmpl_set_spi(t, 0);
-  xfrmnl_user_tmpl_set_reqid(t, c.child.reqid);
+  xfrmnl_user_tmpl_set_reqid(t, reqid);
   xfrmnl_user_tmpl_set_mode(t, c.child.mode == sa::child_mode::tunnel ? XFRM_MODE_TUNNEL : XFRM_MODE_TRANSPORT);
   xfrmnl_user_tmpl_set_share(t, XFRM_SHARE_ANY);
   xfrmnl_user_tmpl_set_optional(t, 0);
@@ -354,15 +354,10 @@ xfrm_backend::xfrm_backend(xfrm_socket s) : sock_(std::move(s)) {}
 
 xfrm_backend::~xfrm_backend() { stop(); }
 
-status xfrm_backend::add_policies(const child_install& c, child_record& rec) {
+result<std::vector<xfrm_backend::planned_policy>> xfrm_backend::plan_policies(const child_install& c) {
   const auto& ch = c.child;
   bool tunnel = ch.mode == sa::child_mode::tunnel;
-  struct planned {
-    std::uint8_t dir;
-    kernel_selector sel;
-    bool inbound;
-  };
-  std::vector<planned> plan;
+  std::vector<planned_policy> plan;
   for (const auto& l : ch.local_ts)
     for (const auto& r : ch.remote_ts) {
       if (l.v6 != r.v6) continue;  // a pair of different families selects no packet
@@ -370,25 +365,34 @@ status xfrm_backend::add_policies(const child_install& c, child_record& rec) {
       if (!out) return out.err();
       auto in = to_kernel_selectors(r, l);
       if (!in) return in.err();
-      for (const auto& k : *out) plan.push_back({XFRM_POLICY_OUT, k, false});
+      auto add = [&](std::uint8_t dir, const kernel_selector& k, bool inbound) {
+        const auto& mark = inbound ? c.mark_in : c.mark_out;
+        plan.push_back({dir, k, inbound, policy_key(dir, raw_selector(k), mark.value, mark.mask)});
+      };
+      for (const auto& k : *out) add(XFRM_POLICY_OUT, k, false);
       for (const auto& k : *in) {
-        plan.push_back({XFRM_POLICY_IN, k, true});
-        if (tunnel) plan.push_back({XFRM_POLICY_FWD, k, true});
+        add(XFRM_POLICY_IN, k, true);
+        if (tunnel) add(XFRM_POLICY_FWD, k, true);
       }
     }
   if (plan.empty())
     return make_error(errc::invalid_argument, "CHILD_SA " + ch.name + " has no selector pair of one address family");
+  return plan;
+}
+
+status xfrm_backend::add_policies(const child_install& c, const std::vector<planned_policy>& plan,
+                                  std::uint32_t kernel_reqid, child_record& rec) {
   for (const auto& p : plan) {
     xfrm_selector raw = raw_selector(p.sel);
     const auto& mark = p.inbound ? c.mark_in : c.mark_out;
-    std::string key = policy_key(p.dir, raw, mark.value, mark.mask);
+    const std::string& key = p.key;
     if (auto it = policies_.find(key); it != policies_.end()) {
       ++it->second->refs;
       rec.policies.push_back(key);
       continue;
     }
     std::uint32_t prio = policy_priority(policy_kind::ipsec, p.sel.shape());
-    xfrmnl_sp* sp = build_policy(p.dir, p.sel, prio, c, p.inbound);
+    xfrmnl_sp* sp = build_policy(p.dir, p.sel, prio, c, p.inbound, kernel_reqid);
     if (!sp) return make_error(errc::kernel_failure, "out of memory building an XFRM policy");
     auto trap = trap_policies_.find(key);
     bool replaces_trap = trap != trap_policies_.end() && !trap->second->displaced;
@@ -434,7 +438,7 @@ void xfrm_backend::release_policy(const std::string& key) {
 
 status xfrm_backend::put_trap_policy(const trap_policy& t, bool update) {
   xfrmnl_sp* sp = build_policy(XFRM_POLICY_OUT, t.sel, policy_priority(policy_kind::trap, t.sel.shape()), t.params,
-                               false);
+                               false, t.reqid);
   if (!sp) return make_error(errc::kernel_failure, "out of memory building an XFRM policy");
   nl_msg* msg = nullptr;
   int e = update ? xfrmnl_sp_build_update_request(sp, 0, &msg) : xfrmnl_sp_build_add_request(sp, 0, &msg);
@@ -459,6 +463,7 @@ status xfrm_backend::install_trap(const trap_install& t) {
   params.child.name = t.child;
   params.child.reqid = t.reqid;
   params.child.mode = t.mode;
+  params.mark_out = t.mark_out;
   params.local.addr = t.local;
   params.remote.addr = t.remote;
   std::vector<std::string> keys;
@@ -466,7 +471,8 @@ status xfrm_backend::install_trap(const trap_install& t) {
     for (const auto& k : keys) {
       auto it = trap_policies_.find(k);
       if (!it->second->displaced)
-        if (nl_msg* m = build_delete_policy(XFRM_POLICY_OUT, raw_selector(it->second->sel), 0, 0))
+        if (nl_msg* m = build_delete_policy(XFRM_POLICY_OUT, raw_selector(it->second->sel), t.mark_out.value,
+                                            t.mark_out.mask))
           (void)sock_.request(m, "removing a trap policy");
       trap_policies_.erase(it);
     }
@@ -480,7 +486,7 @@ status xfrm_backend::install_trap(const trap_install& t) {
         return sels.err();
       }
       for (const auto& k : *sels) {
-        std::string key = policy_key(XFRM_POLICY_OUT, raw_selector(k), 0, 0);
+        std::string key = policy_key(XFRM_POLICY_OUT, raw_selector(k), t.mark_out.value, t.mark_out.mask);
         if (trap_policies_.count(key)) continue;  // another trap already catches this selector
         auto tp = std::make_shared<trap_policy>();
         tp->sel = k;
@@ -510,8 +516,9 @@ status xfrm_backend::remove_trap(std::uint32_t reqid) {
   for (const auto& k : it->second) {
     auto tp = trap_policies_.find(k);
     if (tp == trap_policies_.end()) continue;
+    const auto& mark = tp->second->params.mark_out;
     if (!tp->second->displaced)
-      if (nl_msg* m = build_delete_policy(XFRM_POLICY_OUT, raw_selector(tp->second->sel), 0, 0))
+      if (nl_msg* m = build_delete_policy(XFRM_POLICY_OUT, raw_selector(tp->second->sel), mark.value, mark.mask))
         if (auto r = sock_.request(m, "removing a trap policy"); !r && sock_.last_errno() != ENOENT && result) result = r;
     trap_policies_.erase(tp);
   }
@@ -519,7 +526,7 @@ status xfrm_backend::remove_trap(std::uint32_t reqid) {
   return result;
 }
 
-status xfrm_backend::add_sa(const child_install& c, bool inbound) {
+status xfrm_backend::add_sa(const child_install& c, bool inbound, std::uint32_t kernel_reqid) {
   const auto& ch = c.child;
   auto alg = map_esp_proposal(ch.proposal, (inbound ? ch.encr_in : ch.encr_out).size(),
                               (inbound ? ch.integ_in : ch.integ_out).size());
@@ -528,7 +535,7 @@ status xfrm_backend::add_sa(const child_install& c, bool inbound) {
   p.src = inbound ? c.remote.addr : c.local.addr;
   p.dst = inbound ? c.local.addr : c.remote.addr;
   p.spi = inbound ? ch.spi_in : ch.spi_out;
-  p.reqid = ch.reqid;
+  p.reqid = kernel_reqid;
   p.tunnel = ch.mode == sa::child_mode::tunnel;
   p.encap = ch.encap;
   p.sport = inbound ? c.remote.port : c.local.port;
@@ -591,16 +598,25 @@ status xfrm_backend::install(const child_install& c) {
     if (!alg) return alg.err();
   }
 
+  auto plan = plan_policies(c);
+  if (!plan) return plan.err();
+  std::vector<std::string> keys;
+  for (const auto& p : *plan) keys.push_back(p.key);
+  // The kernel reqid: the one the templates of its shared policies name (kernel/shared_reqids.hpp).
+  auto assigned = reqids_.add(ch.id, ch.reqid, c.connection + "/" + ch.name + "{" + std::to_string(ch.id) + "}", keys);
+  if (!assigned.warning.empty()) warnings_.push_back(assigned.warning);
   child_record rec;
   rec.info = describe(c);
+  rec.kernel_reqid = assigned.kernel_reqid;
 
-  if (auto r = add_policies(c, rec); !r) {
+  if (auto r = add_policies(c, *plan, rec.kernel_reqid, rec); !r) {
     for (const auto& k : rec.policies) release_policy(k);
+    reqids_.remove(ch.id);
     return r;
   }
   status sa_status = ok_v;
   for (bool inbound : {true, false}) {
-    auto r = add_sa(c, inbound);
+    auto r = add_sa(c, inbound, rec.kernel_reqid);
     if (!r) {
       sa_status = r;
       break;
@@ -629,6 +645,7 @@ status xfrm_backend::remove(std::uint32_t child_id) {
   for (const auto& s : it->second.sas)
     if (auto r = delete_sa(s); !r && result) result = r;
   for (const auto& k : it->second.policies) release_policy(k);
+  reqids_.remove(child_id);
   children_.erase(it);
   return result;
 }
@@ -651,7 +668,8 @@ std::uint32_t xfrm_backend::note_migrate(std::uint32_t reqid, const ip_address& 
                                          const ip_address& new_local, const ip_address& new_remote) {
   std::uint32_t n = 0;
   for (auto& [id, rec] : children_) {
-    if (rec.info.reqid != reqid || !(rec.info.local.addr == old_local) || !(rec.info.remote.addr == old_remote))
+    // The kernel names the reqid of the templates and SAs: a CHILD_SA's kernel reqid.
+    if ((rec.info.reqid != reqid && rec.kernel_reqid != reqid) || !(rec.info.local.addr == old_local) || !(rec.info.remote.addr == old_remote))
       continue;
     rec.info.local.addr = new_local;
     rec.info.remote.addr = new_remote;
@@ -681,6 +699,7 @@ void xfrm_backend::stop() {
 void xfrm_backend::abandon() {
   children_.clear();
   policies_.clear();
+  reqids_.clear();
   trap_policies_.clear();
   traps_.clear();
   larval_.clear();
@@ -794,6 +813,7 @@ status xfrm_backend::flush_all() {
   // Nothing this backend held survives a flush.
   children_.clear();
   policies_.clear();
+  reqids_.clear();
   trap_policies_.clear();
   traps_.clear();
   larval_.clear();

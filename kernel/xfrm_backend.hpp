@@ -2,8 +2,10 @@
 //
 // Per CHILD_SA: two SAs (in: peer -> us with spi_in, out: us -> peer with spi_out) and, for every
 // local × remote traffic selector pair, policies out (local -> remote), in and fwd (remote -> local;
-// fwd in tunnel mode only), all with the CHILD_SA's one reqid in their template, so in/out templates
-// always find the SAs of that CHILD_SA (no XfrmInTmplMismatch when several subnets share a tunnel).
+// fwd in tunnel mode only), all with the CHILD_SA's one kernel reqid in their template, so in/out
+// templates always find the SAs of that CHILD_SA (no XfrmInTmplMismatch when several subnets share
+// a tunnel). The kernel reqid is the CHILD_SA's own reqid unless its policies are shared with
+// another CHILD_SA of identical selectors: kernel/shared_reqids.hpp.
 // Ownership (priority band for policies, reqid range for SAs) and the priority formula: see
 // kernel/xfrm_ownership.hpp.
 //
@@ -20,6 +22,8 @@
 #include <vector>
 
 #include "kernel/backend.hpp"
+#include "kernel/shared_reqids.hpp"
+#include "kernel/xfrm_selectors.hpp"
 #include "kernel/xfrm_socket.hpp"
 
 namespace aike::kernel {
@@ -75,6 +79,14 @@ class xfrm_backend final : public backend {
   result<std::uint32_t> alloc_spi(const ip_address& src, const ip_address& dst, std::uint32_t reqid);
   // Forgets what was installed without removing it: the state a crash leaves (for tests).
   void abandon();
+  // The reqid the kernel knows a CHILD_SA's SAs by (0 = not installed): its own, or that of the
+  // CHILD_SA whose identical policies it shares (kernel/shared_reqids.hpp).
+  std::uint32_t kernel_reqid(std::uint32_t child_id) const { return reqids_.kernel_reqid(child_id); }
+  std::vector<std::string> take_warnings() override {
+    std::vector<std::string> w;
+    w.swap(warnings_);
+    return w;
+  }
 
  private:
   explicit xfrm_backend(xfrm_socket s);
@@ -89,16 +101,27 @@ class xfrm_backend final : public backend {
     installed_child info;
     std::vector<std::string> policies;  // keys into policies_
     std::vector<sa_ref> sas;
+    std::uint32_t kernel_reqid = 0;  // reqid of its SAs and of the templates it installed
+  };
+  struct planned_policy {
+    std::uint8_t dir;
+    kernel_selector sel;
+    bool inbound;
+    std::string key;  // into policies_
   };
 
-  status add_policies(const child_install& c, child_record& rec);
-  status add_sa(const child_install& c, bool inbound);
+  result<std::vector<planned_policy>> plan_policies(const child_install& c);
+  status add_policies(const child_install& c, const std::vector<planned_policy>& plan, std::uint32_t kernel_reqid,
+                      child_record& rec);
+  status add_sa(const child_install& c, bool inbound, std::uint32_t kernel_reqid);
   void release_policy(const std::string& key);
   status delete_sa(const sa_ref& s);
 
   xfrm_socket sock_;
   std::map<std::uint32_t, child_record> children_;
   std::map<std::string, std::shared_ptr<policy_entry>> policies_;  // shared by CHILD_SAs with equal policies
+  shared_reqids reqids_;                                             // CHILD_SA -> kernel reqid
+  std::vector<std::string> warnings_;                                // for take_warnings()
   std::set<std::pair<std::string, std::uint32_t>> larval_;         // (dst, spi) from alloc_spi()
   struct trap_policy;
   std::map<std::string, std::shared_ptr<trap_policy>> trap_policies_;  // same keys as policies_

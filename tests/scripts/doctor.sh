@@ -19,7 +19,7 @@ ip -n "$NS_A" xfrm policy list >/dev/null 2>&1 || { echo "SKIP: no XFRM in this 
 doctor_in() {  # doctor_in NS DIR ARGS... (output in $OUT, exit code in $RC)
   local ns=$1 dir=$2
   shift 2
-  OUT=$(ip netns exec "$ns" "$AIKECTL" --token-file "$dir/token" doctor "$@" 2>&1)
+  OUT=$(ip netns exec "$ns" "$AIKECTL" --token-file "$dir/token" ${AIKE_CONTROL_PORT:+--uri "tcp://127.0.0.1:$AIKE_CONTROL_PORT"} doctor "$@" 2>&1)
   RC=$?
 }
 

@@ -44,6 +44,35 @@ trap_install make_trap(std::uint32_t n) {
   return t;
 }
 
+// A CHILD_SA of the trap's child for 10.1.0.0/24 -> 10.2.0.0/24 (one of the trap's two pairs).
+child_install make_child(std::uint32_t id, const trap_install& t) {
+  child_install c;
+  c.ike_id = 1;
+  c.connection = "site";
+  c.child.id = id;
+  c.child.name = "net";
+  c.child.reqid = reqid_at(id);
+  c.child.spi_in = 0xc0000100 + id;
+  c.child.spi_out = 0xc0000200 + id;
+  c.child.local_ts.push_back(*ts::selector::parse("10.1.0.0/24"));
+  c.child.remote_ts.push_back(*ts::selector::parse("10.2.0.0/24"));
+  wire::proposal prop;
+  prop.protocol = wire::protocol_id::esp;
+  wire::transform gcm;
+  gcm.type = wire::transform_type::encr;
+  gcm.id = wire::encr::aes_gcm_16;
+  gcm.attributes.push_back({wire::attr_key_length, true, 256, {}});
+  prop.transforms.push_back(gcm);
+  prop.transforms.push_back({wire::transform_type::esn, wire::esn::no, {}});
+  c.child.proposal = prop;
+  c.child.encr_in = bytes(36, 0x11);
+  c.child.encr_out = bytes(36, 0x22);
+  c.local.addr = t.local;
+  c.remote.addr = t.remote;
+  c.mark_out = t.mark_out;
+  return c;
+}
+
 bool trap_band(std::uint32_t prio) {
   return owns_policy_priority(prio) && prio - policy_priority_first >= static_cast<std::uint32_t>(policy_kind::trap);
 }
@@ -92,29 +121,7 @@ TEST(XfrmTrap, AChildSaTakesTheSelectorAndGivesItBack) {
   auto t = make_trap(2);
   ASSERT_TRUE((*b)->install_trap(t).ok());
 
-  child_install c;
-  c.ike_id = 1;
-  c.connection = "site";
-  c.child.id = 7;
-  c.child.name = "net";
-  c.child.reqid = reqid_at(7);
-  c.child.spi_in = 0xc0000107;
-  c.child.spi_out = 0xc0000207;
-  c.child.local_ts.push_back(*ts::selector::parse("10.1.0.0/24"));
-  c.child.remote_ts.push_back(*ts::selector::parse("10.2.0.0/24"));
-  wire::proposal prop;
-  prop.protocol = wire::protocol_id::esp;
-  wire::transform gcm;
-  gcm.type = wire::transform_type::encr;
-  gcm.id = wire::encr::aes_gcm_16;
-  gcm.attributes.push_back({wire::attr_key_length, true, 256, {}});
-  prop.transforms.push_back(gcm);
-  prop.transforms.push_back({wire::transform_type::esn, wire::esn::no, {}});
-  c.child.proposal = prop;
-  c.child.encr_in = bytes(36, 0x11);
-  c.child.encr_out = bytes(36, 0x22);
-  c.local.addr = t.local;
-  c.remote.addr = t.remote;
+  child_install c = make_child(7, t);
   (void)(*b)->install(c);  // the SAs may be refused (no ESP in this kernel); the policies stay
 
   auto p = policies();
@@ -151,4 +158,41 @@ TEST(XfrmTrap, OtherBackendsSayTheyCannot) {
   auto r = n.install_trap(make_trap(3));
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.err().message.find("cannot install trap policies"), std::string::npos);
+}
+
+TEST(XfrmTrap, CarriesTheChildsMarkOutSoTheChildSaReplacesIt) {
+  REQUIRE_NETNS();
+  auto b = xfrm_backend::open();
+  ASSERT_TRUE(b.ok()) << b.err().message;
+  auto t = make_trap(3);
+  t.mark_out = {0x20, 0xff};
+  ASSERT_TRUE((*b)->install_trap(t).ok());
+  auto p = policies();
+  ASSERT_EQ(p.size(), 2u);
+  for (const auto& x : p) {
+    EXPECT_EQ(x.mark_value, 0x20u) << x.to_string();
+    EXPECT_EQ(x.mark_mask, 0xffu) << x.to_string();
+  }
+
+  // The CHILD_SA's out policy has the same selector and mark: it takes the trap's slot (no
+  // second, unmarked policy) and gives it back.
+  (void)(*b)->install(make_child(8, t));
+  p = policies();
+  unsigned out = 0;
+  for (const auto& x : p) {
+    if (x.dir != xfrm_dir::out) continue;
+    ++out;
+    EXPECT_EQ(x.mark_value, 0x20u) << x.to_string();
+  }
+  EXPECT_EQ(out, 2u) << "one trap policy (10.1.1.0/24) and the CHILD_SA's (10.1.0.0/24)";
+  (void)(*b)->remove(8);
+  p = policies();
+  ASSERT_EQ(p.size(), 2u);
+  for (const auto& x : p) {
+    EXPECT_EQ(x.tmpls.at(0).reqid, t.reqid);
+    EXPECT_EQ(x.mark_value, 0x20u) << x.to_string();
+  }
+  // Removing the trap finds its marked policies (the kernel needs the mark to find them).
+  ASSERT_TRUE((*b)->remove_trap(t.reqid).ok());
+  EXPECT_TRUE(policies().empty());
 }
