@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "kernel/backend.hpp"
+#include "kernel/xfrm_ownership.hpp"
 #include "kernel/xfrm_socket.hpp"
 
 namespace aike::kernel {
@@ -41,8 +42,9 @@ struct reconcile_report {
 
 class xfrm_backend final : public backend {
  public:
-  // Fails with a clear message when the kernel has no XFRM netlink interface.
-  static result<std::unique_ptr<xfrm_backend>> open();
+  // Fails with a clear message when the kernel has no XFRM netlink interface. `own`: the priority
+  // band and reqid range this backend installs in and reconciles (kernel/xfrm_ownership.hpp).
+  static result<std::unique_ptr<xfrm_backend>> open(const xfrm_ownership& own = default_ownership);
   ~xfrm_backend() override;
 
   const char* name() const override { return "xfrm"; }
@@ -65,8 +67,8 @@ class xfrm_backend final : public backend {
   result<std::vector<std::string>> start(bool flush_on_start) override;
   void stop() override;
 
-  // Removes every policy in aike's priority band and every SA with a reqid in aike's range that
-  // this backend did not install; leaves everyone else's alone.
+  // Removes every policy in aike's priority band and every SA with a reqid in aike's range (both
+  // as given to open()) that this backend did not install; leaves everyone else's alone.
   result<reconcile_report> reconcile();
   // XFRM_MSG_FLUSHSA (all protocols) and XFRM_MSG_FLUSHPOLICY: everything, of anyone.
   status flush_all();
@@ -77,7 +79,7 @@ class xfrm_backend final : public backend {
   void abandon();
 
  private:
-  explicit xfrm_backend(xfrm_socket s);
+  xfrm_backend(xfrm_socket s, const xfrm_ownership& own);
 
   struct policy_entry;
   struct sa_ref {
@@ -97,6 +99,7 @@ class xfrm_backend final : public backend {
   status delete_sa(const sa_ref& s);
 
   xfrm_socket sock_;
+  xfrm_ownership own_;
   std::map<std::uint32_t, child_record> children_;
   std::map<std::string, std::shared_ptr<policy_entry>> policies_;  // shared by CHILD_SAs with equal policies
   std::set<std::pair<std::string, std::uint32_t>> larval_;         // (dst, spi) from alloc_spi()
