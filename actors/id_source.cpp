@@ -13,9 +13,22 @@ std::uint32_t next_child_id() {
 }
 
 // Reqids come from the range the XFRM backend recognises as aike's after a crash.
+namespace {
+std::atomic<std::uint32_t> reqid_first{kernel::default_ownership.reqid_first};
+std::atomic<std::uint32_t> reqid_count{kernel::default_ownership.reqid_count};
+}  // namespace
+
+void set_reqid_range(std::uint32_t first, std::uint32_t count) {
+  reqid_first.store(first, std::memory_order_relaxed);
+  reqid_count.store(count == 0 ? 1 : count, std::memory_order_relaxed);
+}
+
 std::uint32_t next_reqid() {
   static std::atomic<std::uint32_t> next{1};
-  return kernel::reqid_at(next.fetch_add(1, std::memory_order_relaxed));
+  kernel::xfrm_ownership own;
+  own.reqid_first = reqid_first.load(std::memory_order_relaxed);
+  own.reqid_count = reqid_count.load(std::memory_order_relaxed);
+  return own.reqid_at(next.fetch_add(1, std::memory_order_relaxed));
 }
 
 // Drawing 28 random bits per SPI repeats one among n live SPIs with probability about

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "config/file_text.hpp"
+#include "config/reqid_range.hpp"
 #include "engine/auth/keys.hpp"
 
 namespace aike::config::detail {
@@ -210,6 +211,15 @@ void read_daemon(std::optional<section> daemon, std::optional<section> kernel, c
     }
     if (auto m = kernel->integer("tun_mtu", 576, 65535)) out.tun_mtu = static_cast<unsigned>(*m);
     if (auto w = kernel->integer("replay_window", 64, 4096)) out.replay_window = static_cast<unsigned>(*w);
+    if (auto r = kernel->text("reqid_range")) {
+      auto range = parse_reqid_range(*r);
+      if (!range) kernel->error("reqid_range", range.err().message);
+      else out.xfrm_ownership.reqid_first = range->first, out.xfrm_ownership.reqid_count = range->count;
+    }
+    // The band [base, base + 65536) must fit in the kernel's 32-bit priority.
+    if (auto b = kernel->integer("policy_priority_base", 1,
+                                 std::int64_t{0xffffffff} - aike::kernel::xfrm_ownership::policy_priority_span + 1))
+      out.xfrm_ownership.policy_priority_first = static_cast<std::uint32_t>(*b);
     kernel->finish();
   }
 }

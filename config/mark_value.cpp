@@ -4,9 +4,6 @@
 
 namespace aike::config {
 
-namespace {
-
-// A 32-bit number in hex (0x prefix) or decimal; nothing else (no sign, no spaces).
 bool parse_u32(std::string_view t, std::uint32_t& out) {
   unsigned base = 10;
   if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) {
@@ -27,6 +24,8 @@ bool parse_u32(std::string_view t, std::uint32_t& out) {
   out = static_cast<std::uint32_t>(v);
   return true;
 }
+
+namespace {
 
 std::string hex(std::uint32_t v) {
   char buf[16];

@@ -12,6 +12,7 @@
 
 #include "engine/common/endpoint.hpp"
 #include "engine/sa/connection.hpp"
+#include "kernel/xfrm_ownership.hpp"
 
 namespace aike::config {
 
@@ -61,6 +62,9 @@ struct daemon_config {
   std::string tun_name = "aike0";  // the TUN device aiked creates (1..15 characters)
   unsigned tun_mtu = 1400;         // its MTU: room for the ESP-in-UDP overhead on a 1500-octet path
   unsigned replay_window = 64;     // packets (64..4096): the least anti-replay window of userspace SAs
+  // [kernel] reqid_range and policy_priority_base: how the XFRM backend marks (and after a crash
+  // recognises) its policies and SAs (kernel/xfrm_ownership.hpp).
+  kernel::xfrm_ownership xfrm_ownership;
   // Not read from the file: set by aiked when the userspace backend runs (force_udp_encapsulation),
   // kept across reloads, so every connection, also one added by a reload, uses ESP in UDP.
   bool encap_all = false;

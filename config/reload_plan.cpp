@@ -116,6 +116,12 @@ std::vector<std::string> keep_start_settings(const daemon_config& running, daemo
   keep("kernel.tun_name", running.tun_name, next.tun_name, changed);
   keep("kernel.tun_mtu", running.tun_mtu, next.tun_mtu, changed);
   keep("kernel.replay_window", running.replay_window, next.replay_window, changed);
+  if (running.xfrm_ownership.reqid_first != next.xfrm_ownership.reqid_first ||
+      running.xfrm_ownership.reqid_count != next.xfrm_ownership.reqid_count)
+    changed.emplace_back("kernel.reqid_range");
+  if (running.xfrm_ownership.policy_priority_first != next.xfrm_ownership.policy_priority_first)
+    changed.emplace_back("kernel.policy_priority_base");
+  next.xfrm_ownership = running.xfrm_ownership;
   return changed;
 }
 

@@ -36,7 +36,7 @@ result<kernel_choice> choose_kernel_backend(const config::daemon_config& d) {
       return c;
     }
     case config::kernel_mode::xfrm: {
-      auto x = kernel::xfrm_backend::open();
+      auto x = kernel::xfrm_backend::open(d.xfrm_ownership);
       if (!x) return make_error(x.err().code, "kernel = \"xfrm\": " + x.err().message);
       kernel_choice c;
       c.backend = std::move(*x);
@@ -53,7 +53,7 @@ result<kernel_choice> choose_kernel_backend(const config::daemon_config& d) {
   }
   auto probe = kernel::probe_esp();
   if (probe.esp) {
-    auto x = kernel::xfrm_backend::open();
+    auto x = kernel::xfrm_backend::open(d.xfrm_ownership);
     if (x) {
       kernel_choice c;
       c.backend = std::move(*x);

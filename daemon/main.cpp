@@ -14,6 +14,7 @@
 
 #include "actors/control/control_actor.hpp"
 #include "actors/event_hub.hpp"
+#include "actors/id_source.hpp"
 #include "actors/kernel_actor.hpp"
 #include "actors/logger.hpp"
 #include "actors/messages.hpp"
@@ -61,6 +62,8 @@ int run_daemon(const std::string& config_path) {
     std::fprintf(stderr, "aiked: configuration has %zu problem(s); not starting\n", loaded.problems.size());
     return 1;
   }
+  // Reqids come from [kernel] reqid_range (the XFRM backend gets the same marks from the choice).
+  actors::set_reqid_range(loaded.cfg->daemon.xfrm_ownership.reqid_first, loaded.cfg->daemon.xfrm_ownership.reqid_count);
   auto choice = daemon::choose_kernel_backend(loaded.cfg->daemon);
   if (!choice) {
     std::fprintf(stderr, "aiked: %s\n", choice.err().message.c_str());

@@ -343,14 +343,14 @@ esp_probe_result probe_esp() {
 
 // --- backend ------------------------------------------------------------------------------------
 
-result<std::unique_ptr<xfrm_backend>> xfrm_backend::open() {
+result<std::unique_ptr<xfrm_backend>> xfrm_backend::open(const xfrm_ownership& own) {
   auto s = xfrm_socket::open();
   if (!s) return s.err();
   // A harmless request proves the interface answers (a dump of one policy direction would be more).
-  return std::unique_ptr<xfrm_backend>(new xfrm_backend(std::move(*s)));
+  return std::unique_ptr<xfrm_backend>(new xfrm_backend(std::move(*s), own));
 }
 
-xfrm_backend::xfrm_backend(xfrm_socket s) : sock_(std::move(s)) {}
+xfrm_backend::xfrm_backend(xfrm_socket s, const xfrm_ownership& own) : sock_(std::move(s)), own_(own) {}
 
 xfrm_backend::~xfrm_backend() { stop(); }
 
@@ -391,7 +391,7 @@ status xfrm_backend::add_policies(const child_install& c, const std::vector<plan
       rec.policies.push_back(key);
       continue;
     }
-    std::uint32_t prio = policy_priority(policy_kind::ipsec, p.sel.shape());
+    std::uint32_t prio = policy_priority(policy_kind::ipsec, p.sel.shape(), own_);
     xfrmnl_sp* sp = build_policy(p.dir, p.sel, prio, c, p.inbound, kernel_reqid);
     if (!sp) return make_error(errc::kernel_failure, "out of memory building an XFRM policy");
     auto trap = trap_policies_.find(key);
@@ -437,7 +437,7 @@ void xfrm_backend::release_policy(const std::string& key) {
 }
 
 status xfrm_backend::put_trap_policy(const trap_policy& t, bool update) {
-  xfrmnl_sp* sp = build_policy(XFRM_POLICY_OUT, t.sel, policy_priority(policy_kind::trap, t.sel.shape()), t.params,
+  xfrmnl_sp* sp = build_policy(XFRM_POLICY_OUT, t.sel, policy_priority(policy_kind::trap, t.sel.shape(), own_), t.params,
                                false, t.reqid);
   if (!sp) return make_error(errc::kernel_failure, "out of memory building an XFRM policy");
   nl_msg* msg = nullptr;
@@ -454,7 +454,7 @@ status xfrm_backend::put_trap_policy(const trap_policy& t, bool update) {
 
 status xfrm_backend::install_trap(const trap_install& t) {
   if (traps_.count(t.reqid)) return make_error(errc::invalid_argument, "trap reqid " + std::to_string(t.reqid) + " is already installed");
-  if (!owns_reqid(t.reqid))
+  if (!own_.owns_reqid(t.reqid))
     return make_error(errc::invalid_argument, "trap reqid " + std::to_string(t.reqid) + " lies outside aike's range");
   if (t.local.v6 != t.remote.v6)
     return make_error(errc::invalid_argument, "trap " + t.connection + "/" + t.child + ": outer addresses of two families");
@@ -586,7 +586,7 @@ status xfrm_backend::install(const child_install& c) {
   if (c.local.addr.v6 != c.remote.addr.v6)
     return make_error(errc::invalid_argument, "outer addresses " + c.local.addr.to_string() + " and " +
                                                   c.remote.addr.to_string() + " are of different families");
-  if (!owns_reqid(ch.reqid))
+  if (!own_.owns_reqid(ch.reqid))
     return make_error(errc::invalid_argument, "reqid " + std::to_string(ch.reqid) +
                                                   " lies outside aike's reqid range; it would not be recognised "
                                                   "as aike's after a crash");
@@ -760,7 +760,7 @@ result<reconcile_report> xfrm_backend::reconcile() {
   if (auto r = dump_policies(sock_, dumped); !r) return r.err();
   std::vector<nl_msg*> deletions;
   for (const auto& p : dumped) {
-    if (p.info.dir >= XFRM_POLICY_MAX || !owns_policy_priority(p.info.priority)) {
+    if (p.info.dir >= XFRM_POLICY_MAX || !own_.owns_policy_priority(p.info.priority)) {
       ++rep.policies_kept;
       continue;
     }
@@ -779,7 +779,7 @@ result<reconcile_report> xfrm_backend::reconcile() {
   auto listed = for_each_cached<xfrmnl_sa>(sock_, xfrmnl_sa_alloc_cache, "listing the kernel's XFRM states",
                                       [&](xfrmnl_sa* sa) {
     int reqid = xfrmnl_sa_get_reqid(sa);
-    if (reqid < 0 || !owns_reqid(static_cast<std::uint32_t>(reqid))) {
+    if (reqid < 0 || !own_.owns_reqid(static_cast<std::uint32_t>(reqid))) {
       ++rep.sas_kept;
       return;
     }

@@ -23,6 +23,7 @@
 
 #include "kernel/backend.hpp"
 #include "kernel/shared_reqids.hpp"
+#include "kernel/xfrm_ownership.hpp"
 #include "kernel/xfrm_selectors.hpp"
 #include "kernel/xfrm_socket.hpp"
 
@@ -45,8 +46,9 @@ struct reconcile_report {
 
 class xfrm_backend final : public backend {
  public:
-  // Fails with a clear message when the kernel has no XFRM netlink interface.
-  static result<std::unique_ptr<xfrm_backend>> open();
+  // Fails with a clear message when the kernel has no XFRM netlink interface. `own`: the priority
+  // band and reqid range this backend installs in and reconciles (kernel/xfrm_ownership.hpp).
+  static result<std::unique_ptr<xfrm_backend>> open(const xfrm_ownership& own = default_ownership);
   ~xfrm_backend() override;
 
   const char* name() const override { return "xfrm"; }
@@ -69,8 +71,8 @@ class xfrm_backend final : public backend {
   result<std::vector<std::string>> start(bool flush_on_start) override;
   void stop() override;
 
-  // Removes every policy in aike's priority band and every SA with a reqid in aike's range that
-  // this backend did not install; leaves everyone else's alone.
+  // Removes every policy in aike's priority band and every SA with a reqid in aike's range (both
+  // as given to open()) that this backend did not install; leaves everyone else's alone.
   result<reconcile_report> reconcile();
   // XFRM_MSG_FLUSHSA (all protocols) and XFRM_MSG_FLUSHPOLICY: everything, of anyone.
   status flush_all();
@@ -89,7 +91,7 @@ class xfrm_backend final : public backend {
   }
 
  private:
-  explicit xfrm_backend(xfrm_socket s);
+  xfrm_backend(xfrm_socket s, const xfrm_ownership& own);
 
   struct policy_entry;
   struct sa_ref {
@@ -118,6 +120,7 @@ class xfrm_backend final : public backend {
   status delete_sa(const sa_ref& s);
 
   xfrm_socket sock_;
+  xfrm_ownership own_;
   std::map<std::uint32_t, child_record> children_;
   std::map<std::string, std::shared_ptr<policy_entry>> policies_;  // shared by CHILD_SAs with equal policies
   shared_reqids reqids_;                                             // CHILD_SA -> kernel reqid

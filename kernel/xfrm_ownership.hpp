@@ -26,23 +26,44 @@
 
 namespace aike::kernel {
 
-inline constexpr std::uint32_t policy_priority_first = 1'500'000;
-inline constexpr std::uint32_t policy_priority_span = 65'536;
+// The two marks as one value: today's constants by default, `[kernel] reqid_range` and
+// `policy_priority_base` in the configuration (config/daemon_section.cpp checks them). aiked builds
+// one at start and hands it to actors/id_source (reqid allocation) and the XFRM backend
+// (reconciliation, priorities); everything else uses the defaults below.
+struct xfrm_ownership {
+  static constexpr std::uint32_t policy_priority_span = 65'536;  // the band's width is fixed
+  // reqid + unique_dir_out_offset (actors/child_install_params.hpp) must leave the range.
+  static constexpr std::uint32_t max_reqid_count = 0x01000000;
 
-inline constexpr std::uint32_t reqid_first = 0x0a1e0000;
-inline constexpr std::uint32_t reqid_count = 0x01000000;
+  std::uint32_t policy_priority_first = 1'500'000;
+  std::uint32_t reqid_first = 0x0a1e0000;
+  std::uint32_t reqid_count = 0x01000000;
+
+  constexpr bool owns_policy_priority(std::uint32_t priority) const {
+    return priority >= policy_priority_first && priority - policy_priority_first < policy_priority_span;
+  }
+  constexpr bool owns_reqid(std::uint32_t reqid) const {
+    return reqid >= reqid_first && reqid - reqid_first < reqid_count;
+  }
+  // The n-th reqid aike hands out (n counts from 0 and wraps inside the range).
+  constexpr std::uint32_t reqid_at(std::uint32_t n) const { return reqid_first + n % reqid_count; }
+  bool operator==(const xfrm_ownership&) const = default;
+};
+
+inline constexpr xfrm_ownership default_ownership{};
+inline constexpr std::uint32_t policy_priority_first = default_ownership.policy_priority_first;
+inline constexpr std::uint32_t policy_priority_span = xfrm_ownership::policy_priority_span;
+inline constexpr std::uint32_t reqid_first = default_ownership.reqid_first;
+inline constexpr std::uint32_t reqid_count = default_ownership.reqid_count;
 
 enum class policy_kind : std::uint32_t { pass = 0, ipsec = 8192, trap = 16384 };
 
+// With the default marks (tests, `aikectl doctor`).
 inline constexpr bool owns_policy_priority(std::uint32_t priority) {
-  return priority >= policy_priority_first && priority - policy_priority_first < policy_priority_span;
+  return default_ownership.owns_policy_priority(priority);
 }
-inline constexpr bool owns_reqid(std::uint32_t reqid) {
-  return reqid >= reqid_first && reqid - reqid_first < reqid_count;
-}
-
-// The n-th reqid aike hands out (n counts from 0 and wraps inside the range).
-inline constexpr std::uint32_t reqid_at(std::uint32_t n) { return reqid_first + n % reqid_count; }
+inline constexpr bool owns_reqid(std::uint32_t reqid) { return default_ownership.owns_reqid(reqid); }
+inline constexpr std::uint32_t reqid_at(std::uint32_t n) { return default_ownership.reqid_at(n); }
 
 // One kernel selector as the priority formula sees it.
 struct selector_shape {
@@ -52,6 +73,7 @@ struct selector_shape {
   bool any_src_port = true, any_dst_port = true;
 };
 
-std::uint32_t policy_priority(policy_kind kind, const selector_shape& s);
+std::uint32_t policy_priority(policy_kind kind, const selector_shape& s,
+                              const xfrm_ownership& own = default_ownership);
 
 }  // namespace aike::kernel

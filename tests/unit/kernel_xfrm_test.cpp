@@ -429,6 +429,60 @@ TEST(XfrmBackend, ReconcileRemovesWhatAikeLeftAndKeepsForeignPolicies) {
   EXPECT_EQ(owned(read_policies()).size(), 3u);
 }
 
+// [kernel] reqid_range / policy_priority_base: a backend with other marks installs in its own
+// band and, on start, removes only what lies in that band and range; the default band's policies
+// (another aike's, as far as it knows) stay.
+TEST(XfrmBackend, ReconcileRemovesOnlyTheConfiguredBand) {
+  REQUIRE_NETNS();
+  kernel::xfrm_ownership own;
+  own.policy_priority_first = 2'000'000;
+  own.reqid_first = 0x00100000;
+  own.reqid_count = 0x1000;
+  auto open_with = [&] {
+    auto b = kernel::xfrm_backend::open(own);
+    EXPECT_TRUE(b.ok()) << (b.ok() ? "" : b.err().message);
+    return b.ok() ? std::move(*b) : nullptr;
+  };
+  auto in_band = [&] {
+    unsigned n = 0;
+    for (const auto& p : read_policies()) n += own.owns_policy_priority(p.priority) ? 1 : 0;
+    return n;
+  };
+  {
+    auto other = open_backend();  // the default marks
+    ASSERT_TRUE(other);
+    (void)other->install(make_child(20, {"10.1.0.0/24"}, {"10.2.0.0/24"}));
+    other->abandon();
+    auto crashed = open_with();
+    ASSERT_TRUE(crashed);
+    auto c = make_child(21, {"10.1.7.0/24"}, {"10.2.7.0/24"});
+    c.child.reqid = own.reqid_at(21);
+    (void)crashed->install(c);
+    // A CHILD_SA whose reqid lies outside the configured range is refused.
+    auto wrong = make_child(22, {"10.1.8.0/24"}, {"10.2.8.0/24"});
+    EXPECT_FALSE(crashed->install(wrong).ok());
+    crashed->abandon();
+  }
+  ASSERT_EQ(owned(read_policies()).size(), 3u);  // default band
+  ASSERT_EQ(in_band(), 3u);                       // configured band
+  for (const auto& p : read_policies())
+    if (own.owns_policy_priority(p.priority)) {
+      EXPECT_EQ(p.reqid, own.reqid_at(21));
+      EXPECT_EQ(p.priority, kernel::policy_priority(kernel::policy_kind::ipsec, kernel::selector_shape{false, 24, 24}, own));
+    }
+
+  auto b = open_with();
+  ASSERT_TRUE(b);
+  auto lines = b->start(false);
+  ASSERT_TRUE(lines.ok()) << lines.err().message;
+  ASSERT_FALSE(lines->empty());
+  EXPECT_NE((*lines)[0].find("removed 3 policies"), std::string::npos) << (*lines)[0];
+  EXPECT_EQ(in_band(), 0u);
+  auto left = owned(read_policies());
+  ASSERT_EQ(left.size(), 3u);
+  for (const auto& p : left) EXPECT_EQ(p.reqid, kernel::reqid_at(20));
+}
+
 TEST(XfrmBackend, FlushOnStartRemovesEveryonesState) {
   REQUIRE_NETNS();
   add_foreign_policy("10.9.0.0/24", "10.8.0.0/24", 100);
