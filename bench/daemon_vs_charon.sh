@@ -39,11 +39,7 @@ bench_netns_setup
 # run_aiked N: sets R_* for the table.
 run_aiked() {
   local n=$1 a=$WORK/aiked-a-$1 b=$WORK/aiked-b-$1 t0 t1 out ok
-  mkdir -p "$a" "$b"
-  aiked_conf "$a" 10.250.0.1 10.250.0.2 a.test b.test 10.1.0.0/24 10.2.0.0/24 >"$a/aiked.toml"
-  aiked_conf "$b" 10.250.0.2 10.250.0.1 b.test a.test 10.2.0.0/24 10.1.0.0/24 >"$b/aiked.toml"
-  aiked_start "$NS_B" "$b"
-  aiked_start "$NS_A" "$a"
+  bench_aiked_pair "$a" "$b"
   local rss_a0 rss_b0 rss_a rss_b
   rss_a0=$(astat "$NS_A" "$a" rss_bytes)
   rss_b0=$(astat "$NS_B" "$b" rss_bytes)
@@ -104,13 +100,7 @@ run_aiked() {
 
 run_charon() {
   local n=$1 a=$WORK/charon-a-$1 b=$WORK/charon-b-$1 t0 t1 out
-  mkdir -p "$a" "$b"
-  charon_conf "$a" >"$a/strongswan.conf"
-  charon_conf "$b" >"$b/strongswan.conf"
-  swan_conf 10.250.0.1 10.250.0.2 a.test b.test 10.1.0.0/24 10.2.0.0/24 >"$a/swanctl.conf"
-  swan_conf 10.250.0.2 10.250.0.1 b.test a.test 10.2.0.0/24 10.1.0.0/24 >"$b/swanctl.conf"
-  charon_start "$NS_B" "$b"
-  charon_start "$NS_A" "$a"
+  bench_charon_pair "$a" "$b"
   local pa pb rss_a0 rss_b0 rss_a rss_b
   pa=$(cat "$a/pid")
   pb=$(cat "$b/pid")

@@ -117,11 +117,7 @@ aiked_phase() {
 
 run_aiked() {
   local n=$1 a=$WORK/aiked-a-$1 b=$WORK/aiked-b-$1 out ok tmo
-  mkdir -p "$a" "$b"
-  aiked_conf "$a" 10.250.0.1 10.250.0.2 a.test b.test 10.1.0.0/24 10.2.0.0/24 >"$a/aiked.toml"
-  aiked_conf "$b" 10.250.0.2 10.250.0.1 b.test a.test 10.2.0.0/24 10.1.0.0/24 >"$b/aiked.toml"
-  aiked_start "$NS_B" "$b"
-  aiked_start "$NS_A" "$a"
+  bench_aiked_pair "$a" "$b"
   tmo=$((n / 50 + 60))
   local t0
   t0=$(now)
@@ -226,13 +222,7 @@ charon_phase() {
 
 run_charon() {
   local n=$1 a=$WORK/charon-a-$1 b=$WORK/charon-b-$1 out t0
-  mkdir -p "$a" "$b"
-  charon_conf "$a" >"$a/strongswan.conf"
-  charon_conf "$b" >"$b/strongswan.conf"
-  swan_conf 10.250.0.1 10.250.0.2 a.test b.test 10.1.0.0/24 10.2.0.0/24 >"$a/swanctl.conf"
-  swan_conf 10.250.0.2 10.250.0.1 b.test a.test 10.2.0.0/24 10.1.0.0/24 >"$b/swanctl.conf"
-  charon_start "$NS_B" "$b"
-  charon_start "$NS_A" "$a"
+  bench_charon_pair "$a" "$b"
   t0=$(now)
   "$VICI" "$a/charon.vici" initiate net c "$n" 128 "$MAX_HALF_OPEN" >"$a/initiate.log" 2>&1 || echo "warning: vici initiate: $(cat "$a/initiate.log")" >&2
   out=$("$VICI" "$a/charon.vici" wait-up "$n" $((n / 20 + 60)))

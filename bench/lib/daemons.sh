@@ -122,6 +122,17 @@ aiked_start() {  # NS DIR
   [ -s "$dir/token" ] || die "aiked did not start: $(tail -5 "$dir/aiked.log")"
 }
 
+# bench_aiked_pair DIR_A DIR_B: both aiked's folders and configurations (A 10.1.0.0/24 <->
+# B 10.2.0.0/24), B started first, then A.
+bench_aiked_pair() {
+  local a=$1 b=$2
+  mkdir -p "$a" "$b"
+  aiked_conf "$a" 10.250.0.1 10.250.0.2 a.test b.test 10.1.0.0/24 10.2.0.0/24 >"$a/aiked.toml"
+  aiked_conf "$b" 10.250.0.2 10.250.0.1 b.test a.test 10.2.0.0/24 10.1.0.0/24 >"$b/aiked.toml"
+  aiked_start "$NS_B" "$b"
+  aiked_start "$NS_A" "$a"
+}
+
 actl() {  # NS DIR ARGS...
   local ns=$1 dir=$2
   shift 2
@@ -233,6 +244,19 @@ charon_start() {
   [ "$(cat "/proc/$(cat "$dir/pid")/comm")" = charon ] || die "PID $(cat "$dir/pid") is not charon"
   swanctl --load-all --uri "unix://$dir/charon.vici" --file "$dir/swanctl.conf" >"$dir/load.log" 2>&1 ||
     die "swanctl --load-all: $(cat "$dir/load.log")"
+}
+
+# bench_charon_pair DIR_A DIR_B: both charons' folders and configurations (as bench_aiked_pair),
+# B started first, then A.
+bench_charon_pair() {
+  local a=$1 b=$2
+  mkdir -p "$a" "$b"
+  charon_conf "$a" >"$a/strongswan.conf"
+  charon_conf "$b" >"$b/strongswan.conf"
+  swan_conf 10.250.0.1 10.250.0.2 a.test b.test 10.1.0.0/24 10.2.0.0/24 >"$a/swanctl.conf"
+  swan_conf 10.250.0.2 10.250.0.1 b.test a.test 10.2.0.0/24 10.1.0.0/24 >"$b/swanctl.conf"
+  charon_start "$NS_B" "$b"
+  charon_start "$NS_A" "$a"
 }
 
 rss_of() { awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$1/status"; }
