@@ -1,10 +1,12 @@
 # Pieces of aiked TOML configurations for the script tests (source after netns.sh). Each function
 # prints one table or a few; a test puts the pieces together into DIR/aiked.toml. Lists of
-# addresses, selectors and proposals are given as words ("10.1.0.0/24 10.1.1.0/24").
+# addresses, selectors and proposals are given as words ("10.1.0.0/24 10.1.1.0/24") or as a TOML
+# array ('["10.1.0.0/24", "10.1.1.0/24"]').
 
-# toml_list WORDS: the words as a TOML array of strings, ["a", "b"].
+# toml_list WORDS: the words as a TOML array of strings, ["a", "b"]; a TOML array stays as it is.
 toml_list() {
   local out="" w
+  case $1 in "["*) echo "$1"; return ;; esac
   for w in $1; do out+="${out:+, }\"$w\""; done
   echo "[$out]"
 }
