@@ -79,36 +79,15 @@ perf_stop() {
 }
 
 # ---------------------------------------------------------------- aiked
+# The configuration pieces the script tests use too.
+. "$(dirname "${BASH_SOURCE[0]}")/../../tests/scripts/lib/aiked_conf.sh"
 aiked_conf() {  # DIR LOCAL REMOTE LOCAL_ID REMOTE_ID LOCAL_TS REMOTE_TS
-  cat <<CONF
-[daemon]
-listen = ["$2"]
-kernel = "null"
-control = "127.0.0.1:${BENCH_CONTROL_PORT:-4510}"
-control_token = "$1/token"
-log = "warning"
+  aiked_peer_daemon "$1" "$2" '"warning"' "control = \"127.0.0.1:${BENCH_CONTROL_PORT:-4510}\"
 half_open_cookie_threshold = 100000000
-${BENCH_AIKED_WORKERS:+workers = $BENCH_AIKED_WORKERS}
-
-[secrets.psk]
-secret = "bench-psk-secret"
-
-[connections.c]
-local_addrs = ["$2"]
-remote_addrs = ["$3"]
-proposals = ["aes256gcm16-prfsha256-x25519"]
-unique = "never"
-[connections.c.local]
-auth = "psk"
-id = "$4"
-[connections.c.remote]
-auth = "psk"
-id = "$5"
-[connections.c.children.net]
-local_ts = ["$6"]
-remote_ts = ["$7"]
-esp_proposals = ["aes256gcm16"]
-CONF
+${BENCH_AIKED_WORKERS:+workers = $BENCH_AIKED_WORKERS}"
+  aiked_psk_secret bench-psk-secret
+  aiked_psk_conn c "$2" "$3" "$4" "$5" 'unique = "never"'
+  aiked_child c net "$6" "$7"
 }
 
 aiked_start() {  # NS DIR
