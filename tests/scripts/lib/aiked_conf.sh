@@ -5,9 +5,10 @@
 
 # toml_list WORDS: the words as a TOML array of strings, ["a", "b"]; a TOML array stays as it is.
 toml_list() {
-  local out="" w
+  local out="" w ws
   case $1 in "["*) echo "$1"; return ;; esac
-  for w in $1; do out+="${out:+, }\"$w\""; done
+  read -ra ws <<<"$1"
+  for w in "${ws[@]}"; do out+="${out:+, }\"$w\""; done
   echo "[$out]"
 }
 
