@@ -29,41 +29,8 @@
 # the work folder are removed at exit (KEEP_WORK=1 keeps the folder with the logs).
 set -u
 
-BUILD=build
-CHARON_MAX=
-PERF_DIR=
-NO_CHARON=
-NO_AIKED=
-MAX_HALF_OPEN=1000
-NS_LIST=()
-while [ $# -gt 0 ]; do
-  case $1 in
-    -b) BUILD=$2; shift 2 ;;
-    --charon-max) CHARON_MAX=$2; shift 2 ;;
-    --no-charon) NO_CHARON=1; shift ;;
-    --no-aiked) NO_AIKED=1; shift ;;
-    --max-half-open) [[ $2 =~ ^[0-9]+$ ]] || { echo "--max-half-open needs a number" >&2; exit 2; }
-                     MAX_HALF_OPEN=$2; shift 2 ;;
-    --perf) PERF_DIR=$(mkdir -p "$2" && cd "$2" && pwd) || exit 2; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    -*) echo "unknown option $1" >&2; exit 2 ;;
-    *) [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -gt 0 ] || { echo "not a number of SAs: $1" >&2; exit 2; }
-       NS_LIST+=("$1"); shift ;;
-  esac
-done
-[ ${#NS_LIST[@]} -gt 0 ] || NS_LIST=(1000 10000)
-BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "no build directory" >&2; exit 2; }
-AIKED=$BUILD/aiked
-AIKECTL=$BUILD/aikectl
-VICI=$BUILD/bench/vici_load
-CHARON=/usr/lib/ipsec/charon
-for f in "$AIKED" "$AIKECTL"; do [ -x "$f" ] || { echo "missing $f (build it first)" >&2; exit 2; }; done
-[ "$(id -u)" -eq 0 ] || { echo "needs root (network namespaces)" >&2; exit 2; }
-if [ -z "$NO_CHARON" ]; then
-  for f in "$VICI" "$CHARON" "$(command -v swanctl)"; do
-    [ -x "$f" ] || { echo "missing $f (use --no-charon to run aiked alone)" >&2; exit 2; }
-  done
-fi
+. "$(dirname "$0")/lib/options.sh"
+bench_options 2,22 "1000 10000" "$@"
 
 BENCH_NAME=daemon_vs_charon
 . "$(dirname "$0")/lib/daemons.sh"
@@ -72,11 +39,7 @@ bench_netns_setup
 # run_aiked N: sets R_* for the table.
 run_aiked() {
   local n=$1 a=$WORK/aiked-a-$1 b=$WORK/aiked-b-$1 t0 t1 out ok
-  mkdir -p "$a" "$b"
-  aiked_conf "$a" 10.250.0.1 10.250.0.2 a.test b.test 10.1.0.0/24 10.2.0.0/24 >"$a/aiked.toml"
-  aiked_conf "$b" 10.250.0.2 10.250.0.1 b.test a.test 10.2.0.0/24 10.1.0.0/24 >"$b/aiked.toml"
-  aiked_start "$NS_B" "$b"
-  aiked_start "$NS_A" "$a"
+  bench_aiked_pair "$a" "$b"
   local rss_a0 rss_b0 rss_a rss_b
   rss_a0=$(astat "$NS_A" "$a" rss_bytes)
   rss_b0=$(astat "$NS_B" "$b" rss_bytes)
@@ -137,13 +100,7 @@ run_aiked() {
 
 run_charon() {
   local n=$1 a=$WORK/charon-a-$1 b=$WORK/charon-b-$1 t0 t1 out
-  mkdir -p "$a" "$b"
-  charon_conf "$a" >"$a/strongswan.conf"
-  charon_conf "$b" >"$b/strongswan.conf"
-  swan_conf 10.250.0.1 10.250.0.2 a.test b.test 10.1.0.0/24 10.2.0.0/24 >"$a/swanctl.conf"
-  swan_conf 10.250.0.2 10.250.0.1 b.test a.test 10.2.0.0/24 10.1.0.0/24 >"$b/swanctl.conf"
-  charon_start "$NS_B" "$b"
-  charon_start "$NS_A" "$a"
+  bench_charon_pair "$a" "$b"
   local pa pb rss_a0 rss_b0 rss_a rss_b
   pa=$(cat "$a/pid")
   pb=$(cat "$b/pid")

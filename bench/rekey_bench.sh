@@ -29,41 +29,8 @@
 # as daemon_vs_charon.sh. Only the processes this script starts are ended, by PID.
 set -u
 
-BUILD=build
-CHARON_MAX=
-PERF_DIR=
-NO_CHARON=
-NO_AIKED=
-MAX_HALF_OPEN=1000
-NS_LIST=()
-while [ $# -gt 0 ]; do
-  case $1 in
-    -b) BUILD=$2; shift 2 ;;
-    --charon-max) CHARON_MAX=$2; shift 2 ;;
-    --no-charon) NO_CHARON=1; shift ;;
-    --no-aiked) NO_AIKED=1; shift ;;
-    --max-half-open) [[ $2 =~ ^[0-9]+$ ]] || { echo "--max-half-open needs a number" >&2; exit 2; }
-                     MAX_HALF_OPEN=$2; shift 2 ;;
-    --perf) PERF_DIR=$(mkdir -p "$2" && cd "$2" && pwd) || exit 2; shift 2 ;;
-    -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    -*) echo "unknown option $1" >&2; exit 2 ;;
-    *) [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -gt 0 ] || { echo "not a number of SAs: $1" >&2; exit 2; }
-       NS_LIST+=("$1"); shift ;;
-  esac
-done
-[ ${#NS_LIST[@]} -gt 0 ] || NS_LIST=(10000)
-BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "no build directory" >&2; exit 2; }
-AIKED=$BUILD/aiked
-AIKECTL=$BUILD/aikectl
-VICI=$BUILD/bench/vici_load
-CHARON=/usr/lib/ipsec/charon
-for f in "$AIKED" "$AIKECTL"; do [ -x "$f" ] || { echo "missing $f (build it first)" >&2; exit 2; }; done
-[ "$(id -u)" -eq 0 ] || { echo "needs root (network namespaces)" >&2; exit 2; }
-if [ -z "$NO_CHARON" ]; then
-  for f in "$VICI" "$CHARON" "$(command -v swanctl)"; do
-    [ -x "$f" ] || { echo "missing $f (use --no-charon to run aiked alone)" >&2; exit 2; }
-  done
-fi
+. "$(dirname "$0")/lib/options.sh"
+bench_options 2,29 "10000" "$@"
 
 BENCH_NAME=rekey_bench
 . "$(dirname "$0")/lib/daemons.sh"
@@ -150,11 +117,7 @@ aiked_phase() {
 
 run_aiked() {
   local n=$1 a=$WORK/aiked-a-$1 b=$WORK/aiked-b-$1 out ok tmo
-  mkdir -p "$a" "$b"
-  aiked_conf "$a" 10.250.0.1 10.250.0.2 a.test b.test 10.1.0.0/24 10.2.0.0/24 >"$a/aiked.toml"
-  aiked_conf "$b" 10.250.0.2 10.250.0.1 b.test a.test 10.2.0.0/24 10.1.0.0/24 >"$b/aiked.toml"
-  aiked_start "$NS_B" "$b"
-  aiked_start "$NS_A" "$a"
+  bench_aiked_pair "$a" "$b"
   tmo=$((n / 50 + 60))
   local t0
   t0=$(now)
@@ -259,13 +222,7 @@ charon_phase() {
 
 run_charon() {
   local n=$1 a=$WORK/charon-a-$1 b=$WORK/charon-b-$1 out t0
-  mkdir -p "$a" "$b"
-  charon_conf "$a" >"$a/strongswan.conf"
-  charon_conf "$b" >"$b/strongswan.conf"
-  swan_conf 10.250.0.1 10.250.0.2 a.test b.test 10.1.0.0/24 10.2.0.0/24 >"$a/swanctl.conf"
-  swan_conf 10.250.0.2 10.250.0.1 b.test a.test 10.2.0.0/24 10.1.0.0/24 >"$b/swanctl.conf"
-  charon_start "$NS_B" "$b"
-  charon_start "$NS_A" "$a"
+  bench_charon_pair "$a" "$b"
   t0=$(now)
   "$VICI" "$a/charon.vici" initiate net c "$n" 128 "$MAX_HALF_OPEN" >"$a/initiate.log" 2>&1 || echo "warning: vici initiate: $(cat "$a/initiate.log")" >&2
   out=$("$VICI" "$a/charon.vici" wait-up "$n" $((n / 20 + 60)))

@@ -79,36 +79,15 @@ perf_stop() {
 }
 
 # ---------------------------------------------------------------- aiked
+# The configuration pieces the script tests use too.
+. "$(dirname "${BASH_SOURCE[0]}")/../../tests/scripts/lib/aiked_conf.sh"
 aiked_conf() {  # DIR LOCAL REMOTE LOCAL_ID REMOTE_ID LOCAL_TS REMOTE_TS
-  cat <<CONF
-[daemon]
-listen = ["$2"]
-kernel = "null"
-control = "127.0.0.1:${BENCH_CONTROL_PORT:-4510}"
-control_token = "$1/token"
-log = "warning"
+  aiked_peer_daemon "$1" "$2" '"warning"' "control = \"127.0.0.1:${BENCH_CONTROL_PORT:-4510}\"
 half_open_cookie_threshold = 100000000
-${BENCH_AIKED_WORKERS:+workers = $BENCH_AIKED_WORKERS}
-
-[secrets.psk]
-secret = "bench-psk-secret"
-
-[connections.c]
-local_addrs = ["$2"]
-remote_addrs = ["$3"]
-proposals = ["aes256gcm16-prfsha256-x25519"]
-unique = "never"
-[connections.c.local]
-auth = "psk"
-id = "$4"
-[connections.c.remote]
-auth = "psk"
-id = "$5"
-[connections.c.children.net]
-local_ts = ["$6"]
-remote_ts = ["$7"]
-esp_proposals = ["aes256gcm16"]
-CONF
+${BENCH_AIKED_WORKERS:+workers = $BENCH_AIKED_WORKERS}"
+  aiked_psk_secret bench-psk-secret
+  aiked_psk_conn c "$2" "$3" "$4" "$5" 'unique = "never"'
+  aiked_child c net "$6" "$7"
 }
 
 aiked_start() {  # NS DIR
@@ -120,6 +99,17 @@ aiked_start() {  # NS DIR
   echo $! >"$dir/pid"
   for _ in $(seq 1 100); do [ -s "$dir/token" ] && break; sleep 0.1; done
   [ -s "$dir/token" ] || die "aiked did not start: $(tail -5 "$dir/aiked.log")"
+}
+
+# bench_aiked_pair DIR_A DIR_B: both aiked's folders and configurations (A 10.1.0.0/24 <->
+# B 10.2.0.0/24), B started first, then A.
+bench_aiked_pair() {
+  local a=$1 b=$2
+  mkdir -p "$a" "$b"
+  aiked_conf "$a" 10.250.0.1 10.250.0.2 a.test b.test 10.1.0.0/24 10.2.0.0/24 >"$a/aiked.toml"
+  aiked_conf "$b" 10.250.0.2 10.250.0.1 b.test a.test 10.2.0.0/24 10.1.0.0/24 >"$b/aiked.toml"
+  aiked_start "$NS_B" "$b"
+  aiked_start "$NS_A" "$a"
 }
 
 actl() {  # NS DIR ARGS...
@@ -233,6 +223,19 @@ charon_start() {
   [ "$(cat "/proc/$(cat "$dir/pid")/comm")" = charon ] || die "PID $(cat "$dir/pid") is not charon"
   swanctl --load-all --uri "unix://$dir/charon.vici" --file "$dir/swanctl.conf" >"$dir/load.log" 2>&1 ||
     die "swanctl --load-all: $(cat "$dir/load.log")"
+}
+
+# bench_charon_pair DIR_A DIR_B: both charons' folders and configurations (as bench_aiked_pair),
+# B started first, then A.
+bench_charon_pair() {
+  local a=$1 b=$2
+  mkdir -p "$a" "$b"
+  charon_conf "$a" >"$a/strongswan.conf"
+  charon_conf "$b" >"$b/strongswan.conf"
+  swan_conf 10.250.0.1 10.250.0.2 a.test b.test 10.1.0.0/24 10.2.0.0/24 >"$a/swanctl.conf"
+  swan_conf 10.250.0.2 10.250.0.1 b.test a.test 10.2.0.0/24 10.1.0.0/24 >"$b/swanctl.conf"
+  charon_start "$NS_B" "$b"
+  charon_start "$NS_A" "$a"
 }
 
 rss_of() { awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$1/status"; }

@@ -11,44 +11,19 @@ AIKE_BUILD=$(cd "$1" && pwd)
 N=${BULK_REKEY_SAS:-300}
 NG=$(echo "$N" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta')  # as aikectl prints it: 5,000
 . "$(dirname "$0")/lib/netns.sh"
+. "$(dirname "$0")/lib/aiked_conf.sh"
 ns_setup bulkrekey
 A=$WORK/a
 B=$WORK/b
 
-# side NAME LOCAL REMOTE LOCAL_ID REMOTE_ID LOCAL_NET REMOTE_NET
-side() {
-  cat <<CONF
-[daemon]
-listen = ["$2"]
-kernel = "null"
-control_token = "$WORK/$1/token"
-log = { default = "info", ike = "info" }
-[connections.load]
-local_addrs = ["$2"]
-remote_addrs = ["$3"]
-proposals = ["aes256gcm16-prfsha256-x25519"]
-unique = "never"
-[connections.load.local]
-auth = "psk"
-id = "$4"
-[connections.load.remote]
-auth = "psk"
-id = "$5"
-[connections.load.children.net]
-local_ts = ["10.$6.0.0/24"]
-remote_ts = ["10.$7.0.0/24"]
-esp_proposals = ["aes256gcm16"]
-[secrets.psk]
-ids = ["a.test", "b.test"]
-secret = "bulk-rekey-secret"
-CONF
+side() {  # side NAME LOCAL REMOTE LOCAL_ID REMOTE_ID LOCAL_NET REMOTE_NET
+  aiked_peer_daemon "$WORK/$1" "$2" '{ default = "info", ike = "info" }'
+  aiked_psk_conn load "$2" "$3" "$4" "$5" 'unique = "never"'
+  aiked_child load net "10.$6.0.0/24" "10.$7.0.0/24"
+  aiked_psk_secret bulk-rekey-secret "a.test b.test"
 }
-side a 10.250.0.1 10.250.0.2 a.test b.test 1 2 >"$A/aiked.toml"
-side b 10.250.0.2 10.250.0.1 b.test a.test 2 1 >"$B/aiked.toml"
-aiked_start "$NS_B" "$B"
-aiked_start "$NS_A" "$A"
-ctl_a() { aikectl_in "$NS_A" "$A" "$@"; }
-ctl_b() { aikectl_in "$NS_B" "$B" "$@"; }
+aiked_pair_conf side
+aiked_pair_start
 # IKE SAs and CHILD_SAs a daemon lists
 count_ike() { "$@" list-sas --json | jq 'length'; }
 count_child() { "$@" list-sas --json | jq '[.[].children[]] | length'; }

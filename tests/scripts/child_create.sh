@@ -8,6 +8,7 @@
 set -u
 AIKE_BUILD=$(cd "$1" && pwd)
 . "$(dirname "$0")/lib/netns.sh"
+. "$(dirname "$0")/lib/aiked_conf.sh"
 ns_setup childcreate
 A=$WORK/a
 B=$WORK/b
@@ -15,56 +16,16 @@ B=$WORK/b
 # side NAME LOCAL REMOTE LOCAL_ID REMOTE_ID L R: L/R the second octet of local/remote networks;
 # A also has "stray", which B has no child for.
 side() {
-  cat <<CONF
-[daemon]
-listen = ["$2"]
-kernel = "null"
-control = "127.0.0.1:${AIKE_CONTROL_PORT:-4510}"
-control_token = "$WORK/$1/token"
-log = { default = "info", ike = "info" }
-[connections.site]
-local_addrs = ["$2"]
-remote_addrs = ["$3"]
-proposals = ["aes256gcm16-prfsha256-x25519"]
-[connections.site.local]
-auth = "psk"
-id = "$4"
-[connections.site.remote]
-auth = "psk"
-id = "$5"
-[connections.site.children.net]
-local_ts = ["10.$6.0.0/24"]
-remote_ts = ["10.$7.0.0/24"]
-esp_proposals = ["aes256gcm16"]
-[connections.site.children.second]
-local_ts = ["10.$6.1.0/24"]
-remote_ts = ["10.$7.1.0/24"]
-esp_proposals = ["aes256gcm16-x25519"]
-[connections.site.children.back]
-local_ts = ["10.$6.2.0/24"]
-remote_ts = ["10.$7.2.0/24"]
-esp_proposals = ["aes128gcm16"]
-CONF
-  if [ "$1" = a ]; then
-    cat <<CONF
-[connections.site.children.stray]
-local_ts = ["10.$6.5.0/24"]
-remote_ts = ["10.$7.5.0/24"]
-esp_proposals = ["aes256gcm16"]
-CONF
-  fi
-  cat <<CONF
-[secrets.psk]
-ids = ["a.test", "b.test"]
-secret = "child-create-secret"
-CONF
+  aiked_peer_daemon "$WORK/$1" "$2" '{ default = "info", ike = "info" }'
+  aiked_psk_conn site "$2" "$3" "$4" "$5"
+  aiked_child site net "10.$6.0.0/24" "10.$7.0.0/24"
+  aiked_child site second "10.$6.1.0/24" "10.$7.1.0/24" aes256gcm16-x25519
+  aiked_child site back "10.$6.2.0/24" "10.$7.2.0/24" aes128gcm16
+  [ "$1" != a ] || aiked_child site stray "10.$6.5.0/24" "10.$7.5.0/24"
+  aiked_psk_secret child-create-secret "a.test b.test"
 }
-side a 10.250.0.1 10.250.0.2 a.test b.test 1 2 >"$A/aiked.toml"
-side b 10.250.0.2 10.250.0.1 b.test a.test 2 1 >"$B/aiked.toml"
-aiked_start "$NS_B" "$B"
-aiked_start "$NS_A" "$A"
-ctl_a() { aikectl_in "$NS_A" "$A" "$@"; }
-ctl_b() { aikectl_in "$NS_B" "$B" "$@"; }
+aiked_pair_conf side
+aiked_pair_start
 count_ike() { "$@" list-sas --json | jq 'length'; }
 children_of() { "$@" list-sas --json | jq -r '[.[].children[].name] | sort | join(",")'; }
 # children_on_one CTL...: the CHILD_SA names, but only if they all sit under one IKE SA

@@ -6,38 +6,16 @@
 set -u
 AIKE_BUILD=$(cd "$1" && pwd)
 . "$(dirname "$0")/lib/netns.sh"
+. "$(dirname "$0")/lib/aiked_conf.sh"
 ns_setup ctl
 A=$WORK/a
 B=$WORK/b
 
-# side NAME LOCAL REMOTE LOCAL_ID REMOTE_ID EXTRA_DAEMON_LINES
-side() {
-  cat <<CONF
-[daemon]
-listen = ["$2"]
-kernel = "null"
-control_token = "$WORK/$1/token"
-log = { default = "info", ike = "info" }
-$6
-[connections.load]
-local_addrs = ["$2"]
-remote_addrs = ["$3"]
-proposals = ["aes256gcm16-prfsha256-x25519"]
-unique = "never"
-[connections.load.local]
-auth = "psk"
-id = "$4"
-[connections.load.remote]
-auth = "psk"
-id = "$5"
-[connections.load.children.net]
-local_ts = ["10.$7.0.0/24"]
-remote_ts = ["10.$8.0.0/24"]
-esp_proposals = ["aes256gcm16"]
-[secrets.psk]
-ids = ["a.test", "b.test"]
-secret = "control-plane-secret"
-CONF
+side() {  # side NAME LOCAL REMOTE LOCAL_ID REMOTE_ID LOCAL_NET REMOTE_NET EXTRA_DAEMON_LINES
+  aiked_peer_daemon "$WORK/$1" "$2" '{ default = "info", ike = "info" }' "$8"
+  aiked_psk_conn load "$2" "$3" "$4" "$5" 'unique = "never"'
+  aiked_child load net "10.$6.0.0/24" "10.$7.0.0/24"
+  aiked_psk_secret control-plane-secret "a.test b.test"
 }
 
 # TLS material for the control channel: a CA, the daemon's certificate, a client certificate,
@@ -59,11 +37,11 @@ mkcert admin ctlca
 mkcert stranger otherca
 cd - >/dev/null || exit 1
 
-side a 10.250.0.1 10.250.0.2 a.test b.test "control = \"10.250.0.1:4510\"
+side a 10.250.0.1 10.250.0.2 a.test b.test 1 2 "control = \"10.250.0.1:4510\"
 control_cert = \"$WORK/pki/daemon.pem\"
 control_key = \"$WORK/pki/daemon.key\"
-control_ca = \"$WORK/pki/ctlca.pem\"" 1 2 >"$A/aiked.toml"
-side b 10.250.0.2 10.250.0.1 b.test a.test "" 2 1 >"$B/aiked.toml"
+control_ca = \"$WORK/pki/ctlca.pem\"" >"$A/aiked.toml"
+side b 10.250.0.2 10.250.0.1 b.test a.test 2 1 "" >"$B/aiked.toml"
 aiked_start "$NS_B" "$B"
 aiked_start "$NS_A" "$A"
 grep -q "TLS, client certificates required" "$A/aiked.log" || fail "aiked A does not say its control endpoint uses TLS"

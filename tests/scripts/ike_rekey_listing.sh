@@ -17,26 +17,10 @@ A=$WORK/a
 B=$WORK/b
 
 config() {  # config DIR LISTEN REMOTE LOCAL_ID REMOTE_ID LOCAL_TS REMOTE_TS
-  aiked_daemon_section "$1" | sed -e "s/^listen = .*/listen = [\"$2\"]/" -e 's/^timeout = .*/timeout = "3s"/'
-  cat <<CONF
-[secrets.psk]
-secret = "ike-rekey-listing-secret"
-
-[connections.site]
-local_addrs = ["$2"]
-remote_addrs = ["$3"]
-proposals = ["aes256gcm16-prfsha256-x25519"]
-[connections.site.local]
-auth = "psk"
-id = "$4"
-[connections.site.remote]
-auth = "psk"
-id = "$5"
-[connections.site.children.net]
-local_ts = ["$6"]
-remote_ts = ["$7"]
-esp_proposals = ["aes256gcm16"]
-CONF
+  aiked_daemon_section "$1" "$2" | sed -e 's/^timeout = .*/timeout = "3s"/'
+  aiked_psk_secret ike-rekey-listing-secret
+  aiked_psk_conn site "$2" "$3" "$4" "$5"
+  aiked_child site net "$6" "$7"
 }
 config "$A" 10.250.0.1 10.250.0.2 a.test b.test 10.1.0.0/24 10.2.0.0/24 >"$A/aiked.toml"
 config "$B" 10.250.0.2 10.250.0.1 b.test a.test 10.2.0.0/24 10.1.0.0/24 >"$B/aiked.toml"

@@ -51,41 +51,13 @@ charon_start "$NS_B" "$WORK/b"
 # --- aiked (A) ---
 {
   aiked_daemon_section "$WORK/a"
-  cat <<CONF
-[secrets.psk]
-secret = "interop-child-secret"
-
-[connections.site]
-local_addrs = ["10.250.0.1"]
-remote_addrs = ["10.250.0.2"]
-proposals = ["aes256gcm16-prfsha256-x25519"]
-[connections.site.local]
-auth = "psk"
-id = "a.test"
-[connections.site.remote]
-auth = "psk"
-id = "b.test"
-[connections.site.children.net]
-local_ts = ["10.1.0.0/24"]
-remote_ts = ["10.2.0.0/24"]
-esp_proposals = ["aes256gcm16"]
-[connections.site.children.second]
-local_ts = ["10.1.1.0/24"]
-remote_ts = ["10.2.1.0/24"]
-esp_proposals = ["aes256gcm16-x25519"]
-[connections.site.children.back]
-local_ts = ["10.1.2.0/24"]
-remote_ts = ["10.2.2.0/24"]
-esp_proposals = ["aes256gcm16"]
-[connections.site.children.third]
-local_ts = ["10.1.3.0/24"]
-remote_ts = ["10.2.3.0/24"]
-esp_proposals = ["aes256gcm16-x25519-ecp256"]
-[connections.site.children.stray]
-local_ts = ["10.1.5.0/24"]
-remote_ts = ["10.2.5.0/24"]
-esp_proposals = ["aes256gcm16"]
-CONF
+  aiked_psk_secret interop-child-secret
+  aiked_psk_conn site 10.250.0.1 10.250.0.2 a.test b.test
+  aiked_child site net 10.1.0.0/24 10.2.0.0/24
+  aiked_child site second 10.1.1.0/24 10.2.1.0/24 aes256gcm16-x25519
+  aiked_child site back 10.1.2.0/24 10.2.2.0/24
+  aiked_child site third 10.1.3.0/24 10.2.3.0/24 aes256gcm16-x25519-ecp256
+  aiked_child site stray 10.1.5.0/24 10.2.5.0/24
 } >"$WORK/a/aiked.toml"
 aiked_start "$NS_A" "$WORK/a"
 ctl_a() { aikectl_in "$NS_A" "$WORK/a" "$@"; }

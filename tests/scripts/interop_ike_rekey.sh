@@ -23,52 +23,20 @@ CONNS=(
   echo "connections {"
   for c in "${CONNS[@]}"; do
     IFS=: read -r name id lnet _ clife <<<"$c"
-    echo "  $name { local_addrs = 10.250.0.2
-          remote_addrs = 10.250.0.1
-          proposals = aes256gcm16-prfsha256-x25519
-          $(printf '%b' "$clife")
-          local { auth = psk
-                  id = b.test }
-          remote { auth = psk
-                   id = $id }
-          children { $name { local_ts = 10.2.0.0/24
-                             remote_ts = $lnet
-                             esp_proposals = aes256gcm16
-                             rekey_time = 0 } } }"
+    swanctl_psk_conn "$name" b.test "$id" "$name" 10.2.0.0/24 "$lnet" aes256gcm16 "$(printf '%b' "$clife")" "rekey_time = 0"
   done
   echo "}"
-  echo "secrets { ike-1 { secret = interop-ike-rekey-secret } }"
+  swanctl_psk_secret interop-ike-rekey-secret
 } >"$WORK/b/swanctl.conf"
 charon_start "$NS_B" "$WORK/b"
 
 {
   aiked_daemon_section "$WORK/a"
-  cat <<CONF
-[secrets.psk]
-secret = "interop-ike-rekey-secret"
-
-CONF
+  aiked_psk_secret interop-ike-rekey-secret
   for c in "${CONNS[@]}"; do
     IFS=: read -r name id lnet alife _ <<<"$c"
-    cat <<CONF
-[connections.$name]
-local_addrs = ["10.250.0.1"]
-remote_addrs = ["10.250.0.2"]
-proposals = ["aes256gcm16-prfsha256-x25519"]
-$(printf '%b' "$alife")
-[connections.$name.local]
-auth = "psk"
-id = "$id"
-[connections.$name.remote]
-auth = "psk"
-id = "b.test"
-[connections.$name.children.$name]
-local_ts = ["$lnet"]
-remote_ts = ["10.2.0.0/24"]
-esp_proposals = ["aes256gcm16"]
-rekey_time = "0"
-
-CONF
+    aiked_psk_conn "$name" 10.250.0.1 10.250.0.2 "$id" b.test "$(printf '%b' "$alife")"
+    aiked_child "$name" "$name" "$lnet" 10.2.0.0/24 aes256gcm16 'rekey_time = "0"'
   done
 } >"$WORK/a/aiked.toml"
 # The forced collisions below hold messages back for a while (longer on a busy machine): give
@@ -76,11 +44,7 @@ CONF
 sed -i 's/^tries = 2$/tries = 4/' "$WORK/a/aiked.toml"
 aiked_start "$NS_A" "$WORK/a"
 
-for c in "${CONNS[@]}"; do
-  name=${c%%:*}
-  out=$(aikectl_in "$NS_A" "$WORK/a" initiate --child "$name" --timeout 10) || fail "aiked -> charon $name: $out"
-  expect_same_sas "$NS_A" "$WORK/a" "$WORK/b" "$name" "aes256gcm16-prfsha256-x25519" "$name"
-done
+initiate_expect_same "${CONNS[@]%%:*}"
 echo "ok: three IKE SAs with one CHILD_SA each"
 
 field() {

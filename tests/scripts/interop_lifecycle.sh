@@ -12,57 +12,23 @@ ns_setup life
 A=$WORK/a
 B=$WORK/b
 
-cat >"$B/swanctl.conf" <<'CONF'
-connections {
-  resp { local_addrs = 10.250.0.2
-         remote_addrs = 10.250.0.1
-         proposals = aes256gcm16-prfsha256-x25519
-         local { auth = psk
-                 id = b.test }
-         remote { auth = psk
-                  id = a.test }
-         children { net { local_ts = 10.2.0.0/24
-                          remote_ts = 10.1.0.0/24
-                          esp_proposals = aes256gcm16 } } }
-  init { local_addrs = 10.250.0.2
-         remote_addrs = 10.250.0.1
-         proposals = aes256gcm16-prfsha256-x25519
-         local { auth = psk
-                 id = b-init.test }
-         remote { auth = psk
-                  id = a.test }
-         children { cnet { local_ts = 10.2.0.0/24
-                           remote_ts = 10.1.0.0/24
-                           esp_proposals = aes256gcm16 } } }
-}
-secrets { ike-1 { secret = lifecycle-secret } }
-CONF
+{
+  echo "connections {"
+  swanctl_psk_conn resp b.test a.test net 10.2.0.0/24 10.1.0.0/24
+  swanctl_psk_conn init b-init.test a.test cnet 10.2.0.0/24 10.1.0.0/24
+  echo "}"
+  swanctl_psk_secret lifecycle-secret
+} >"$B/swanctl.conf"
 charon_start "$NS_B" "$B"
 
-conn() {  # conn NAME CHILD EXTRA: one aiked connection to charon
-  cat <<CONF
-[connections.$1]
-local_addrs = ["10.250.0.1"]
-remote_addrs = ["10.250.0.2"]
-proposals = ["aes256gcm16-prfsha256-x25519"]
-unique = "never"
-$3
-[connections.$1.local]
-auth = "psk"
-id = "a.test"
-[connections.$1.remote]
-auth = "psk"
-id = "${4:-b.test}"
-[connections.$1.children.$2]
-local_ts = ["10.1.0.0/24"]
-remote_ts = ["10.2.0.0/24"]
-esp_proposals = ["aes256gcm16"]
-CONF
+conn() {  # conn NAME CHILD EXTRA [REMOTE_ID]: one aiked connection to charon
+  aiked_psk_conn "$1" 10.250.0.1 10.250.0.2 a.test "${4:-b.test}" "unique = \"never\"
+$3"
+  aiked_child "$1" "$2" 10.1.0.0/24 10.2.0.0/24
 }
 {
   aiked_daemon_section "$A"
-  echo '[secrets.psk]'
-  echo 'secret = "lifecycle-secret"'
+  aiked_psk_secret lifecycle-secret
   conn plain net ""
   conn encap enet 'encap = true'
   conn dead dnet $'dpd_delay = "2s"\ndpd_action = "clear"'

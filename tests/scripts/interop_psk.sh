@@ -16,78 +16,29 @@ SHOWN=(aes256gcm16-prfsha256-x25519 aes128-sha256-prfsha256-modp2048 aes256-sha3
 # --- charon (B) ---
 {
   echo "connections {"
-  echo "  resp { local_addrs = 10.250.0.2
-          remote_addrs = 10.250.0.1
-          proposals = $(IFS=,; echo "${SUITES[*]}")
-          local { auth = psk
-                  id = b.test }
-          remote { auth = psk
-                   id = a.test }
-          children { net { local_ts = 10.2.0.0/24
-                           remote_ts = 10.1.0.0/24,10.1.1.0/24
-                           esp_proposals = aes256gcm16,aes128-sha256 } } }"
+  swanctl_psk_conn resp b.test a.test net 10.2.0.0/24 10.1.0.0/24,10.1.1.0/24 aes256gcm16,aes128-sha256 "" "" \
+    "$(IFS=,; echo "${SUITES[*]}")"
   i=0
   for s in "${SUITES[@]}"; do
     i=$((i + 1))
-    echo "  init$i { local_addrs = 10.250.0.2
-          remote_addrs = 10.250.0.1
-          proposals = $s
-          local { auth = psk
-                  id = b$i.test }
-          remote { auth = psk
-                   id = a.test }
-          children { cnet$i { local_ts = 10.2.0.0/24
-                              remote_ts = 10.1.0.0/24
-                              esp_proposals = aes256gcm16 } } }"
+    swanctl_psk_conn "init$i" "b$i.test" a.test "cnet$i" 10.2.0.0/24 10.1.0.0/24 aes256gcm16 "" "" "$s"
   done
   echo "}"
-  echo "secrets { ike-1 { secret = interop-psk-secret } }"
+  swanctl_psk_secret interop-psk-secret
 } >"$WORK/b/swanctl.conf"
 charon_start "$NS_B" "$WORK/b"
 
 # --- aiked (A) ---
 {
   aiked_daemon_section "$WORK/a"
-  cat <<CONF
-[secrets.psk]
-secret = "interop-psk-secret"
-
-[connections.peer]
-local_addrs = ["10.250.0.1"]
-remote_addrs = ["10.250.0.2"]
-proposals = [$(printf '"%s",' "${SUITES[@]}" | sed 's/,$//')]
-unique = "never"
-[connections.peer.local]
-auth = "psk"
-id = "a.test"
-[connections.peer.remote]
-auth = "psk"
-id = "%any"
-[connections.peer.children.rnet]
-local_ts = ["10.1.0.0/24"]
-remote_ts = ["10.2.0.0/24"]
-esp_proposals = ["aes256gcm16"]
-CONF
+  aiked_psk_secret interop-psk-secret
+  aiked_psk_conn peer 10.250.0.1 10.250.0.2 a.test %any 'unique = "never"' "${SUITES[*]}"
+  aiked_child peer rnet 10.1.0.0/24 10.2.0.0/24
   i=0
   for s in "${SUITES[@]}"; do
     i=$((i + 1))
-    cat <<CONF
-[connections.out$i]
-local_addrs = ["10.250.0.1"]
-remote_addrs = ["10.250.0.2"]
-proposals = ["$s"]
-unique = "never"
-[connections.out$i.local]
-auth = "psk"
-id = "a.test"
-[connections.out$i.remote]
-auth = "psk"
-id = "b.test"
-[connections.out$i.children.net$i]
-local_ts = ["10.1.0.0/24", "10.1.1.0/24"]
-remote_ts = ["10.2.0.0/24"]
-esp_proposals = ["aes256gcm16"]
-CONF
+    aiked_psk_conn "out$i" 10.250.0.1 10.250.0.2 a.test b.test 'unique = "never"' "$s"
+    aiked_child "out$i" "net$i" "10.1.0.0/24 10.1.1.0/24" 10.2.0.0/24
   done
 } >"$WORK/a/aiked.toml"
 aiked_start "$NS_A" "$WORK/a"

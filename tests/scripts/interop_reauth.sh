@@ -14,81 +14,26 @@ AIKE_BUILD=$(cd "$1" && pwd)
 . "$(dirname "$0")/lib/interop.sh"
 ns_setup reauth
 
-cat >"$WORK/b/swanctl.conf" <<'CONF'
-connections {
-  ar { local_addrs = 10.250.0.2
-       remote_addrs = 10.250.0.1
-       proposals = aes256gcm16-prfsha256-x25519
-       rekey_time = 0
-       local { auth = psk
-               id = b.test }
-       remote { auth = psk
-                id = a1.test }
-       children { ar { local_ts = 10.2.0.0/24
-                       remote_ts = 10.1.0.0/24
-                       esp_proposals = aes256gcm16
-                       rekey_time = 0 } } }
-  cr { local_addrs = 10.250.0.2
-       remote_addrs = 10.250.0.1
-       proposals = aes256gcm16-prfsha256-x25519
-       rekey_time = 0
+{
+  echo "connections {"
+  swanctl_psk_conn ar b.test a1.test ar 10.2.0.0/24 10.1.0.0/24 aes256gcm16 "rekey_time = 0" "rekey_time = 0"
+  swanctl_psk_conn cr b2.test a2.test cr 10.2.0.0/24 10.1.1.0/24 aes256gcm16 "rekey_time = 0
        reauth_time = 8s
        rand_time = 1s
-       over_time = 60s
-       local { auth = psk
-               id = b2.test }
-       remote { auth = psk
-                id = a2.test }
-       children { cr { local_ts = 10.2.0.0/24
-                       remote_ts = 10.1.1.0/24
-                       esp_proposals = aes256gcm16
-                       rekey_time = 0 } } }
-}
-secrets { ike-1 { secret = interop-reauth-secret } }
-CONF
+       over_time = 60s" "rekey_time = 0"
+  echo "}"
+  swanctl_psk_secret interop-reauth-secret
+} >"$WORK/b/swanctl.conf"
 CHARON_EXTRA="make_before_break = yes" charon_start "$NS_B" "$WORK/b"
 
 {
   aiked_daemon_section "$WORK/a"
-  cat <<'CONF'
-[secrets.psk]
-secret = "interop-reauth-secret"
-
-[connections.ar]
-local_addrs = ["10.250.0.1"]
-remote_addrs = ["10.250.0.2"]
-proposals = ["aes256gcm16-prfsha256-x25519"]
-reauth_time = "8s"
-rand_time = "1s"
-[connections.ar.local]
-auth = "psk"
-id = "a1.test"
-[connections.ar.remote]
-auth = "psk"
-id = "b.test"
-[connections.ar.children.ar]
-local_ts = ["10.1.0.0/24"]
-remote_ts = ["10.2.0.0/24"]
-esp_proposals = ["aes256gcm16"]
-rekey_time = "0"
-
-[connections.cr]
-local_addrs = ["10.250.0.1"]
-remote_addrs = ["10.250.0.2"]
-proposals = ["aes256gcm16-prfsha256-x25519"]
-unique = "keep"
-[connections.cr.local]
-auth = "psk"
-id = "a2.test"
-[connections.cr.remote]
-auth = "psk"
-id = "b2.test"
-[connections.cr.children.cr]
-local_ts = ["10.1.1.0/24"]
-remote_ts = ["10.2.0.0/24"]
-esp_proposals = ["aes256gcm16"]
-rekey_time = "0"
-CONF
+  aiked_psk_secret interop-reauth-secret
+  aiked_psk_conn ar 10.250.0.1 10.250.0.2 a1.test b.test 'reauth_time = "8s"
+rand_time = "1s"'
+  aiked_child ar ar 10.1.0.0/24 10.2.0.0/24 aes256gcm16 'rekey_time = "0"'
+  aiked_psk_conn cr 10.250.0.1 10.250.0.2 a2.test b2.test 'unique = "keep"'
+  aiked_child cr cr 10.1.1.0/24 10.2.0.0/24 aes256gcm16 'rekey_time = "0"'
 } >"$WORK/a/aiked.toml"
 aiked_start "$NS_A" "$WORK/a"
 

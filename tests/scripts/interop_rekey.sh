@@ -23,60 +23,26 @@ CHILDREN=(
   echo "connections {"
   for c in "${CHILDREN[@]}"; do
     IFS=: read -r name id lnet rnet esp _ clife <<<"$c"
-    echo "  $name { local_addrs = 10.250.0.2
-          remote_addrs = 10.250.0.1
-          proposals = aes256gcm16-prfsha256-x25519
-          local { auth = psk
-                  id = b.test }
-          remote { auth = psk
-                   id = $id }
-          children { $name { local_ts = $rnet
-                             remote_ts = $lnet
-                             esp_proposals = $esp
-                             $clife } } }"
+    swanctl_psk_conn "$name" b.test "$id" "$name" "$rnet" "$lnet" "$esp" "" "$clife"
   done
   echo "}"
-  echo "secrets { ike-1 { secret = interop-rekey-secret } }"
+  swanctl_psk_secret interop-rekey-secret
 } >"$WORK/b/swanctl.conf"
 charon_start "$NS_B" "$WORK/b"
 
 # --- aiked (A) ---
 {
   aiked_daemon_section "$WORK/a"
-  cat <<CONF
-[secrets.psk]
-secret = "interop-rekey-secret"
-
-CONF
+  aiked_psk_secret interop-rekey-secret
   for c in "${CHILDREN[@]}"; do
     IFS=: read -r name id lnet rnet esp alife _ <<<"$c"
-    cat <<CONF
-[connections.$name]
-local_addrs = ["10.250.0.1"]
-remote_addrs = ["10.250.0.2"]
-proposals = ["aes256gcm16-prfsha256-x25519"]
-[connections.$name.local]
-auth = "psk"
-id = "$id"
-[connections.$name.remote]
-auth = "psk"
-id = "b.test"
-[connections.$name.children.$name]
-local_ts = ["$lnet"]
-remote_ts = ["$rnet"]
-esp_proposals = ["$esp"]
-$(printf '%b' "$alife")
-
-CONF
+    aiked_psk_conn "$name" 10.250.0.1 10.250.0.2 "$id" b.test
+    aiked_child "$name" "$name" "$lnet" "$rnet" "$esp" "$(printf '%b' "$alife")"
   done
 } >"$WORK/a/aiked.toml"
 aiked_start "$NS_A" "$WORK/a"
 
-for c in "${CHILDREN[@]}"; do
-  name=${c%%:*}
-  out=$(aikectl_in "$NS_A" "$WORK/a" initiate --child "$name" --timeout 10) || fail "aiked -> charon $name: $out"
-  expect_same_sas "$NS_A" "$WORK/a" "$WORK/b" "$name" "aes256gcm16-prfsha256-x25519" "$name"
-done
+initiate_expect_same "${CHILDREN[@]%%:*}"
 echo "ok: four IKE SAs with one CHILD_SA each"
 
 # child_field CONN FIELD: a field of aiked's (only) CHILD_SA of CONN.

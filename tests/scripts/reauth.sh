@@ -15,41 +15,21 @@ A=$WORK/a
 B=$WORK/b
 
 daemon() {  # daemon DIR LISTEN
-  aiked_daemon_section "$1" | sed -e "s/^listen = .*/listen = [\"$2\"]/"
-  cat <<CONF
-[secrets.psk]
-secret = "reauth-test-secret"
-
-CONF
+  aiked_daemon_section "$1" "$2"
+  aiked_psk_secret reauth-test-secret
 }
 conn() {  # conn NAME LOCAL REMOTE LOCAL_ID REMOTE_ID LOCAL_TS REMOTE_TS EXTRA
-  cat <<CONF
-[connections.$1]
-local_addrs = ["$2"]
-remote_addrs = $3
-proposals = ["aes256gcm16-prfsha256-x25519"]
-$8
-[connections.$1.local]
-auth = "psk"
-id = "$4"
-[connections.$1.remote]
-auth = "psk"
-id = "$5"
-[connections.$1.children.net]
-local_ts = $6
-remote_ts = $7
-esp_proposals = ["aes256gcm16"]
-
-CONF
+  aiked_psk_conn "$1" "$2" "$3" "$4" "$5" "$8"
+  aiked_child "$1" net "$6" "$7"
 }
 { daemon "$A" 10.250.0.1
-  conn timed 10.250.0.1 '["10.250.0.2"]' a1.test b.test '["10.1.0.0/24"]' '["10.2.0.0/24"]' \
+  conn timed 10.250.0.1 10.250.0.2 a1.test b.test 10.1.0.0/24 10.2.0.0/24 \
     'reauth_time = "6s"
 rand_time = "1s"'
-  conn demand 10.250.0.1 '["10.250.0.2"]' a2.test b.test '["10.1.1.0/24"]' '["10.2.0.0/24"]' ''; } >"$A/aiked.toml"
+  conn demand 10.250.0.1 10.250.0.2 a2.test b.test 10.1.1.0/24 10.2.0.0/24 ''; } >"$A/aiked.toml"
 { daemon "$B" 10.250.0.2
-  conn timed 10.250.0.2 '["%any"]' b.test a1.test '["10.2.0.0/24"]' '["10.1.0.0/24"]' 'unique = "replace"'
-  conn demand 10.250.0.2 '["%any"]' b.test a2.test '["10.2.0.0/24"]' '["10.1.1.0/24"]' 'unique = "replace"'; } >"$B/aiked.toml"
+  conn timed 10.250.0.2 %any b.test a1.test 10.2.0.0/24 10.1.0.0/24 'unique = "replace"'
+  conn demand 10.250.0.2 %any b.test a2.test 10.2.0.0/24 10.1.1.0/24 'unique = "replace"'; } >"$B/aiked.toml"
 
 aiked_start "$NS_B" "$B"
 aiked_start "$NS_A" "$A"

@@ -16,57 +16,22 @@ B=$WORK/b
 
 # conn NAME CHILD [EXTRA CHILD LINES]: a PSK connection of A to B.
 conn() {
-  cat <<CONF
-[connections.$1]
-local_addrs = ["10.250.0.1"]
-remote_addrs = ["10.250.0.2"]
-proposals = ["aes256gcm16-prfsha256-x25519"]
-unique = "never"
-[connections.$1.local]
-auth = "psk"
-id = "a.test"
-[connections.$1.remote]
-auth = "psk"
-id = "b.test"
-[connections.$1.children.$2]
-local_ts = ["10.1.0.0/24"]
-remote_ts = ["10.2.0.0/24"]
-esp_proposals = ["aes256gcm16"]
-${3:-}
-CONF
+  aiked_psk_conn "$1" 10.250.0.1 10.250.0.2 a.test b.test 'unique = "never"'
+  aiked_child "$1" "$2" 10.1.0.0/24 10.2.0.0/24 aes256gcm16 "${3:-}"
 }
 a_config() {  # a_config CONN-DEFINITIONS...: A's whole file
   aiked_daemon_section "$A"
-  printf '[secrets.psk]\nsecret = "reload-secret"\n\n'
+  aiked_psk_secret reload-secret
   for c in "$@"; do echo "$c"; done
 }
 
 # B: responds to A on one connection, keeps every SA (unique = "never").
-cat >"$B/aiked.toml" <<CONF
-[daemon]
-listen = ["10.250.0.2"]
-kernel = "null"
-control = "127.0.0.1:4510"
-control_token = "$B/token"
-log = { default = "info", ike = "debug" }
-[secrets.psk]
-secret = "reload-secret"
-[connections.fromA]
-local_addrs = ["10.250.0.2"]
-remote_addrs = ["10.250.0.1"]
-proposals = ["aes256gcm16-prfsha256-x25519"]
-unique = "never"
-[connections.fromA.local]
-auth = "psk"
-id = "b.test"
-[connections.fromA.remote]
-auth = "psk"
-id = "a.test"
-[connections.fromA.children.net]
-local_ts = ["10.2.0.0/24"]
-remote_ts = ["10.1.0.0/24"]
-esp_proposals = ["aes256gcm16"]
-CONF
+{
+  aiked_peer_daemon "$B" 10.250.0.2 '{ default = "info", ike = "debug" }' 'control = "127.0.0.1:4510"'
+  aiked_psk_secret reload-secret
+  aiked_psk_conn fromA 10.250.0.2 10.250.0.1 b.test a.test 'unique = "never"'
+  aiked_child fromA net 10.2.0.0/24 10.1.0.0/24
+} >"$B/aiked.toml"
 aiked_start "$NS_B" "$B"
 
 a_config "$(conn base net)" >"$A/aiked.toml"

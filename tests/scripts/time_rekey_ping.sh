@@ -23,30 +23,15 @@ PINGS=1000
 
 # conn NAME CHILD LOCAL REMOTE LOCAL_ID REMOTE_ID LOCAL_TS REMOTE_TS REKEY_TIME RAND_TIME
 conn() {
-  cat <<CONF
-[connections.$1]
-local_addrs = ["$3"]
-remote_addrs = ["$4"]
-proposals = ["aes256gcm16-prfsha256-x25519"]
-[connections.$1.local]
-auth = "psk"
-id = "$5"
-[connections.$1.remote]
-auth = "psk"
-id = "$6"
-[connections.$1.children.$2]
-local_ts = ["$7"]
-remote_ts = ["$8"]
-esp_proposals = ["aes256gcm16"]
-rekey_time = "$9"
-rand_time = "${10}"
-life_time = "2h"
-
-CONF
+  aiked_psk_conn "$1" "$3" "$4" "$5" "$6"
+  aiked_child "$1" "$2" "$7" "$8" aes256gcm16 "rekey_time = \"$9\"
+rand_time = \"${10}\"
+life_time = \"2h\""
 }
 config() {  # config DIR LISTEN REMOTE SIDE
-  aiked_daemon_section "$1" | sed -e 's/^kernel = "null"/kernel = "userspace"/' -e "s/^listen = .*/listen = [\"$2\"]/"
-  printf '[kernel]\ntun_name = "trping-us0"\n\n[secrets.psk]\nsecret = "time-rekey-secret"\n\n'
+  aiked_daemon_section "$1" "$2" userspace
+  printf '[kernel]\ntun_name = "trping-us0"\n\n'
+  aiked_psk_secret time-rekey-secret
   # A has an identity per connection, so B finds the right connection for each IKE SA.
   if [ "$4" = a ]; then
     conn ra na "$2" "$3" a1.test b.test 10.1.0.1/32 10.2.0.1/32 4s 1s
@@ -77,13 +62,7 @@ ping_from "$NS_A" 10.1.1.1 10.2.0.1 || fail "no ping through rb before the test"
 before_a=$(timed "$A" na)
 before_b=$(timed "$B" nb)
 
-ip netns exec "$NS_A" ping -n -q -c $PINGS -i 0.02 -W 2 -I 10.1.0.1 10.2.0.1 >"$WORK/ping.ra" 2>&1 &
-P1=$!
-ip netns exec "$NS_A" ping -n -q -c $PINGS -i 0.02 -W 2 -I 10.1.1.1 10.2.0.1 >"$WORK/ping.rb" 2>&1 &
-P2=$!
-STARTED_PIDS+=($P1 $P2)
-wait $P1
-wait $P2
+ping_ra_rb $PINGS
 # A rekey that was running when the pings ended may still be finishing its DELETE.
 settle() {
   local a b

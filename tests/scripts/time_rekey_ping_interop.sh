@@ -22,38 +22,16 @@ B=$WORK/b
 PINGS=1000
 
 # --- charon (B), kernel-libipsec
-cat >"$B/swanctl.conf" <<CONF
-connections {
-  ra { local_addrs = 10.250.0.2
-       remote_addrs = 10.250.0.1
-       proposals = aes256gcm16-prfsha256-x25519
-       rekey_time = 0
-       local { auth = psk
-               id = b.test }
-       remote { auth = psk
-                id = a1.test }
-       children { na { local_ts = 10.2.0.1/32
-                       remote_ts = 10.1.0.1/32
-                       esp_proposals = aes256gcm16
-                       rekey_time = 0
-                       life_time = 2h } } }
-  rb { local_addrs = 10.250.0.2
-       remote_addrs = 10.250.0.1
-       proposals = aes256gcm16-prfsha256-x25519
-       rekey_time = 0
-       local { auth = psk
-               id = b.test }
-       remote { auth = psk
-                id = a2.test }
-       children { nb { local_ts = 10.2.0.1/32
-                       remote_ts = 10.1.1.1/32
-                       esp_proposals = aes256gcm16
-                       rekey_time = 4s
-                       rand_time = 1s
-                       life_time = 2h } } }
-}
-secrets { ike-1 { secret = time-rekey-interop-secret } }
-CONF
+{
+  echo "connections {"
+  swanctl_psk_conn ra b.test a1.test na 10.2.0.1/32 10.1.0.1/32 aes256gcm16 "rekey_time = 0" "rekey_time = 0
+       life_time = 2h"
+  swanctl_psk_conn rb b.test a2.test nb 10.2.0.1/32 10.1.1.1/32 aes256gcm16 "rekey_time = 0" "rekey_time = 4s
+       rand_time = 1s
+       life_time = 2h"
+  echo "}"
+  swanctl_psk_secret time-rekey-interop-secret
+} >"$B/swanctl.conf"
 charon_start "$NS_B" "$B"
 wait_until 5 ip -n "$NS_B" link show ipsec0 || fail "charon's kernel-libipsec made no ipsec0 device"
 ip -n "$NS_B" link set ipsec0 up
@@ -62,30 +40,15 @@ ip -n "$NS_B" route add 10.1.1.1/32 dev ipsec0 src 10.2.0.1 || fail "route on B"
 
 # --- aiked (A), userspace backend
 conn() {  # conn NAME CHILD ID LOCAL_TS REKEY_TIME
-  cat <<CONF
-[connections.$1]
-local_addrs = ["10.250.0.1"]
-remote_addrs = ["10.250.0.2"]
-proposals = ["aes256gcm16-prfsha256-x25519"]
-[connections.$1.local]
-auth = "psk"
-id = "$3"
-[connections.$1.remote]
-auth = "psk"
-id = "b.test"
-[connections.$1.children.$2]
-local_ts = ["$4"]
-remote_ts = ["10.2.0.1/32"]
-esp_proposals = ["aes256gcm16"]
-rekey_time = "$5"
-rand_time = "1s"
-life_time = "2h"
-
-CONF
+  aiked_psk_conn "$1" 10.250.0.1 10.250.0.2 "$3" b.test
+  aiked_child "$1" "$2" "$4" 10.2.0.1/32 aes256gcm16 "rekey_time = \"$5\"
+rand_time = \"1s\"
+life_time = \"2h\""
 }
 {
-  aiked_daemon_section "$A" | sed -e 's/^kernel = "null"/kernel = "userspace"/'
-  printf '[kernel]\ntun_name = "trpingx-us0"\n\n[secrets.psk]\nsecret = "time-rekey-interop-secret"\n\n'
+  aiked_daemon_section "$A" 10.250.0.1 userspace
+  printf '[kernel]\ntun_name = "trpingx-us0"\n\n'
+  aiked_psk_secret time-rekey-interop-secret
   conn ra na a1.test 10.1.0.1/32 4s
   conn rb nb a2.test 10.1.1.1/32 1h
 } >"$A/aiked.toml"
@@ -112,13 +75,7 @@ ping_from "$NS_A" 10.1.1.1 10.2.0.1 || fail "no ping through rb before the test"
 before_a=$(aiked_timed)
 before_c=$(charon_timed)
 
-ip netns exec "$NS_A" ping -n -q -c $PINGS -i 0.02 -W 2 -I 10.1.0.1 10.2.0.1 >"$WORK/ping.ra" 2>&1 &
-P1=$!
-ip netns exec "$NS_A" ping -n -q -c $PINGS -i 0.02 -W 2 -I 10.1.1.1 10.2.0.1 >"$WORK/ping.rb" 2>&1 &
-P2=$!
-STARTED_PIDS+=($P1 $P2)
-wait $P1
-wait $P2
+ping_ra_rb $PINGS
 
 by_a=$(($(aiked_timed) - before_a))
 by_c=$(($(charon_timed) - before_c))

@@ -15,25 +15,9 @@ B=$WORK/b
 ip -n "$NS_A" xfrm policy list >/dev/null 2>&1 || { echo "SKIP: no XFRM in this kernel"; exit 77; }
 
 conn() {  # conn LOCAL REMOTE LOCAL_ID REMOTE_ID LOCAL_TS REMOTE_TS START
-  cat <<CONF
-[secrets.psk]
-secret = "trap-acquire-secret"
-[connections.site]
-local_addrs = ["$1"]
-remote_addrs = ["$2"]
-proposals = ["aes256gcm16-prfsha256-x25519"]
-[connections.site.local]
-auth = "psk"
-id = "$3"
-[connections.site.remote]
-auth = "psk"
-id = "$4"
-[connections.site.children.net]
-local_ts = $5
-remote_ts = $6
-esp_proposals = ["aes256gcm16"]
-start_action = "$7"
-CONF
+  aiked_psk_secret trap-acquire-secret
+  aiked_psk_conn site "$1" "$2" "$3" "$4"
+  aiked_child site net "$5" "$6" aes256gcm16 "start_action = \"$7\""
 }
 { aiked_daemon_section "$A" | sed -e 's/^kernel = "null"/kernel = "xfrm"/'
   conn 10.250.0.1 10.250.0.2 a.test b.test '["10.1.0.0/24"]' '["10.2.0.0/24"]' trap; } >"$A/aiked.toml"

@@ -14,35 +14,13 @@ A=$WORK/a
 B=$WORK/b
 
 daemon() {  # daemon DIR LISTEN
-  aiked_daemon_section "$1" | sed -e 's/^kernel = "null"/kernel = "userspace"/' -e "s/^listen = .*/listen = [\"$2\"]/"
-  cat <<CONF
-[kernel]
-tun_name = "aike-us0"
-tun_mtu = 1400
-replay_window = 128
-
-[secrets.psk]
-secret = "userspace-aiked-secret"
-
-CONF
+  aiked_daemon_section "$1" "$2" userspace
+  printf '[kernel]\ntun_name = "aike-us0"\ntun_mtu = 1400\nreplay_window = 128\n\n'
+  aiked_psk_secret userspace-aiked-secret
 }
 conn() {  # conn LOCAL REMOTE LOCAL_ID REMOTE_ID LOCAL_TS REMOTE_TS
-  cat <<CONF
-[connections.site]
-local_addrs = ["$1"]
-remote_addrs = ["$2"]
-proposals = ["aes256gcm16-prfsha256-x25519"]
-[connections.site.local]
-auth = "psk"
-id = "$3"
-[connections.site.remote]
-auth = "psk"
-id = "$4"
-[connections.site.children.net]
-local_ts = $5
-remote_ts = $6
-esp_proposals = ["aes256gcm16"]
-CONF
+  aiked_psk_conn site "$1" "$2" "$3" "$4"
+  aiked_child site net "$5" "$6"
 }
 { daemon "$A" 10.250.0.1; conn 10.250.0.1 10.250.0.2 a.test b.test '["10.1.0.0/24", "10.1.1.0/24"]' '["10.2.0.0/24"]'; } >"$A/aiked.toml"
 # Where the kernel refuses ESP states (as on the CI machines), B runs kernel = "auto", which must

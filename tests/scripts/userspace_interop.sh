@@ -20,21 +20,12 @@ ESP=(aes256gcm16 aes128-sha256)
 SHOWN=(aes256gcm16 aes128-sha256)
 
 # --- charon (B), kernel-libipsec ---
-cat >"$B/swanctl.conf" <<CONF
-connections {
-  resp { local_addrs = 10.250.0.2
-         remote_addrs = 10.250.0.1
-         proposals = aes256gcm16-prfsha256-x25519
-         local { auth = psk
-                 id = b.test }
-         remote { auth = psk
-                  id = a.test }
-         children { net { local_ts = 10.2.0.0/24
-                          remote_ts = 10.1.0.0/24,10.1.1.0/24
-                          esp_proposals = $(IFS=,; echo "${ESP[*]}") } } }
-}
-secrets { ike-1 { secret = userspace-interop-secret } }
-CONF
+{
+  echo "connections {"
+  swanctl_psk_conn resp b.test a.test net 10.2.0.0/24 10.1.0.0/24,10.1.1.0/24 "$(IFS=,; echo "${ESP[*]}")"
+  echo "}"
+  swanctl_psk_secret userspace-interop-secret
+} >"$B/swanctl.conf"
 charon_start "$NS_B" "$B"
 wait_until 5 ip -n "$NS_B" link show ipsec0 || fail "charon's kernel-libipsec made no ipsec0 device"
 # The shared charon configuration installs no routes: send A's subnets into ipsec0 by hand.
@@ -44,31 +35,13 @@ ip -n "$NS_B" route add 10.1.1.0/24 dev ipsec0 src 10.2.0.1 || fail "route on B"
 
 # --- aiked (A), userspace backend ---
 {
-  aiked_daemon_section "$A" | sed -e 's/^kernel = "null"/kernel = "userspace"/'
-  cat <<CONF
-[secrets.psk]
-secret = "userspace-interop-secret"
-
-CONF
+  aiked_daemon_section "$A" 10.250.0.1 userspace
+  aiked_psk_secret userspace-interop-secret
   i=0
   for e in "${ESP[@]}"; do
     i=$((i + 1))
-    cat <<CONF
-[connections.c$i]
-local_addrs = ["10.250.0.1"]
-remote_addrs = ["10.250.0.2"]
-proposals = ["aes256gcm16-prfsha256-x25519"]
-[connections.c$i.local]
-auth = "psk"
-id = "a.test"
-[connections.c$i.remote]
-auth = "psk"
-id = "b.test"
-[connections.c$i.children.net$i]
-local_ts = ["10.1.0.0/24", "10.1.1.0/24"]
-remote_ts = ["10.2.0.0/24"]
-esp_proposals = ["$e"]
-CONF
+    aiked_psk_conn "c$i" 10.250.0.1 10.250.0.2 a.test b.test
+    aiked_child "c$i" "net$i" "10.1.0.0/24 10.1.1.0/24" 10.2.0.0/24 "$e"
   done
 } >"$A/aiked.toml"
 aiked_start "$NS_A" "$A"

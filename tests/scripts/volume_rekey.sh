@@ -24,34 +24,14 @@ A=$WORK/a
 B=$WORK/b
 
 config() {  # config DIR LISTEN REMOTE LOCAL_ID REMOTE_ID LOCAL_TS REMOTE_TS
-  aiked_daemon_section "$1" | sed -e 's/^kernel = "null"/kernel = "userspace"/' -e "s/^listen = .*/listen = [\"$2\"]/" \
-    -e 's/^control = .*/control = "127.0.0.1:4650"/'
-  cat <<CONF
-[kernel]
-tun_name = "lifet-us0"
-
-[secrets.psk]
-secret = "volume-rekey-secret"
-
-[connections.site]
-local_addrs = ["$2"]
-remote_addrs = ["$3"]
-proposals = ["aes256gcm16-prfsha256-x25519"]
-[connections.site.local]
-auth = "psk"
-id = "$4"
-[connections.site.remote]
-auth = "psk"
-id = "$5"
-[connections.site.children.net]
-local_ts = $6
-remote_ts = $7
-esp_proposals = ["aes256gcm16"]
-rekey_packets = 200
-CONF
+  aiked_daemon_section "$1" "$2" userspace | sed -e 's/^control = .*/control = "127.0.0.1:4650"/'
+  printf '[kernel]\ntun_name = "lifet-us0"\n\n'
+  aiked_psk_secret volume-rekey-secret
+  aiked_psk_conn site "$2" "$3" "$4" "$5"
+  aiked_child site net "$6" "$7" aes256gcm16 'rekey_packets = 200'
 }
-config "$A" 10.250.0.1 10.250.0.2 a.test b.test '["10.1.0.0/24"]' '["10.2.0.0/24"]' >"$A/aiked.toml"
-config "$B" 10.250.0.2 10.250.0.1 b.test a.test '["10.2.0.0/24"]' '["10.1.0.0/24"]' >"$B/aiked.toml"
+config "$A" 10.250.0.1 10.250.0.2 a.test b.test 10.1.0.0/24 10.2.0.0/24 >"$A/aiked.toml"
+config "$B" 10.250.0.2 10.250.0.1 b.test a.test 10.2.0.0/24 10.1.0.0/24 >"$B/aiked.toml"
 
 aiked_start "$NS_B" "$B"
 aiked_start "$NS_A" "$A"

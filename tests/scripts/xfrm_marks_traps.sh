@@ -16,49 +16,15 @@ B=$WORK/b
 ip -n "$NS_A" xfrm policy list >/dev/null 2>&1 || { echo "SKIP: no XFRM in this kernel"; exit 77; }
 
 site() {  # site LOCAL REMOTE LOCAL_ID REMOTE_ID START NET_TS UNIQ_TS NET_EXTRA UNIQ_EXTRA (TS: "local|remote")
-  cat <<CONF
-[connections.site]
-local_addrs = ["$1"]
-remote_addrs = ["$2"]
-proposals = ["aes256gcm16-prfsha256-x25519"]
-[connections.site.local]
-auth = "psk"
-id = "$3"
-[connections.site.remote]
-auth = "psk"
-id = "$4"
-[connections.site.children.net]
-local_ts = ["${6%|*}"]
-remote_ts = ["${6#*|}"]
-esp_proposals = ["aes256gcm16"]
-start_action = "$5"
-$8
-[connections.site.children.uniq]
-local_ts = ["${7%|*}"]
-remote_ts = ["${7#*|}"]
-esp_proposals = ["aes256gcm16"]
-start_action = "$5"
-$9
-CONF
+  aiked_psk_conn site "$1" "$2" "$3" "$4"
+  aiked_child site net "${6%|*}" "${6#*|}" aes256gcm16 "start_action = \"$5\"
+$8"
+  aiked_child site uniq "${7%|*}" "${7#*|}" aes256gcm16 "start_action = \"$5\"
+$9"
 }
 trapconn() {  # trapconn REMOTE_TS
-  cat <<CONF
-[connections.lazy]
-local_addrs = ["10.250.0.1"]
-remote_addrs = ["10.250.0.2"]
-proposals = ["aes256gcm16-prfsha256-x25519"]
-[connections.lazy.local]
-auth = "psk"
-id = "a.test"
-[connections.lazy.remote]
-auth = "psk"
-id = "b.test"
-[connections.lazy.children.t]
-local_ts = ["10.1.5.0/24"]
-remote_ts = ["$1"]
-esp_proposals = ["aes256gcm16"]
-start_action = "trap"
-CONF
+  aiked_psk_conn lazy 10.250.0.1 10.250.0.2 a.test b.test
+  aiked_child lazy t 10.1.5.0/24 "$1" aes256gcm16 'start_action = "trap"'
 }
 a_config() {  # a_config [EXTRA CONNECTION]
   aiked_daemon_section "$A" | sed -e 's/^kernel = "null"/kernel = "xfrm"/'

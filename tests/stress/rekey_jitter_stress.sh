@@ -25,51 +25,24 @@ K=$((N / 50 > 0 ? N / 50 : 1))  # IKE SAs terminated during the rekey
 BOUND=$((120 + N / 20))         # seconds any one phase may take before it counts as a hang
 for tool in ip jq shuf; do command -v $tool >/dev/null || { echo "SKIP: needs $tool"; exit 77; }; done
 . "$(dirname "$0")/../scripts/lib/netns.sh"
+. "$(dirname "$0")/../scripts/lib/aiked_conf.sh"
 ns_setup rekeystress
 A=$WORK/a
 B=$WORK/b
 
-# side NAME LOCAL REMOTE LOCAL_ID REMOTE_ID LOCAL_NET REMOTE_NET
-side() {
-  cat <<CONF
-[daemon]
-listen = ["$2"]
-kernel = "null"
-control_token = "$WORK/$1/token"
-half_open_cookie_threshold = 100000000
-log = { default = "info" }
-[connections.load]
-local_addrs = ["$2"]
-remote_addrs = ["$3"]
-proposals = ["aes256gcm16-prfsha256-x25519"]
-unique = "never"
+side() {  # side NAME LOCAL REMOTE LOCAL_ID REMOTE_ID LOCAL_NET REMOTE_NET
+  aiked_peer_daemon "$WORK/$1" "$2" '{ default = "info" }' 'half_open_cookie_threshold = 100000000'
+  aiked_psk_conn load "$2" "$3" "$4" "$5" 'unique = "never"
 rekey_time = "50s"
 rand_time = "40s"
-life_time = "600s"
-[connections.load.local]
-auth = "psk"
-id = "$4"
-[connections.load.remote]
-auth = "psk"
-id = "$5"
-[connections.load.children.net]
-local_ts = ["10.$6.0.0/24"]
-remote_ts = ["10.$7.0.0/24"]
-esp_proposals = ["aes256gcm16"]
-rekey_time = "90s"
+life_time = "600s"'
+  aiked_child load net "10.$6.0.0/24" "10.$7.0.0/24" aes256gcm16 'rekey_time = "90s"
 rand_time = "50s"
-life_time = "600s"
-[secrets.psk]
-ids = ["a.test", "b.test"]
-secret = "rekey-stress-secret"
-CONF
+life_time = "600s"'
+  aiked_psk_secret rekey-stress-secret "a.test b.test"
 }
-side a 10.250.0.1 10.250.0.2 a.test b.test 1 2 >"$A/aiked.toml"
-side b 10.250.0.2 10.250.0.1 b.test a.test 2 1 >"$B/aiked.toml"
-aiked_start "$NS_B" "$B"
-aiked_start "$NS_A" "$A"
-ctl_a() { aikectl_in "$NS_A" "$A" "$@"; }
-ctl_b() { aikectl_in "$NS_B" "$B" "$@"; }
+aiked_pair_conf side
+aiked_pair_start
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 # Time-based rekeys a daemon started (its log): CHILD_SAs, IKE SAs (only timers rekey IKE SAs here).

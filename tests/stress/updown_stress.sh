@@ -16,6 +16,7 @@ AIKECTL=$BUILD/aikectl
 N=${AIKE_STRESS_N:-10000}
 PAR=${AIKE_STRESS_PARALLEL:-8}
 BOUND=$((600 + N / 5))  # seconds any one phase may take before it counts as a hang
+. "$(dirname "$0")/../scripts/lib/aiked_conf.sh"
 
 if [ "$(id -u)" -ne 0 ]; then echo "SKIP: needs root for a network namespace"; exit 77; fi
 for tool in ip jq; do command -v $tool >/dev/null || { echo "SKIP: needs $tool"; exit 77; }; done
@@ -90,38 +91,16 @@ SCRIPT
   chmod 755 "$dir/updown.sh"
   : >"$dir/started"
   : >"$dir/ended"
-  cat >"$dir/aiked.toml" <<CONF
-[daemon]
-listen = ["$addr"]
-kernel = "null"
-control = "127.0.0.1:$port"
-control_token = "$dir/token"
+  {
+    aiked_peer_daemon "$dir" "$addr" '{ default = "info", ctl = "debug" }' "control = \"127.0.0.1:$port\"
 half_open_cookie_threshold = 100000000
-log = { default = "info", ctl = "debug" }
 [daemon.updown]
 max_parallel = $PAR
-timeout = "120s"
-
-[secrets.psk]
-secret = "stress-secret"
-
-[connections.load]
-local_addrs = ["$addr"]
-remote_addrs = ["$peer"]
-proposals = ["aes256gcm16-prfsha256-x25519"]
-unique = "never"
-[connections.load.local]
-auth = "psk"
-id = "$name.stress"
-[connections.load.remote]
-auth = "psk"
-id = "$peer_name.stress"
-[connections.load.children.net]
-local_ts = ["$lnet"]
-remote_ts = ["$rnet"]
-esp_proposals = ["aes256gcm16"]
-updown = "$dir/updown.sh"
-CONF
+timeout = \"120s\""
+    aiked_psk_secret stress-secret
+    aiked_psk_conn load "$addr" "$peer" "$name.stress" "$peer_name.stress" 'unique = "never"'
+    aiked_child load net "$lnet" "$rnet" aes256gcm16 "updown = \"$dir/updown.sh\""
+  } >"$dir/aiked.toml"
   "$AIKED" --check-config -c "$dir/aiked.toml" >"$dir/check.log" 2>&1 || fail "config invalid: $(cat "$dir/check.log")"
   ip netns exec "$NS" "$AIKED" -c "$dir/aiked.toml" >"$dir/aiked.log" 2>&1 &
   STARTED_PIDS+=($!)

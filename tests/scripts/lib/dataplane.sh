@@ -11,6 +11,20 @@ ping_from() {
   ip netns exec "$1" ping -n -q -c 3 -i 0.2 -W 2 -I "$2" "$3" >/dev/null 2>&1
 }
 
+# ping_ra_rb COUNT: COUNT pings 20 ms apart from NS_A, from 10.1.0.1 and from 10.1.1.1 to 10.2.0.1
+# at once (through the connections ra and rb of the time_rekey_ping tests); waits for both, the
+# summaries in $WORK/ping.ra and $WORK/ping.rb.
+ping_ra_rb() {
+  local p1 p2
+  ip netns exec "$NS_A" ping -n -q -c "$1" -i 0.02 -W 2 -I 10.1.0.1 10.2.0.1 >"$WORK/ping.ra" 2>&1 &
+  p1=$!
+  ip netns exec "$NS_A" ping -n -q -c "$1" -i 0.02 -W 2 -I 10.1.1.1 10.2.0.1 >"$WORK/ping.rb" 2>&1 &
+  p2=$!
+  STARTED_PIDS+=($p1 $p2)
+  wait $p1
+  wait $p2
+}
+
 # iperf_transfer NS_SERVER SERVER_ADDR NS_CLIENT CLIENT_ADDR BYTES DIR: a TCP transfer of BYTES
 # (iperf3 -n, e.g. 5M) from the client to the server; prints the receiver's Mbit/s. The server
 # answers one client and exits; DIR keeps its output.

@@ -1,13 +1,16 @@
 # Interop helpers on top of netns.sh: aiked config boilerplate and SA comparison with charon.
+# Brings lib/aiked_conf.sh (the pieces of aiked configurations) along.
+. "$(dirname "${BASH_SOURCE[0]}")/aiked_conf.sh"
 
-# aiked_daemon_section DIR [extra lines]: the [daemon] table every interop config starts with.
-# The control port is 4510 unless AIKE_CONTROL_PORT says otherwise.
+# aiked_daemon_section DIR [LISTEN] [KERNEL]: the [daemon] table every interop config starts with
+# (LISTEN 10.250.0.1 and KERNEL "null" unless given). The control port is 4510 unless
+# AIKE_CONTROL_PORT says otherwise.
 aiked_daemon_section() {
   local dir=$1
   cat <<CONF
 [daemon]
-listen = ["10.250.0.1"]
-kernel = "null"
+listen = ["${2:-10.250.0.1}"]
+kernel = "${3:-null}"
 control = "127.0.0.1:${AIKE_CONTROL_PORT:-4510}"
 control_token = "$dir/token"
 log = { default = "info", ike = "debug" }
@@ -49,4 +52,41 @@ expect_same_sas() {
   grep -q "spi-out=$cin" <<<"$raw" || fail "charon's outbound SPI is not aiked's inbound $cin: $raw"
   grep -q "state=ESTABLISHED" <<<"$raw" || fail "charon's IKE SA is not ESTABLISHED: $raw"
   grep -q "state=INSTALLED" <<<"$raw" || fail "charon's CHILD_SA is not INSTALLED: $raw"
+}
+
+# initiate_expect_same NAME...: aiked (in NS_A, $WORK/a) initiates the CHILD_SA NAME of its
+# connection NAME to charon ($WORK/b, connection NAME), and expect_same_sas checks both sides.
+initiate_expect_same() {
+  local name out
+  for name in "$@"; do
+    out=$(aikectl_in "$NS_A" "$WORK/a" initiate --child "$name" --timeout 10) || fail "aiked -> charon $name: $out"
+    expect_same_sas "$NS_A" "$WORK/a" "$WORK/b" "$name" "aes256gcm16-prfsha256-x25519" "$name"
+  done
+}
+
+# swanctl_psk_conn NAME LOCAL_ID REMOTE_ID CHILD LOCAL_TS REMOTE_TS [ESP] [EXTRA] [CHILD_EXTRA]
+#   [PROPOSALS]: one charon connection (B, 10.250.0.2, to A, 10.250.0.1) for the connections { }
+# section of swanctl.conf, PSK both ways, one child; TS comma-separated as swanctl takes them, ESP
+# default aes256gcm16, EXTRA / CHILD_EXTRA more settings (lines) of the connection / the child,
+# PROPOSALS default aes256gcm16-prfsha256-x25519.
+swanctl_psk_conn() {
+  cat <<CONF
+  $1 { local_addrs = 10.250.0.2
+       remote_addrs = 10.250.0.1
+       proposals = ${10:-aes256gcm16-prfsha256-x25519}
+       ${8:-}
+       local { auth = psk
+               id = $2 }
+       remote { auth = psk
+                id = $3 }
+       children { $4 { local_ts = $5
+                       remote_ts = $6
+                       esp_proposals = ${7:-aes256gcm16}
+                       ${9:-} } } }
+CONF
+}
+
+# swanctl_psk_secret SECRET: the secrets { } section of swanctl.conf with one PSK.
+swanctl_psk_secret() {
+  echo "secrets { ike-1 { secret = $1 } }"
 }
