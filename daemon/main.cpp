@@ -14,6 +14,7 @@
 
 #include "actors/control/control_actor.hpp"
 #include "actors/event_hub.hpp"
+#include "actors/exit_quiet_scheduler.hpp"
 #include "actors/id_source.hpp"
 #include "actors/kernel_actor.hpp"
 #include "actors/logger.hpp"
@@ -120,7 +121,8 @@ int run_daemon(const std::string& config_path) {
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
   caf::actor_system_config sys_cfg;
-  sys_cfg.set("scheduler.policy", caf::atom("sharing"));
+  // Work sharing, with a clock that an ending IKE SA actor does not wake (exit_quiet_scheduler).
+  sys_cfg.load<actors::exit_quiet_scheduler>();
   unsigned workers = d.workers ? d.workers : std::max(1u, std::thread::hardware_concurrency());
   sys_cfg.set("scheduler.max-threads", static_cast<size_t>(workers));
   sys_cfg.load<caf::io::middleman>();
