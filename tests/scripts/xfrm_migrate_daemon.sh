@@ -23,22 +23,8 @@ daemon() {  # daemon DIR LISTEN
   echo 'secret = "xfrm-migrate-secret"'
 }
 conn() {  # conn LOCAL REMOTE LOCAL_ID REMOTE_ID LOCAL_TS REMOTE_TS
-  cat <<CONF
-[connections.site]
-local_addrs = ["$1"]
-remote_addrs = ["$2"]
-proposals = ["aes256gcm16-prfsha256-x25519"]
-[connections.site.local]
-auth = "psk"
-id = "$3"
-[connections.site.remote]
-auth = "psk"
-id = "$4"
-[connections.site.children.net]
-local_ts = ["$5"]
-remote_ts = ["$6"]
-esp_proposals = ["aes256gcm16"]
-CONF
+  aiked_psk_conn site "$1" "$2" "$3" "$4"
+  aiked_child site net "$5" "$6"
 }
 # A listens on the wildcard address, so it can send from the address it moves to.
 { daemon "$A" 0.0.0.0; conn 10.250.0.1 10.250.0.2 a.test b.test 10.1.0.0/24 10.2.0.0/24; } >"$A/aiked.toml"

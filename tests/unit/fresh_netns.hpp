@@ -28,3 +28,9 @@ inline std::string enter_fresh_netns() {
 }
 
 }  // namespace aike::test
+
+// In a gtest test body: enter a fresh namespace, or skip the test saying why.
+#define REQUIRE_NETNS()                                                                  \
+  do {                                                                                   \
+    if (auto why = ::aike::test::enter_fresh_netns(); !why.empty()) GTEST_SKIP() << why; \
+  } while (0)

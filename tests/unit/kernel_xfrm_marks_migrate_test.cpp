@@ -36,11 +36,6 @@ extern "C" const char* __lsan_default_suppressions() { return "leak:xfrmnl_sp_pa
 
 namespace {
 
-#define REQUIRE_NETNS()                                                         \
-  do {                                                                          \
-    if (auto why = test::enter_fresh_netns(); !why.empty()) GTEST_SKIP() << why; \
-  } while (0)
-
 ip_address ip(const char* s) { return *ip_address::parse(s); }
 
 struct marked_policy {

@@ -31,11 +31,6 @@ extern "C" const char* __lsan_default_suppressions() { return "leak:xfrmnl_sp_pa
 
 namespace {
 
-#define REQUIRE_NETNS()                                                         \
-  do {                                                                          \
-    if (auto why = test::enter_fresh_netns(); !why.empty()) GTEST_SKIP() << why; \
-  } while (0)
-
 // One row per aike policy or SA as the kernel lists it: direction (policies; -1 for SAs), the
 // destination prefix length of its selector (policies) or SPI (SAs), and the reqid.
 struct row {

@@ -45,11 +45,6 @@ namespace {
 // the host's XFRM state is never touched.
 using test::enter_fresh_netns;
 
-#define REQUIRE_NETNS()                                                 \
-  do {                                                                  \
-    if (auto why = enter_fresh_netns(); !why.empty()) GTEST_SKIP() << why; \
-  } while (0)
-
 struct seen_policy {
   int dir = -1;
   std::uint32_t priority = 0;

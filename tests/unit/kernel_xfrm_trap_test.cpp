@@ -15,11 +15,6 @@ using namespace aike::kernel;
 
 namespace {
 
-#define REQUIRE_NETNS()                                                         \
-  do {                                                                          \
-    if (auto why = test::enter_fresh_netns(); !why.empty()) GTEST_SKIP() << why; \
-  } while (0)
-
 std::vector<xfrm_policy_view> policies() {
   auto sock = xfrm_socket::open();
   EXPECT_TRUE(sock.ok());
