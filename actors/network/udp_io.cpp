@@ -30,6 +30,7 @@ constexpr unsigned batch_size = 32;
 // Batches read from one socket before going back to epoll, so one busy socket cannot starve another.
 constexpr int batches_per_wakeup = 8;
 constexpr std::uint64_t wake_tag = ~std::uint64_t{0};
+constexpr std::uint64_t send_tag = ~std::uint64_t{0} - 1;
 
 // Set on a receive thread, so stop() called from a handler knows it must not join itself.
 thread_local const void* running_io = nullptr;
@@ -204,6 +205,18 @@ std::size_t send_control(unsigned char* buf, bool wildcard, const ip_address& so
 // worth of payload in all.
 constexpr std::size_t gso_max_segments = 64;
 constexpr std::size_t gso_max_payload = 65000;
+// IKE messages are grouped for GSO only up to this size: each segment must fit the path MTU (the
+// kernel refuses the whole send otherwise), and 1,232 octets fit IPv6's minimum MTU of 1,280.
+constexpr std::size_t ike_gso_segment = 1232;
+// A send queue that grew beyond this in a burst gives its memory back once sent.
+constexpr std::size_t send_queue_keep = std::size_t{1} << 20;
+
+void read_eventfd(int fd) {
+  std::uint64_t v;
+  ssize_t r;
+  do r = ::read(fd, &v, sizeof v);
+  while (r < 0 && errno == EINTR);
+}
 
 }  // namespace
 
@@ -275,9 +288,10 @@ result<std::unique_ptr<udp_io>> udp_io::open(const udp_config& cfg) {
       // it at net.core.rmem_max, and a refusal is harmless.
       int rcvbuf = 1 << 20;
       (void)::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-      // ESP in UDP (userspace backend) arrives on the NAT-T socket: take coalesced runs of
-      // datagrams (UDP GRO; drain() splits them). A kernel without it delivers them one by one.
-      if (natt) (void)::setsockopt(fd.get(), SOL_UDP, UDP_GRO, &on, sizeof on);
+      // Take coalesced runs of datagrams (UDP GRO; drain() splits them): ESP in UDP on the NAT-T
+      // socket, and on both a peer's batched IKE sends (one GSO message is then delivered as
+      // one buffer instead of being cut up again). A kernel without it delivers them one by one.
+      (void)::setsockopt(fd.get(), SOL_UDP, UDP_GRO, &on, sizeof on);
 
       sockaddr_storage ss;
       socklen_t len = to_sockaddr(addr, port, ss);
@@ -314,6 +328,11 @@ result<std::unique_ptr<udp_io>> udp_io::open(const udp_config& cfg) {
   ev.data.u64 = wake_tag;
   if (::epoll_ctl(io->epoll_fd_, EPOLL_CTL_ADD, io->wake_fd_, &ev) != 0)
     return make_error(errc::invalid_argument, "udp: epoll_ctl (eventfd): " + errno_text(errno));
+  io->send_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (io->send_fd_ < 0) return make_error(errc::invalid_argument, "udp: eventfd: " + errno_text(errno));
+  ev.data.u64 = send_tag;
+  if (::epoll_ctl(io->epoll_fd_, EPOLL_CTL_ADD, io->send_fd_, &ev) != 0)
+    return make_error(errc::invalid_argument, "udp: epoll_ctl (eventfd): " + errno_text(errno));
   for (std::size_t i = 0; i < io->sockets_.size(); ++i) {
     ev.data.u64 = i;
     if (::epoll_ctl(io->epoll_fd_, EPOLL_CTL_ADD, io->sockets_[i].fd, &ev) != 0) {
@@ -331,6 +350,10 @@ void udp_io::start(handler on_ike, esp_handler on_esp) {
   started_ = true;
   on_ike_ = std::move(on_ike);
   on_esp_ = std::move(on_esp);
+  {
+    std::lock_guard<std::mutex> q(send_mutex_);
+    sender_running_ = true;
+  }
   thread_ = std::thread([this] {
     ::pthread_setname_np(::pthread_self(), "aike-udp");
     run();
@@ -361,6 +384,7 @@ udp_io::~udp_io() {
   for (const socket_info& s : sockets_) ::close(s.fd);
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
   if (wake_fd_ >= 0) ::close(wake_fd_);
+  if (send_fd_ >= 0) ::close(send_fd_);
 }
 
 io_counters udp_io::counters() const {
@@ -378,17 +402,61 @@ io_counters udp_io::counters() const {
 void udp_io::run() {
   running_io = this;
   auto rb = std::make_unique<receive_buffers>();
+  send_queue spare;
+  // Whatever is queued when the thread ends is still sent; later sends go out at once.
+  auto finish = [&] {
+    {
+      std::lock_guard<std::mutex> lock(send_mutex_);
+      sender_running_ = false;
+    }
+    flush_sends(spare);
+  };
   epoll_event events[16];
   for (;;) {
     int n = ::epoll_wait(epoll_fd_, events, 16, -1);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return;  // EBADF/EINVAL: the descriptors are gone, nothing left to read
+      return finish();  // EBADF/EINVAL: the descriptors are gone, nothing left to read
     }
     for (int i = 0; i < n; ++i) {
-      if (events[i].data.u64 == wake_tag) return;
+      if (events[i].data.u64 == wake_tag) return finish();
+      if (events[i].data.u64 == send_tag) {
+        read_eventfd(send_fd_);
+        flush_sends(spare);
+        continue;
+      }
       drain(sockets_[events[i].data.u64], *rb);
     }
+  }
+}
+
+void udp_io::flush_sends(send_queue& batch) {
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(send_mutex_);
+      if (pending_.entries.empty()) {
+        send_signalled_ = false;  // the next send() wakes this thread again
+        return;
+      }
+      std::swap(pending_, batch);
+    }
+    // Consecutive messages from one socket go out together.
+    std::vector<out_packet> run;
+    std::size_t i = 0;
+    while (i < batch.entries.size()) {
+      const socket_info* s = batch.entries[i].socket;
+      run.clear();
+      for (; i < batch.entries.size() && batch.entries[i].socket == s; ++i) {
+        const auto& e = batch.entries[i];
+        run.push_back(out_packet{bytes_view(batch.data.data() + e.offset, e.size), &e.local, &e.remote});
+      }
+      std::size_t sent = send_packets(*s, run, ike_gso_segment);
+      counters_.sent.fetch_add(sent, std::memory_order_relaxed);
+      counters_.send_errors.fetch_add(run.size() - sent, std::memory_order_relaxed);
+    }
+    batch.entries.clear();
+    batch.data.clear();
+    if (batch.data.capacity() > send_queue_keep) batch = send_queue{};
   }
 }
 
@@ -474,7 +542,32 @@ const udp_io::socket_info* udp_io::find_socket(const endpoint& local) const {
 }
 
 bool udp_io::send(const endpoint& local, const endpoint& remote, bytes_view ike_message) {
-  return send_parts(local, remote, true, ike_message);
+  const socket_info* s = find_socket(local);
+  if (s == nullptr || remote.addr.v6 != s->addr.v6) {
+    counters_.send_errors.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  bool queued = false, signal = false;
+  {
+    std::lock_guard<std::mutex> lock(send_mutex_);
+    if (sender_running_) {
+      std::size_t offset = pending_.data.size();
+      if (s->natt) pending_.data.insert(pending_.data.end(), std::begin(non_esp_marker), std::end(non_esp_marker));
+      pending_.data.insert(pending_.data.end(), ike_message.begin(), ike_message.end());
+      pending_.entries.push_back(send_queue::entry{s, local, remote, offset, pending_.data.size() - offset});
+      queued = true;
+      signal = !send_signalled_;
+      send_signalled_ = true;
+    }
+  }
+  if (!queued) return send_parts(local, remote, true, ike_message);
+  if (signal) {
+    std::uint64_t one = 1;
+    ssize_t w;
+    do w = ::write(send_fd_, &one, sizeof one);
+    while (w < 0 && errno == EINTR);
+  }
+  return true;
 }
 
 bool udp_io::send_esp(const endpoint& local, const endpoint& remote, bytes_view esp_packet) {
@@ -526,50 +619,68 @@ std::size_t udp_io::send_esp_batch(const endpoint& local, const endpoint& remote
     count(counters_.send_errors, packets.size());
     return 0;
   }
-  sockaddr_storage dst;
-  socklen_t dst_len = to_sockaddr(remote.addr, remote.port, dst);
-  bool wildcard = s->addr.is_any();
+  constexpr std::size_t chunk = 256;
+  out_packet out[chunk];
+  std::size_t sent = 0;
+  for (std::size_t first = 0; first < packets.size(); first += chunk) {
+    std::size_t n = std::min(chunk, packets.size() - first);
+    for (std::size_t i = 0; i < n; ++i) out[i] = out_packet{packets[first + i], &local, &remote};
+    sent += send_packets(*s, std::span<const out_packet>(out, n), gso_max_payload);
+  }
+  count(counters_.sent, sent);
+  count(counters_.send_errors, packets.size() - sent);
+  return sent;
+}
 
+std::size_t udp_io::send_packets(const socket_info& s, std::span<const out_packet> packets, std::size_t gso_segment) {
+  bool wildcard = s.addr.is_any();
   constexpr std::size_t max_messages = 64;
   struct alignas(cmsghdr) control_buf {
     unsigned char bytes[send_control_space];
   };
   mmsghdr msgs[max_messages];
   iovec iov[max_messages];
+  sockaddr_storage dst[max_messages];
   control_buf control[max_messages];
   std::size_t parts[max_messages];  // packets in each message
+  auto same_path = [](const out_packet& a, const out_packet& b) {
+    return a.local == b.local || (*a.local == *b.local && *a.remote == *b.remote);
+  };
 
   std::size_t sent = 0;
   std::size_t next = 0;  // the first packet not yet put in a message
   while (next < packets.size()) {
-    // Messages for as many packets as fit: with GSO a run of equal sizes (the last may be
-    // shorter) per message, each packet its own iovec entry; without, one packet per message.
+    // Messages for as many packets as fit: with GSO a run of equal sizes to one peer (the last
+    // may be shorter) per message, each packet its own iovec entry; without, one packet each.
     bool gso = !gso_refused_.load(std::memory_order_relaxed);
     std::size_t m = 0;
     std::size_t first = next;
     std::size_t pos = next;
     while (pos < packets.size() && m < max_messages) {
-      std::size_t seg = packets[pos].size();
+      const out_packet& p = packets[pos];
+      std::size_t seg = p.data.size();
       std::size_t k = 1;
       std::size_t total = seg;
-      if (gso)
-        while (pos + k < packets.size() && k < gso_max_segments && total + packets[pos + k].size() <= gso_max_payload &&
-               packets[pos + k].size() <= seg && packets[pos + k - 1].size() == seg) {
-          total += packets[pos + k].size();
+      if (gso && seg <= gso_segment)
+        while (pos + k < packets.size() && k < gso_max_segments && pos + k - first < max_messages &&
+               total + packets[pos + k].data.size() <= gso_max_payload && packets[pos + k].data.size() <= seg &&
+               packets[pos + k - 1].data.size() == seg && same_path(p, packets[pos + k])) {
+          total += packets[pos + k].data.size();
           ++k;
         }
       // The iovecs of a message must be contiguous: this message's start at iov + pos - first.
       for (std::size_t j = 0; j < k; ++j)
-        iov[pos - first + j] = iovec{const_cast<std::uint8_t*>(packets[pos + j].data()), packets[pos + j].size()};
+        iov[pos - first + j] =
+            iovec{const_cast<std::uint8_t*>(packets[pos + j].data.data()), packets[pos + j].data.size()};
       msghdr& h = msgs[m].msg_hdr;
       h = msghdr{};
-      h.msg_name = &dst;
-      h.msg_namelen = dst_len;
+      h.msg_name = &dst[m];
+      h.msg_namelen = to_sockaddr(p.remote->addr, p.remote->port, dst[m]);
       h.msg_iov = &iov[pos - first];
       h.msg_iovlen = k;
       std::memset(control[m].bytes, 0, sizeof control[m].bytes);
       auto segment = k > 1 ? static_cast<std::uint16_t>(seg) : std::uint16_t{0};
-      std::size_t used = send_control(control[m].bytes, wildcard, local.addr, segment);
+      std::size_t used = send_control(control[m].bytes, wildcard, p.local->addr, segment);
       if (used) {
         h.msg_control = control[m].bytes;
         h.msg_controllen = used;
@@ -578,10 +689,10 @@ std::size_t udp_io::send_esp_batch(const endpoint& local, const endpoint& remote
       pos += k;
       if (pos - first >= max_messages) break;  // the iovec array is full
     }
-    // Send them; a failing message is dropped (counted) and the rest go on.
+    // Send them; a failing message is dropped (counted by the caller) and the rest go on.
     std::size_t done = 0;
     while (done < m) {
-      int r = ::sendmmsg(s->fd, msgs + done, static_cast<unsigned>(m - done), MSG_DONTWAIT | MSG_NOSIGNAL);
+      int r = ::sendmmsg(s.fd, msgs + done, static_cast<unsigned>(m - done), MSG_DONTWAIT | MSG_NOSIGNAL);
       if (r < 0) {
         if (errno == EINTR) continue;
         if (parts[done] > 1 && (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT)) {
@@ -590,7 +701,6 @@ std::size_t udp_io::send_esp_batch(const endpoint& local, const endpoint& remote
           gso_refused_.store(true, std::memory_order_relaxed);
           break;
         }
-        count(counters_.send_errors, parts[done]);
         next += parts[done++];
         continue;
       }
@@ -600,7 +710,6 @@ std::size_t udp_io::send_esp_batch(const endpoint& local, const endpoint& remote
       }
     }
   }
-  count(counters_.sent, sent);
   return sent;
 }
 

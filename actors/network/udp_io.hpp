@@ -1,5 +1,8 @@
-// UDP I/O for IKE: one socket per (listen address, port), one receive thread, thread-safe sends.
+// UDP I/O for IKE: one socket per (listen address, port), one I/O thread, thread-safe sends.
 // Plain Linux sockets, no CAF: the network actor owns a udp_io and forwards what it receives.
+// Once started, IKE sends are queued and the I/O thread sends the queue in batches (sendmmsg, UDP
+// GSO for runs to one peer), so a bulk operation of thousands of SAs costs a few system calls and
+// one pass through the UDP/IP stack per run instead of one per message.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -69,7 +72,9 @@ class udp_io {
 
   // Thread-safe, never blocks: sends from the socket bound to local.port on local.addr (or the
   // wildcard socket of that family, choosing the source address with IP_PKTINFO/IPV6_PKTINFO).
-  // From the NAT-T port the 4-octet non-ESP marker is prepended. false (and counted) on error.
+  // From the NAT-T port the 4-octet non-ESP marker is prepended. false (and counted) when no
+  // socket fits. While the I/O thread runs the message is copied into its send queue and sent
+  // from there in order (errors then show in the counters only); otherwise it is sent at once.
   bool send(const endpoint& local, const endpoint& remote, bytes_view ike_message);
   // The same without the marker, for userspace ESP-in-UDP.
   bool send_esp(const endpoint& local, const endpoint& remote, bytes_view esp_packet);
@@ -103,10 +108,31 @@ class udp_io {
     std::atomic<std::uint64_t> received{0}, sent{0}, send_errors{0}, keepalives{0}, esp{0}, esp_unhandled{0}, runts{0};
   };
   struct receive_buffers;
+  // IKE messages waiting for the I/O thread: their octets back to back in `data`.
+  struct send_queue {
+    struct entry {
+      const socket_info* socket;
+      endpoint local, remote;
+      std::size_t offset, size;
+    };
+    std::vector<entry> entries;
+    std::vector<std::uint8_t> data;
+  };
+  // One datagram of a batch; a run of equal endpoints and sizes may go as one GSO send.
+  struct out_packet {
+    bytes_view data;
+    const endpoint* local;
+    const endpoint* remote;
+  };
 
   udp_io() = default;
   const socket_info* find_socket(const endpoint& local) const;
   bool send_parts(const endpoint& local, const endpoint& remote, bool with_marker, bytes_view payload);
+  // Sends `packets` in order from `s` with sendmmsg; consecutive packets with the same endpoints
+  // and size (at most gso_segment octets each) go as one UDP GSO message. Returns how many were sent.
+  std::size_t send_packets(const socket_info& s, std::span<const out_packet> packets, std::size_t gso_segment);
+  // On the I/O thread: sends what is queued until the queue stays empty.
+  void flush_sends(send_queue& spare);
   void run();
   void wake();
   void drain(const socket_info& s, receive_buffers& rb);
@@ -116,6 +142,7 @@ class udp_io {
   std::vector<socket_info> sockets_;  // immutable after open(), so sends need no lock
   int epoll_fd_ = -1;
   int wake_fd_ = -1;  // eventfd that stop() writes
+  int send_fd_ = -1;  // eventfd that send() writes when the queue was idle
   std::uint16_t ike_port_ = 0;
   std::uint16_t natt_port_ = 0;
   std::vector<std::string> warnings_;
@@ -124,6 +151,11 @@ class udp_io {
   std::atomic<bool> gso_refused_{false};  // the kernel refused UDP_SEGMENT once: plain sends from then on
   atomic_counters counters_;
   std::mutex lifecycle_mutex_;  // start()/stop() only, never on the data path
+  // The send queue. Held only to append or to swap the queue out, never across a system call.
+  std::mutex send_mutex_;
+  send_queue pending_;             // guarded by send_mutex_
+  bool send_signalled_ = false;    // guarded: send_fd_ written and the queue not yet found empty
+  bool sender_running_ = false;    // guarded: the I/O thread takes the queue (else send at once)
   std::thread thread_;
   bool started_ = false;
 };

@@ -66,7 +66,9 @@ stop_pid() {
 PERF_PID=
 perf_start() {
   [ -n "$PERF_DIR" ] || return 0
-  perf record -q -F "${PERF_FREQ:-499}" --call-graph dwarf,8192 -p "$2" -o "$PERF_DIR/$1.data" >"$PERF_DIR/$1.log" 2>&1 &
+  # PERF_RECORD_ARGS replaces the sampling options (e.g. "-e probe_libc:malloc -g" to count calls).
+  # shellcheck disable=SC2086
+  perf record -q ${PERF_RECORD_ARGS:--F ${PERF_FREQ:-499} --call-graph dwarf,8192} -p "$2" -o "$PERF_DIR/$1.data" >"$PERF_DIR/$1.log" 2>&1 &
   PERF_PID=$!
   STARTED_PIDS+=($PERF_PID)
   sleep 1  # perf needs a moment to attach

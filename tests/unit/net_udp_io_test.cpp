@@ -443,6 +443,116 @@ TEST(UdpIo, SendEspBatchToUdpIoGivesOneHandlerCallPerPacket) {
   EXPECT_EQ(rx->counters().esp, packets.size());
 }
 
+// Waits until the I/O thread has sent `n` queued datagrams.
+bool wait_sent(const udp_io& io, std::uint64_t n) {
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (io.counters().sent < n) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+// What a bulk operation queues: runs of equal sizes (GSO candidates), a shorter one, messages
+// larger than a GSO segment may be (sent one by one).
+std::vector<bytes> ike_burst(std::uint8_t seed) {
+  std::vector<bytes> v;
+  // Few enough that a plain socket's default receive buffer takes them all.
+  for (std::uint8_t i = 0; i < 40; ++i) v.push_back(message(120, static_cast<std::uint8_t>(seed + i)));
+  v.push_back(message(60, seed));
+  for (std::uint8_t i = 0; i < 30; ++i) v.push_back(message(120, static_cast<std::uint8_t>(seed ^ i)));
+  for (std::uint8_t i = 0; i < 3; ++i) v.push_back(message(1500, static_cast<std::uint8_t>(seed + 3 * i)));
+  return v;
+}
+
+// Sends from two threads to two peers at once (the queue is shared): every datagram arrives, as a
+// datagram of its own, in the order its thread sent them, and the counters add up.
+TEST(UdpIo, QueuedSendsFromSeveralThreadsArriveInOrder) {
+  auto io = open_io({"127.0.0.1"});
+  ASSERT_TRUE(io);
+  inbox ike;
+  io->start(ike.handler(), nullptr);
+  peer_socket p1, p2;
+  endpoint ike_local{addr("127.0.0.1"), io->bound_port(false)};
+  endpoint natt_local{addr("127.0.0.1"), io->bound_port(true)};
+  auto a = ike_burst(1), b = ike_burst(2);
+  std::thread t1([&] {
+    for (const auto& m : a) EXPECT_TRUE(io->send(ike_local, p1.ep(), m));
+  });
+  std::thread t2([&] {
+    for (const auto& m : b) EXPECT_TRUE(io->send(natt_local, p2.ep(), m));
+  });
+  t1.join();
+  t2.join();
+  for (const auto& want : a) {
+    bytes got;
+    endpoint from;
+    ASSERT_TRUE(p1.receive(got, from));
+    EXPECT_EQ(got, want);
+    EXPECT_EQ(from, ike_local);
+  }
+  for (const auto& want : b) {  // from the NAT-T port: with the non-ESP marker
+    bytes got;
+    endpoint from;
+    ASSERT_TRUE(p2.receive(got, from));
+    EXPECT_EQ(got, with_marker(want));
+    EXPECT_EQ(from, natt_local);
+  }
+  ASSERT_TRUE(wait_sent(*io, a.size() + b.size()));
+  EXPECT_EQ(io->counters().send_errors, 0u);
+}
+
+// Between two udp_io (the receiver takes UDP GRO, so a batched run may arrive as one buffer):
+// one handler call per message, in order.
+TEST(UdpIo, QueuedSendsToUdpIoGiveOneHandlerCallPerMessage) {
+  auto rx = open_io({"127.0.0.1"});
+  auto tx = open_io({"0.0.0.0"});
+  ASSERT_TRUE(rx && tx);
+  inbox rx_in, tx_in;
+  rx->start(rx_in.handler(), nullptr);
+  tx->start(tx_in.handler(), nullptr);
+  auto msgs = ike_burst(7);
+  endpoint from{addr("127.0.0.1"), tx->bound_port(false)};
+  endpoint to{addr("127.0.0.1"), rx->bound_port(false)};
+  for (const auto& m : msgs) ASSERT_TRUE(tx->send(from, to, m));
+  ASSERT_TRUE(rx_in.wait_for(msgs.size()));
+  auto got = rx_in.items();
+  ASSERT_EQ(got.size(), msgs.size());
+  for (std::size_t i = 0; i < msgs.size(); ++i) {
+    EXPECT_EQ(got[i].data, msgs[i]) << i;
+    EXPECT_EQ(got[i].remote, from);
+    EXPECT_EQ(got[i].local, to);
+  }
+  EXPECT_EQ(rx->counters().received, msgs.size());
+}
+
+// What is queued when the I/O thread stops is still sent; later sends go out at once.
+TEST(UdpIo, StopSendsWhatIsQueuedAndLaterSendsGoDirectly) {
+  auto io = open_io({"127.0.0.1"});
+  ASSERT_TRUE(io);
+  inbox ike;
+  io->start(ike.handler(), nullptr);
+  peer_socket peer;
+  endpoint local{addr("127.0.0.1"), io->bound_port(false)};
+  auto msgs = ike_burst(9);
+  for (const auto& m : msgs) ASSERT_TRUE(io->send(local, peer.ep(), m));
+  io->stop();
+  EXPECT_EQ(io->counters().sent, msgs.size());
+  bytes late = message(44, 0x55);
+  ASSERT_TRUE(io->send(local, peer.ep(), late));
+  EXPECT_EQ(io->counters().sent, msgs.size() + 1);
+  for (const auto& want : msgs) {
+    bytes got;
+    endpoint from;
+    ASSERT_TRUE(peer.receive(got, from));
+    EXPECT_EQ(got, want);
+  }
+  bytes got;
+  endpoint from;
+  ASSERT_TRUE(peer.receive(got, from));
+  EXPECT_EQ(got, late);
+}
+
 TEST(UdpIo, SendWithoutAMatchingSocketFailsAndIsCounted) {
   auto io = open_io({"127.0.0.1"});
   ASSERT_TRUE(io);
