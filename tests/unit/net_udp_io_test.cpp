@@ -148,15 +148,18 @@ bytes with_marker(const bytes& m) {
   return b;
 }
 
-// Waits until the receive thread has read `n` datagrams (counted even when dropped).
-bool wait_received(const udp_io& io, std::uint64_t n) {
-  auto deadline = std::chrono::steady_clock::now() + 2s;
-  while (io.counters().received < n) {
+// Waits until a counter of io reaches n.
+bool wait_count(const udp_io& io, std::uint64_t io_counters::*field, std::uint64_t n) {
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (io.counters().*field < n) {
     if (std::chrono::steady_clock::now() > deadline) return false;
     std::this_thread::sleep_for(1ms);
   }
   return true;
 }
+
+// Waits until the receive thread has read `n` datagrams (counted even when dropped).
+bool wait_received(const udp_io& io, std::uint64_t n) { return wait_count(io, &io_counters::received, n); }
 
 TEST(UdpIo, OpensEphemeralPortsThatDiffer) {
   auto io = open_io({"127.0.0.1"});
@@ -443,16 +446,6 @@ TEST(UdpIo, SendEspBatchToUdpIoGivesOneHandlerCallPerPacket) {
   EXPECT_EQ(rx->counters().esp, packets.size());
 }
 
-// Waits until the I/O thread has sent `n` queued datagrams.
-bool wait_sent(const udp_io& io, std::uint64_t n) {
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (io.counters().sent < n) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
-
 // What a bulk operation queues: runs of equal sizes (GSO candidates), a shorter one, messages
 // larger than a GSO segment may be (sent one by one).
 std::vector<bytes> ike_burst(std::uint8_t seed) {
@@ -498,7 +491,7 @@ TEST(UdpIo, QueuedSendsFromSeveralThreadsArriveInOrder) {
     EXPECT_EQ(got, with_marker(want));
     EXPECT_EQ(from, natt_local);
   }
-  ASSERT_TRUE(wait_sent(*io, a.size() + b.size()));
+  ASSERT_TRUE(wait_count(*io, &io_counters::sent, a.size() + b.size()));
   EXPECT_EQ(io->counters().send_errors, 0u);
 }
 
