@@ -38,7 +38,7 @@ echo "$out" | grep -q "no matching CHILD_SA" || fail "rekey --all without SAs: $
 
 out=$(ctl_a initiate --ike load --count "$N" --timeout 120 2>&1) || fail "initiate --count $N failed: $out"
 echo "$out" | grep -q "established $NG / $NG" || fail "initiate did not report $N / $N: $out"
-wait_until 30 sh -c "[ \$(ip netns exec $NS_B $AIKECTL --token-file $B/token list-sas --json | jq '[.[].children[]] | length') -eq $N ]" ||
+wait_until 30 aikectl_jq "$NS_B" "$B" "[.[].children[]] | length == $N" list-sas ||
   fail "B does not list $N CHILD_SAs"
 
 # --- rekey --all of N CHILD_SAs: blocks, progress lines, N / N, new SPIs on both sides
@@ -55,7 +55,8 @@ ctl_a list-sas --json | jq -r '.[].children[].spi_in' | sort >"$WORK/spi.after"
 [ "$(wc -l <"$WORK/spi.after")" -eq "$N" ] || fail "after rekey A lists $(wc -l <"$WORK/spi.after") CHILD_SAs, want $N"
 [ -z "$(comm -12 "$WORK/spi.before" "$WORK/spi.after")" ] || fail "some inbound SPIs did not change: $(comm -12 "$WORK/spi.before" "$WORK/spi.after" | head -3)"
 ctl_a list-sas --json | jq -r '.[].children[].spi_out' | sort >"$WORK/spi_out.a"
-wait_until 10 sh -c "ip netns exec $NS_B $AIKECTL --token-file $B/token list-sas --json | jq -r '.[].children[].spi_in' | sort | cmp -s - $WORK/spi_out.a" ||
+b_spis_match() { ctl_b list-sas --json | jq -r '.[].children[].spi_in' | sort | cmp -s - "$WORK/spi_out.a"; }
+wait_until 10 b_spis_match ||
   fail "B's inbound SPIs are not A's outbound SPIs after the rekey"
 [ "$(count_ike ctl_a)" -eq "$N" ] || fail "the rekey changed the number of IKE SAs"
 echo "ok: rekey --all rekeyed $N / $N with progress; every SPI changed and both sides agree"
@@ -93,7 +94,7 @@ echo "$out" | jq -e '.matched == 1 and .completed == 1 and .failed == 0 and .not
   fail "rekey --json: $out"
 out=$(ctl_a rekey --all --noblock) || fail "rekey --noblock failed: $out"
 echo "$out" | grep -qx "rekeying $N CHILD_SA(s)" || fail "rekey --noblock: $out"
-wait_until 60 sh -c "[ \$(ip netns exec $NS_A $AIKECTL --token-file $A/token list-sas --json | jq '[.[].children[] | select(.state == \"INSTALLED\")] | length') -eq $N ]" ||
+wait_until 60 aikectl_jq "$NS_A" "$A" "[.[].children[] | select(.state == \"INSTALLED\")] | length == $N" list-sas ||
   fail "the --noblock rekeys did not settle"
 echo "ok: rekey --json counts; --noblock answers at once"
 
@@ -120,9 +121,9 @@ echo "terminate --all: $(echo "$out" | jq -c '{matched, completed, failed, not_d
 echo "$rekey_out" | jq -e '.not_done == [] and (.completed + .failed == .matched) and .matched > 0' >/dev/null ||
   fail "rekey --all during terminates: counts do not add up or it did not finish: $rekey_out $(cat "$WORK/race.rekey.err")"
 echo "$rekey_out" | jq -e '(.errors | length) == .failed' >/dev/null || fail "failed rekeys without an error line: $rekey_out"
-wait_until 30 sh -c "[ \$(ip netns exec $NS_A $AIKECTL --token-file $A/token list-sas --json | jq length) -eq 0 ]" ||
+wait_until 30 aikectl_jq "$NS_A" "$A" 'length == 0' list-sas ||
   fail "A still lists SAs after terminate --all"
-wait_until 30 sh -c "[ \$(ip netns exec $NS_B $AIKECTL --token-file $B/token list-sas --json | jq length) -eq 0 ]" ||
+wait_until 30 aikectl_jq "$NS_B" "$B" 'length == 0' list-sas ||
   fail "B still lists SAs after A's terminate --all"
 ctl_a version >/dev/null || fail "aiked A stopped answering"
 ctl_b version >/dev/null || fail "aiked B stopped answering"
@@ -130,7 +131,7 @@ echo "ok: rekey --all and terminates together: both finished, rekeyed + failed =
 
 # --- rekey --all --ike-sas while a terminate --all runs: both finish, nothing half-done
 out=$(ctl_a initiate --ike load --count "$N" --timeout 120 2>&1) || fail "initiate --count $N failed: $out"
-wait_until 30 sh -c "[ \$(ip netns exec $NS_B $AIKECTL --token-file $B/token list-sas --json | jq length) -eq $N ]" ||
+wait_until 30 aikectl_jq "$NS_B" "$B" "length == $N" list-sas ||
   fail "B does not list $N IKE SAs"
 before=$(grep -c "rekeying IKE SA" "$A/aiked.log")
 ctl_a rekey --all --ike-sas --timeout 120 --json >"$WORK/race.ike" 2>"$WORK/race.ike.err" &
@@ -149,9 +150,9 @@ echo "terminate --all: $(echo "$out" | jq -c '{matched, completed, failed, not_d
 echo "$out" | jq -e ".matched == $N and .completed == $N" >/dev/null || fail "terminate --all during an IKE rekey: $out"
 echo "$rekey_out" | jq -e ".matched == $N and .not_done == [] and (.completed + .failed == .matched) and (.errors | length) == .failed" \
   >/dev/null || fail "rekey --all --ike-sas during terminate --all: counts do not add up: $rekey_out $(cat "$WORK/race.ike.err")"
-wait_until 30 sh -c "[ \$(ip netns exec $NS_A $AIKECTL --token-file $A/token list-sas --json | jq length) -eq 0 ]" ||
+wait_until 30 aikectl_jq "$NS_A" "$A" 'length == 0' list-sas ||
   fail "A still lists SAs after terminate --all"
-wait_until 30 sh -c "[ \$(ip netns exec $NS_B $AIKECTL --token-file $B/token list-sas --json | jq length) -eq 0 ]" ||
+wait_until 30 aikectl_jq "$NS_B" "$B" 'length == 0' list-sas ||
   fail "B still lists SAs after A's terminate --all"
 ctl_a version >/dev/null || fail "aiked A stopped answering"
 ctl_b version >/dev/null || fail "aiked B stopped answering"

@@ -37,7 +37,9 @@ mkcert admin ctlca
 mkcert stranger otherca
 cd - >/dev/null || exit 1
 
-side a 10.250.0.1 10.250.0.2 a.test b.test 1 2 "control = \"10.250.0.1:4510\"
+# A's control endpoint is on its veth address (off loopback, so TLS), B's on 127.0.0.1:$(ctl_port).
+CTL_A=10.250.0.1:$(ctl_port)
+side a 10.250.0.1 10.250.0.2 a.test b.test 1 2 "control = \"$CTL_A\"
 control_cert = \"$WORK/pki/daemon.pem\"
 control_key = \"$WORK/pki/daemon.key\"
 control_ca = \"$WORK/pki/ctlca.pem\"" >"$A/aiked.toml"
@@ -46,17 +48,17 @@ aiked_start "$NS_B" "$B"
 aiked_start "$NS_A" "$A"
 grep -q "TLS, client certificates required" "$A/aiked.log" || fail "aiked A does not say its control endpoint uses TLS"
 
-TLS=(--uri tcp://10.250.0.1:4510 --cert "$WORK/pki/admin.pem" --key "$WORK/pki/admin.key" --ca "$WORK/pki/ctlca.pem")
-ctl_a() { aikectl_in "$NS_A" "$A" "${TLS[@]}" "$@"; }
+TLS=(--cert "$WORK/pki/admin.pem" --key "$WORK/pki/admin.key" --ca "$WORK/pki/ctlca.pem")
+ctl_a() { aikectl_at "$NS_A" "$A" "tcp://$CTL_A" "${TLS[@]}" "$@"; }
 ctl_b() { aikectl_in "$NS_B" "$B" "$@"; }
 
 # --- TLS: the right client certificate works; none, or one from another CA, is refused.
 out=$(ctl_a version) || fail "aikectl over TLS failed: $out"
 echo "$out" | grep -q "^aiked " || fail "unexpected version output: $out"
-aikectl_in "$NS_A" "$A" --uri tcp://10.250.0.1:4510 version >"$WORK/plain.out" 2>&1
+aikectl_at "$NS_A" "$A" "tcp://$CTL_A" version >"$WORK/plain.out" 2>&1
 rc=$?
 [ $rc -eq 3 ] || fail "a client without TLS got exit code $rc (want 3): $(cat "$WORK/plain.out")"
-aikectl_in "$NS_A" "$A" --uri tcp://10.250.0.1:4510 --cert "$WORK/pki/stranger.pem" --key "$WORK/pki/stranger.key" \
+aikectl_at "$NS_A" "$A" "tcp://$CTL_A" --cert "$WORK/pki/stranger.pem" --key "$WORK/pki/stranger.key" \
   --ca "$WORK/pki/ctlca.pem" version >"$WORK/stranger.out" 2>&1
 rc=$?
 [ $rc -eq 3 ] || fail "a client certificate from another CA got exit code $rc (want 3): $(cat "$WORK/stranger.out")"
@@ -74,15 +76,17 @@ ctl_b monitor --no-events >/dev/null 2>&1
 [ $? -eq 2 ] || fail "monitor --no-events without --log must exit 2"
 
 # --- monitor: start one on B (events and info log lines, JSON) before any SA exists
-ip netns exec "$NS_B" "$AIKECTL" --token-file "$B/token" monitor --log info --json >"$WORK/monitor.out" 2>&1 &
+# (aikectl itself, not through a function, so that $! is the monitor's own process)
+ip netns exec "$NS_B" "$AIKECTL" --uri "tcp://127.0.0.1:$(ctl_port)" --token-file "$B/token" monitor --log info --json \
+  >"$WORK/monitor.out" 2>&1 &
 MON=$!
 STARTED_PIDS+=($MON)
 wait_until 10 grep -q "monitor connected" "$B/aiked.log" || fail "the monitor did not connect"
 
 # --- garbage on the control port and a client that vanishes mid-request change nothing
-ip netns exec "$NS_B" bash -c 'head -c 4096 /dev/urandom >/dev/tcp/127.0.0.1/4510' 2>/dev/null
-ip netns exec "$NS_B" bash -c 'printf "\x00\x00\x00\x10garbage-garbage!" >/dev/tcp/127.0.0.1/4510' 2>/dev/null
-ip netns exec "$NS_B" timeout -s KILL 0.05 "$AIKECTL" --token-file "$B/token" list-sas >/dev/null 2>&1
+ip netns exec "$NS_B" bash -c "head -c 4096 /dev/urandom >/dev/tcp/127.0.0.1/$(ctl_port)" 2>/dev/null
+ip netns exec "$NS_B" bash -c "printf '\x00\x00\x00\x10garbage-garbage!' >/dev/tcp/127.0.0.1/$(ctl_port)" 2>/dev/null
+ip netns exec "$NS_B" timeout -s KILL 0.05 "$AIKECTL" --uri "tcp://127.0.0.1:$(ctl_port)" --token-file "$B/token" list-sas >/dev/null 2>&1
 ctl_b version >/dev/null || fail "aiked B stopped answering after garbage on its control port"
 
 # --- 300 SAs, with progress lines (forced: stderr is not a terminal here)
@@ -90,7 +94,7 @@ N=300
 out=$(ctl_a initiate --ike load --count $N --timeout 60 --progress 2>"$WORK/init.progress") ||
   fail "initiate --count $N failed: $out"
 echo "$out" | grep -q "established $N / $N" || fail "initiate did not report $N / $N: $out"
-wait_until 20 sh -c "ip netns exec $NS_B $AIKECTL --token-file $B/token stats --json | jq -e '.ike_sas_established == $N'" ||
+wait_until 20 aikectl_jq "$NS_B" "$B" ".ike_sas_established == $N" stats ||
   fail "B does not see $N established SAs"
 
 out=$(ctl_b terminate --all --timeout 60 --progress 2>"$WORK/term.progress") || fail "terminate --all failed: $out"
@@ -98,7 +102,8 @@ echo "$out" | grep -q "terminated $N / $N" || fail "terminate did not report $N 
 # The first SA that ends (or comes up) is reported at once, then at most four lines a second.
 grep -qE "^established [0-9,]+ / 300$" "$WORK/init.progress" || fail "no progress line during initiate"
 grep -qE "^terminated [0-9,]+ / 300$" "$WORK/term.progress" || fail "no progress line during terminate"
-wait_until 20 sh -c "ip netns exec $NS_A $AIKECTL ${TLS[*]} --token-file $A/token stats --json | jq -e '.ike_sas == 0'" ||
+a_has_no_sas() { ctl_a stats --json | jq -e '.ike_sas == 0' >/dev/null; }
+wait_until 20 a_has_no_sas ||
   fail "A still has IKE SAs after B's terminate --all"
 echo "ok: $N SAs up and terminated with true counts"
 

@@ -27,7 +27,7 @@ ok=0; lost=0; i=0
 while [ \$i -lt \$2 ]; do
   i=\$((i + 1))
   echo 499 >/proc/sys/kernel/ns_last_pid
-  if timeout 20 '$AIKECTL' --token-file '$A/token' stats >/dev/null 2>>'$WORK/errors'; then
+  if timeout 20 '$AIKECTL' --uri 'tcp://127.0.0.1:$(ctl_port)' --token-file '$A/token' stats >/dev/null 2>>'$WORK/errors'; then
     ok=\$((ok + 1))
   else
     lost=\$((lost + 1))

@@ -29,7 +29,7 @@ aiked_start "$NS_A" "$A"
 ctl_a() { aikectl_in "$NS_A" "$A" "$@"; }
 ctl_b() { aikectl_in "$NS_B" "$B" "$@"; }
 out=$(ctl_a initiate --child net --timeout 10 2>&1) || fail "initiate: $out"
-wait_until 10 sh -c "[ \$(ip netns exec $NS_B $AIKECTL --uri tcp://127.0.0.1:${AIKE_CONTROL_PORT:-4510} --token-file $B/token list-sas --json | jq length) = 1 ]" ||
+wait_until 10 aikectl_jq "$NS_B" "$B" 'length == 1' list-sas ||
   fail "B lists no IKE SA"
 for s in a b; do
   [ "$(ctl_$s list-sas --json | jq -c '.[0].retiring')" = "[]" ] || fail "$s: retiring is not [] before any rekey"
@@ -70,8 +70,7 @@ grep -qx "  old IKE SA $old_a\* $old_b, DELETING" <<<"$ta" || fail "A's text lis
 echo "ok: the old IKE SA is listed as retiring on both sides until its DELETE completes"
 
 for s in a b; do
-  wait_until 10 sh -c "ip netns exec \$0 $AIKECTL --uri tcp://127.0.0.1:${AIKE_CONTROL_PORT:-4510} --token-file \$1/token list-sas --json | jq -e '.[0].retiring == []'" \
-    "$([ $s = a ] && echo "$NS_A" || echo "$NS_B")" "$WORK/$s" || fail "$s still lists a retiring IKE SA after the DELETE went through"
+  wait_until 10 aikectl_jq "$([ $s = a ] && echo "$NS_A" || echo "$NS_B")" "$WORK/$s" '.[0].retiring == []' list-sas || fail "$s still lists a retiring IKE SA after the DELETE went through"
 done
 grep -q "old IKE SA .* gone: deleted by peer" "$B/aiked.log" || fail "B's old SA did not go by A's DELETE"
 echo "ok: the retransmitted DELETE went through; nothing retiring is listed any more"

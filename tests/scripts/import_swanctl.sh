@@ -39,15 +39,8 @@ grep -q "converted from $B/swanctl.conf" "$B/imported.toml" || fail "no comment 
 # The converted file plus the [daemon] table of this test (the import writes none).
 {
   cat "$B/imported.toml"
-  cat <<CONF
-
-[daemon]
-listen = ["10.250.0.2"]
-kernel = "null"
-control = "127.0.0.1:4510"
-control_token = "$B/token"
-log = { default = "info", ike = "debug" }
-CONF
+  echo
+  aiked_peer_daemon "$B" 10.250.0.2 '{ default = "info", ike = "debug" }'
 } >"$B/aiked.toml"
 aiked_start "$NS_B" "$B"
 

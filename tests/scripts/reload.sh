@@ -27,7 +27,7 @@ a_config() {  # a_config CONN-DEFINITIONS...: A's whole file
 
 # B: responds to A on one connection, keeps every SA (unique = "never").
 {
-  aiked_peer_daemon "$B" 10.250.0.2 '{ default = "info", ike = "debug" }' 'control = "127.0.0.1:4510"'
+  aiked_peer_daemon "$B" 10.250.0.2 '{ default = "info", ike = "debug" }'
   aiked_psk_secret reload-secret
   aiked_psk_conn fromA 10.250.0.2 10.250.0.1 b.test a.test 'unique = "never"'
   aiked_child fromA net 10.2.0.0/24 10.1.0.0/24

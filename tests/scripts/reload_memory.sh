@@ -56,7 +56,7 @@ rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status"; }
 reloads() {
   local n=$1
   shift
-  ip netns exec "$NS_A" "$REPEAT" 127.0.0.1 4510 "$A/token" "$n" "$@" 2>"$WORK/repeat.err" ||
+  ip netns exec "$NS_A" "$REPEAT" 127.0.0.1 "$(ctl_port)" "$A/token" "$n" "$@" 2>"$WORK/repeat.err" ||
     fail "reload failed: $(cat "$WORK/repeat.err")"
 }
 

@@ -5,7 +5,8 @@
 # expires, the CHILD_SA must be rekeyed at least three times (new SPIs in `aikectl list-sas
 # --json`), no CHILD_SA may reach its hard limit, and not one ping may be lost across the rekeys
 # (the old SA's inbound half opens late packets for a grace time after its removal).
-# Namespaces aa-lifet-PID / ab-lifet-PID, TUN device lifet-us0, control port 4650.
+# Namespaces aa-[TAG-]lifet-PID / ab-..., TUN device lifet-us0, control port AIKE_CONTROL_PORT
+# (default 4650) inside the namespaces.
 set -u
 AIKE_BUILD=$(cd "$1" && pwd)
 . "$(dirname "$0")/lib/netns.sh"
@@ -13,18 +14,13 @@ AIKE_BUILD=$(cd "$1" && pwd)
 . "$(dirname "$0")/lib/dataplane.sh"
 need_tun
 command -v jq >/dev/null || { echo "SKIP: jq is missing"; exit 77; }
+AIKE_CONTROL_PORT=${AIKE_CONTROL_PORT:-4650}
 ns_setup lifet
-# This test's control port (4650) instead of the library's default.
-aikectl_in() {
-  local ns=$1 dir=$2
-  shift 2
-  ip netns exec "$ns" "$AIKECTL" --uri tcp://127.0.0.1:4650 --token-file "$dir/token" "$@"
-}
 A=$WORK/a
 B=$WORK/b
 
 config() {  # config DIR LISTEN REMOTE LOCAL_ID REMOTE_ID LOCAL_TS REMOTE_TS
-  aiked_daemon_section "$1" "$2" userspace | sed -e 's/^control = .*/control = "127.0.0.1:4650"/'
+  aiked_daemon_section "$1" "$2" userspace
   printf '[kernel]\ntun_name = "lifet-us0"\n\n'
   aiked_psk_secret volume-rekey-secret
   aiked_psk_conn site "$2" "$3" "$4" "$5"

@@ -14,7 +14,7 @@ toml_list() {
 
 # aiked_peer_daemon DIR LISTEN LOG [EXTRA]: the [daemon] table of an aiked <-> aiked test:
 # kernel "null", control_token DIR/token, LOG the log table ('{ default = "info" }'), EXTRA more
-# lines. The control endpoint is 127.0.0.1:${AIKE_CONTROL_PORT:-4510} unless EXTRA sets one.
+# lines. The control endpoint is 127.0.0.1:$(ctl_port) (see netns.sh) unless EXTRA sets one.
 aiked_peer_daemon() {
   local extra=${4:-}
   echo "[daemon]"
@@ -22,7 +22,7 @@ aiked_peer_daemon() {
   echo 'kernel = "null"'
   case $'\n'"$extra" in
     *$'\n'"control ="*) ;;
-    *) echo "control = \"127.0.0.1:${AIKE_CONTROL_PORT:-4510}\"" ;;
+    *) echo "control = \"127.0.0.1:$(ctl_port)\"" ;;
   esac
   echo "control_token = \"$1/token\""
   echo "log = $3"

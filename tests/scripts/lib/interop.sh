@@ -3,15 +3,15 @@
 . "$(dirname "${BASH_SOURCE[0]}")/aiked_conf.sh"
 
 # aiked_daemon_section DIR [LISTEN] [KERNEL]: the [daemon] table every interop config starts with
-# (LISTEN 10.250.0.1 and KERNEL "null" unless given). The control port is 4510 unless
-# AIKE_CONTROL_PORT says otherwise.
+# (LISTEN 10.250.0.1 and KERNEL "null" unless given). The control endpoint is
+# 127.0.0.1:$(ctl_port) (4510 unless AIKE_CONTROL_PORT says otherwise).
 aiked_daemon_section() {
   local dir=$1
   cat <<CONF
 [daemon]
 listen = ["${2:-10.250.0.1}"]
 kernel = "${3:-null}"
-control = "127.0.0.1:${AIKE_CONTROL_PORT:-4510}"
+control = "127.0.0.1:$(ctl_port)"
 control_token = "$dir/token"
 log = { default = "info", ike = "debug" }
 [daemon.retransmit]

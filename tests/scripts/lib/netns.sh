@@ -127,12 +127,36 @@ aiked_stop() {
   fi
 }
 
-# aikectl_in NS DIR ARGS... (to 127.0.0.1:$AIKE_CONTROL_PORT when that is set, see interop.sh)
+# ctl_port [OFFSET]: this run's control port, AIKE_CONTROL_PORT (4510, aiked's default, when it is
+# unset), plus OFFSET for a further daemon on the same loopback. Parallel runs set
+# AIKE_CONTROL_PORT (and AIKE_NS_TAG) so that their endpoints never collide.
+ctl_port() {
+  echo $((${AIKE_CONTROL_PORT:-4510} + ${1:-0}))
+}
+
+# aikectl_at NS DIR URI ARGS...: aikectl in NS with DIR/token against the control endpoint URI
+# (tcp://HOST:PORT), for a daemon that does not listen on 127.0.0.1:$(ctl_port).
+aikectl_at() {
+  local ns=$1 dir=$2 uri=$3
+  shift 3
+  ip netns exec "$ns" "$AIKECTL" --token-file "$dir/token" --uri "$uri" "$@"
+}
+
+# aikectl_in NS DIR ARGS...: aikectl against 127.0.0.1:$(ctl_port), where the configurations of
+# aiked_conf.sh / interop.sh put the control endpoint.
 aikectl_in() {
   local ns=$1 dir=$2
   shift 2
-  ip netns exec "$ns" "$AIKECTL" --token-file "$dir/token" \
-    ${AIKE_CONTROL_PORT:+--uri "tcp://127.0.0.1:$AIKE_CONTROL_PORT"} "$@"
+  aikectl_at "$ns" "$dir" "tcp://127.0.0.1:$(ctl_port)" "$@"
+}
+
+# aikectl_jq NS DIR FILTER ARGS...: succeeds when FILTER (jq -e) holds for the JSON answer of
+# `aikectl_in NS DIR ARGS... --json`; for wait_until, e.g.
+#   wait_until 10 aikectl_jq "$NS_B" "$B" 'length == 1' list-sas
+aikectl_jq() {
+  local ns=$1 dir=$2 filter=$3
+  shift 3
+  aikectl_in "$ns" "$dir" "$@" --json | jq -e "$filter" >/dev/null
 }
 
 # wait_until SECONDS COMMAND...: polls until COMMAND succeeds.
