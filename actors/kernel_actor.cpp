@@ -77,6 +77,7 @@ caf::behavior kernel_actor(caf::stateful_actor<kernel_state>* self, std::shared_
         arm_purge(self, be->purge_retired());
       },
       [be](list_atom) { return be->list(); },
+      [be](stats_atom) { return std::string(be->name()); },  // for `stats`: which backend runs
       [self, be](trap_atom, const kernel::trap_install& t) {
         auto r = be->install_trap(t);
         if (!r) return caf::make_message(false, r.err().message);
