@@ -77,6 +77,7 @@ caf::behavior kernel_actor(caf::stateful_actor<kernel_state>* self, std::shared_
         arm_purge(self, be->purge_retired());
       },
       [be](list_atom) { return be->list(); },
+      [be](stats_atom) { return std::string(be->name()); },  // for `stats`: which backend runs
       [self, be](trap_atom, const kernel::trap_install& t) {
         auto r = be->install_trap(t);
         if (!r) return caf::make_message(false, r.err().message);
@@ -89,12 +90,16 @@ caf::behavior kernel_actor(caf::stateful_actor<kernel_state>* self, std::shared_
         for (const auto& a : spi_pool::global().addresses()) top_up_spis(self, be, a);
         if (spi_pool::global().enabled()) self->delayed_send(self, spi_refresh, spi_atom::value);
       },
+      // A kernel MIGRATE names the kernel reqid: the backend updates its records of the CHILD_SAs
+      // that use it, and the reply names them (child ids) for the registry to route.
       [self, be](migrate_atom, std::uint32_t reqid, const ip_address& old_local, const ip_address& old_remote,
                  const ip_address& new_local, const ip_address& new_remote) {
+        auto children = be->children_with_kernel_reqid(reqid);
         std::uint32_t n = be->note_migrate(reqid, old_local, old_remote, new_local, new_remote);
         if (n)
           self->state.log(level::info, "kernel MIGRATE of reqid " + std::to_string(reqid) + ": " + std::to_string(n) +
                                            " CHILD_SA(s) now " + new_local.to_string() + " <-> " + new_remote.to_string());
+        return children;
       },
       // No reply: the registry sends this one-way.
       [self, be](trap_atom, remove_atom, std::uint32_t reqid) {

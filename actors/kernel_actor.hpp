@@ -18,6 +18,9 @@ struct kernel_state {
 };
 
 // Replies: install -> (bool ok, std::string error); remove -> bool; list -> vector<installed_child>.
+// migrate (reqid, old local, old remote, new local, new remote) -> vector<uint32_t>: the child ids
+// whose kernel reqid that is (backend::children_with_kernel_reqid).
+// stats -> std::string: the backend's name ("xfrm", "userspace", "null").
 caf::behavior kernel_actor(caf::stateful_actor<kernel_state>* self, std::shared_ptr<kernel::backend> backend,
                            log_sink log);
 

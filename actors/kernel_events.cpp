@@ -171,31 +171,51 @@ void on_expire(caf::stateful_actor<registry_state>* self, const kernel::xfrm_eve
   st.log(level::debug, std::string(hard ? "hard" : "soft") + " expire of " + sa_text + ": no CHILD_SA of ours");
 }
 
+// One move, once the kernel actor has named the CHILD_SAs whose kernel reqid it is (their own
+// reqid, or that of an older CHILD_SA whose shared policies they keep: kernel/shared_reqids.hpp).
+void route_migrate(caf::stateful_actor<registry_state>* self, const migrate_move& m,
+                   const std::vector<std::uint32_t>& child_ids) {
+  auto& st = self->state;
+  std::string moved = m.old_local.to_string() + " <-> " + m.old_remote.to_string() + " to " +
+                      m.new_local.to_string() + " <-> " + m.new_remote.to_string();
+  bool found = false;
+  for (const auto& [id, e] : st.sas) {
+    const sa::child_summary* hit = nullptr;
+    for (const auto& c : e.summary.children)
+      if (std::find(child_ids.begin(), child_ids.end(), c.id) != child_ids.end()) {
+        hit = &c;
+        break;
+      }
+    if (!hit) continue;
+    found = true;
+    std::string who = e.connection + "[" + std::to_string(id) + "] " + hit->name + "{" + std::to_string(hit->id) + "}";
+    std::string names = hit->reqid == m.reqid ? "" : ", its kernel reqid; its own is " + std::to_string(hit->reqid);
+    st.log(level::info, who + ": kernel MIGRATE (reqid " + std::to_string(m.reqid) + names +
+                            ") moved its SAs and policies from " + moved);
+    // The tunnel endpoints were the IKE SA's: IKE follows them (as for Mobile IPv6).
+    if (e.summary.local.addr == m.old_local && e.summary.remote.addr == m.old_remote)
+      self->send(e.handle, migrate_atom::value, m.new_local, m.new_remote);
+    else if (!(e.summary.local.addr == m.new_local && e.summary.remote.addr == m.new_remote))
+      st.log(level::info, who + ": the IKE SA's endpoints " + e.summary.local.addr.to_string() + " <-> " +
+                              e.summary.remote.addr.to_string() + " are not the migrated tunnel's; IKE stays where it is");
+  }
+  if (!found)
+    st.log(level::debug, "kernel MIGRATE of reqid " + std::to_string(m.reqid) + " (" + moved + "): no CHILD_SA of ours");
+}
+
+// The kernel actor owns the backend, which knows each CHILD_SA's kernel reqid: it updates its
+// records and answers with the CHILD_SAs of that kernel reqid; the registry, which knows their
+// IKE SAs, routes the move to each of them.
 void on_migrate(caf::stateful_actor<registry_state>* self, const kernel::xfrm_event& ev) {
   auto& st = self->state;
   for (const auto& m : migrate_moves(ev)) {
-    std::string moved = m.old_local.to_string() + " <-> " + m.old_remote.to_string() + " to " +
-                        m.new_local.to_string() + " <-> " + m.new_remote.to_string();
-    bool found = false;
-    for (const auto& [id, e] : st.sas) {
-      for (const auto& c : e.summary.children) {
-        if (c.reqid != m.reqid) continue;
-        found = true;
-        std::string who = e.connection + "[" + std::to_string(id) + "] " + c.name + "{" + std::to_string(c.id) + "}";
-        st.log(level::info, who + ": kernel MIGRATE (reqid " + std::to_string(m.reqid) + ") moved its SAs and policies from " + moved);
-        self->send(st.kernel, migrate_atom::value, m.reqid, m.old_local, m.old_remote, m.new_local, m.new_remote);
-        // The tunnel endpoints were the IKE SA's: IKE follows them (as for Mobile IPv6).
-        if (e.summary.local.addr == m.old_local && e.summary.remote.addr == m.old_remote)
-          self->send(e.handle, migrate_atom::value, m.new_local, m.new_remote);
-        else if (!(e.summary.local.addr == m.new_local && e.summary.remote.addr == m.new_remote))
-          st.log(level::info, who + ": the IKE SA's endpoints " + e.summary.local.addr.to_string() + " <-> " +
-                                  e.summary.remote.addr.to_string() + " are not the migrated tunnel's; IKE stays where it is");
-        break;
-      }
-      if (found) break;
-    }
-    if (!found)
-      st.log(level::debug, "kernel MIGRATE of reqid " + std::to_string(m.reqid) + " (" + moved + "): no CHILD_SA of ours");
+    self->request(st.kernel, caf::infinite, migrate_atom::value, m.reqid, m.old_local, m.old_remote, m.new_local,
+                  m.new_remote)
+        .then([self, m](const std::vector<std::uint32_t>& child_ids) { route_migrate(self, m, child_ids); },
+              [self, m](const caf::error& e) {
+                self->state.log(level::error, "kernel MIGRATE of reqid " + std::to_string(m.reqid) +
+                                                  ": the kernel actor failed: " + caf::to_string(e));
+              });
   }
 }
 

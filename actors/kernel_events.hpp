@@ -3,10 +3,12 @@
 //    configured child with start_action = "trap", each with a reqid of its own, through the kernel actor;
 //  - on_kernel_event (from the XFRM listener, or the userspace backend's byte/packet expires): an
 //    acquire on a trap's reqid initiates that connection's child (unless an IKE SA of the
-//    connection already exists); an expire finds the CHILD_SA by reqid and SPI — hard: its IKE
-//    SA actor deletes it; soft: its IKE SA actor rekeys it; a migrate finds the CHILD_SA by reqid,
-//    has the kernel actor update the backend's records and, when the moved template addresses were
-//    the IKE SA's endpoints, moves the IKE SA to the new addresses.
+//    connection already exists); an expire finds the CHILD_SA by reqid and SPI, else by SPI and
+//    destination (the SA's reqid is the kernel reqid, maybe not the CHILD_SA's own) — hard: its IKE
+//    SA actor deletes it; soft: its IKE SA actor rekeys it; a migrate goes to the kernel actor,
+//    which updates the backend's records and names the CHILD_SAs whose *kernel* reqid the MIGRATE
+//    names (backend::children_with_kernel_reqid, kernel/shared_reqids.hpp); the registry moves the
+//    IKE SA of each of them to the new addresses when the moved template addresses were its endpoints.
 #pragma once
 #include <caf/all.hpp>
 

@@ -7,6 +7,7 @@
 
 #include "actors/control/control_protocol.hpp"
 #include "cli/json_value.hpp"
+#include "config/reqid_range.hpp"
 #include "kernel/xfrm_backend.hpp"
 #include "kernel/xfrm_dump.hpp"
 
@@ -56,9 +57,36 @@ kernel::daemon_view daemon_view_from_list_sas(const std::string& json_text) {
   return v;
 }
 
-int run_doctor(const kernel::daemon_view& daemon, bool json) {
+void add_ownership_from_stats(kernel::daemon_view& view, int code, const std::string& stats_text) {
+  if (code != 0) {
+    view.ownership_why_not = "stats failed: " + stats_text.substr(0, stats_text.find('\n'));
+    return;
+  }
+  std::string err;
+  auto doc = parse_json(stats_text, err);
+  const json_value* k = doc ? doc->get("kernel") : nullptr;
+  if (!k || k->t != json_value::type::object) {
+    view.ownership_why_not = "its stats answer has no kernel object (an older aiked?)";
+    return;
+  }
+  auto range = config::parse_reqid_range(k->string_or("reqid_range"));
+  std::uint64_t base = k->uint_or("policy_priority_base");
+  if (!range || base == 0 || base > std::uint64_t{0xffffffff} - kernel::xfrm_ownership::policy_priority_span + 1) {
+    view.ownership_why_not = "its stats name an unusable reqid_range \"" + k->string_or("reqid_range") +
+                             "\" or policy_priority_base " + std::to_string(base);
+    return;
+  }
+  kernel::xfrm_ownership own;
+  own.reqid_first = range->first;
+  own.reqid_count = range->count;
+  own.policy_priority_first = static_cast<std::uint32_t>(base);
+  view.ownership = own;
+}
+
+int run_doctor(const kernel::daemon_view& daemon, bool json, const std::optional<kernel::reqid_span>& reqid_override) {
   kernel::doctor_input in;
   in.daemon = daemon;
+  in.reqid_override = reqid_override;
   {
     std::ifstream f("/proc/net/xfrm_stat");
     if (f) {

@@ -14,12 +14,14 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "actors/control/control_protocol.hpp"
 #include "cli/doctor.hpp"
 #include "cli/import_swanctl.hpp"
+#include "config/reqid_range.hpp"
 #include "engine/common/number_text.hpp"
 
 namespace {
@@ -172,6 +174,9 @@ int main(int argc, char** argv) {
   auto* doctor = app.add_subcommand("doctor", "explain XFRM error counters and find broken or stale kernel IPsec state");
   bool doctor_json = false;
   doctor->add_flag("--json", doctor_json, "print JSON");
+  std::string doctor_range;
+  doctor->add_option("--reqid-range", doctor_range,
+                     "START-END: the reqids that are aike's (default: the running aiked's, else 0x0a1e0000-0x0b1dffff)");
 
   try {
     app.parse(argc, argv);
@@ -266,7 +271,19 @@ int main(int argc, char** argv) {
     return exit_usage;
   }
   bool is_doctor = doctor->parsed();
-  auto doctor_alone = [&](const std::string& why) { return aike::cli::run_doctor(aike::cli::daemon_unreachable(why), doctor_json); };
+  std::optional<aike::kernel::reqid_span> doctor_reqids;
+  if (is_doctor && !doctor_range.empty()) {
+    auto r = aike::config::parse_reqid_range(doctor_range);
+    if (!r) {
+      std::fprintf(stderr, "aikectl doctor: --reqid-range %s: %s\n", doctor_range.c_str(), r.err().message.c_str());
+      return exit_usage;
+    }
+    doctor_reqids = aike::kernel::reqid_span{r->first, r->count};
+  }
+  auto doctor_alone = [&](const std::string& why) {
+    return aike::cli::run_doctor(aike::cli::daemon_unreachable(why), doctor_json, doctor_reqids);
+  };
+  std::optional<aike::kernel::daemon_view> doctor_view;  // list-sas answered; stats asked next
   std::string token;
   {
     std::ifstream f(token_file);
@@ -328,9 +345,17 @@ int main(int argc, char** argv) {
       [&](std::int32_t c, const std::string& out) {
         clear_progress();
         answered = true;
+        if (is_doctor && !doctor_view) {
+          doctor_view = c == 0 ? aike::cli::daemon_view_from_list_sas(out) : aike::cli::daemon_unreachable(out);
+          if (doctor_view->reachable) {  // then aiked's band and range (stats --json)
+            self->send(*daemon, ctl_atom::value, token, std::string("stats"), std::string("json\n"));
+            return;
+          }
+        } else if (is_doctor) {
+          aike::cli::add_ownership_from_stats(*doctor_view, c, out);
+        }
         if (is_doctor) {
-          code = aike::cli::run_doctor(c == 0 ? aike::cli::daemon_view_from_list_sas(out) : aike::cli::daemon_unreachable(out),
-                                       doctor_json);
+          code = aike::cli::run_doctor(*doctor_view, doctor_json, doctor_reqids);
           done = true;
           return;
         }
@@ -356,6 +381,12 @@ int main(int argc, char** argv) {
       },
       [&](caf::down_msg&) {
         clear_progress();
+        if (is_doctor && doctor_view) {  // list-sas answered, stats did not
+          doctor_view->ownership_why_not = "the connection closed before it answered stats";
+          code = aike::cli::run_doctor(*doctor_view, doctor_json, doctor_reqids);
+          done = true;
+          return;
+        }
         if (is_doctor && !answered) {
           code = doctor_alone("the connection to aiked closed before it answered");
           done = true;
@@ -367,6 +398,12 @@ int main(int argc, char** argv) {
       },
       caf::after(silence) >> [&] {
         clear_progress();
+        if (is_doctor && doctor_view) {
+          doctor_view->ownership_why_not = "no answer to stats within " + std::to_string(silence_s) + " s";
+          code = aike::cli::run_doctor(*doctor_view, doctor_json, doctor_reqids);
+          done = true;
+          return;
+        }
         if (is_doctor) {
           code = doctor_alone("no answer from aiked within " + std::to_string(silence_s) + " s");
           done = true;

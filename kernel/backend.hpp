@@ -108,6 +108,15 @@ class backend {
                                      const ip_address& /*new_remote*/) {
     return 0;
   }
+  // The CHILD_SAs (child ids) whose SAs and policies the kernel knows by `reqid` (the reqid a
+  // kernel MIGRATE or expire names). A backend that shares policies between CHILD_SAs under one
+  // kernel reqid (XFRM) answers by that; the default: the CHILD_SAs listed with that reqid.
+  virtual std::vector<std::uint32_t> children_with_kernel_reqid(std::uint32_t reqid) const {
+    std::vector<std::uint32_t> out;
+    for (const auto& c : list())
+      if (c.reqid == reqid) out.push_back(c.child_id);
+    return out;
+  }
   // Clean-up a backend put off (e.g. the inbound half of a rekeyed SA kept for packets still in
   // flight). Returns how long until it should be called again; 0 = nothing left to do.
   virtual std::chrono::milliseconds purge_retired() { return std::chrono::milliseconds{0}; }

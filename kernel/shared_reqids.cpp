@@ -68,6 +68,13 @@ std::uint32_t shared_reqids::kernel_reqid(std::uint32_t child_id) const {
   return it == children_.end() ? 0 : it->second.kernel_reqid;
 }
 
+std::vector<std::uint32_t> shared_reqids::children_with_kernel_reqid(std::uint32_t reqid) const {
+  std::vector<std::uint32_t> out;
+  for (const auto& [id, c] : children_)
+    if (c.kernel_reqid == reqid) out.push_back(id);
+  return out;
+}
+
 std::uint32_t shared_reqids::template_reqid(const std::string& key) const {
   auto it = policies_.find(key);
   return it == policies_.end() ? 0 : it->second.template_reqid;

@@ -45,6 +45,10 @@ class shared_reqids {
 
   // 0 when the CHILD_SA is not known.
   std::uint32_t kernel_reqid(std::uint32_t child_id) const;
+  // The CHILD_SAs whose SAs carry kernel reqid `reqid` (what a kernel MIGRATE or expire names),
+  // in child id order: also those whose own reqid is another one, e.g. the CHILD_SA of a peer's
+  // reauthentication once the older CHILD_SA whose reqid its shared policies keep is gone.
+  std::vector<std::uint32_t> children_with_kernel_reqid(std::uint32_t reqid) const;
   // The template reqid of a policy some CHILD_SA holds; 0 when none does.
   std::uint32_t template_reqid(const std::string& key) const;
   std::size_t children() const { return children_.size(); }

@@ -669,7 +669,7 @@ std::uint32_t xfrm_backend::note_migrate(std::uint32_t reqid, const ip_address& 
   std::uint32_t n = 0;
   for (auto& [id, rec] : children_) {
     // The kernel names the reqid of the templates and SAs: a CHILD_SA's kernel reqid.
-    if ((rec.info.reqid != reqid && rec.kernel_reqid != reqid) || !(rec.info.local.addr == old_local) || !(rec.info.remote.addr == old_remote))
+    if (rec.kernel_reqid != reqid || !(rec.info.local.addr == old_local) || !(rec.info.remote.addr == old_remote))
       continue;
     rec.info.local.addr = new_local;
     rec.info.remote.addr = new_remote;

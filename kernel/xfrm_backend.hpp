@@ -84,6 +84,9 @@ class xfrm_backend final : public backend {
   // The reqid the kernel knows a CHILD_SA's SAs by (0 = not installed): its own, or that of the
   // CHILD_SA whose identical policies it shares (kernel/shared_reqids.hpp).
   std::uint32_t kernel_reqid(std::uint32_t child_id) const { return reqids_.kernel_reqid(child_id); }
+  std::vector<std::uint32_t> children_with_kernel_reqid(std::uint32_t reqid) const override {
+    return reqids_.children_with_kernel_reqid(reqid);
+  }
   std::vector<std::string> take_warnings() override {
     std::vector<std::string> w;
     w.swap(warnings_);

@@ -228,9 +228,9 @@ bool is_ipsec(const xfrm_policy_view& p) {
   return std::any_of(p.tmpls.begin(), p.tmpls.end(), [](const xfrm_tmpl_view& t) { return !t.optional; });
 }
 
-bool in_trap_band(std::uint32_t priority) {
-  if (!owns_policy_priority(priority)) return false;
-  auto off = priority - policy_priority_first;
+bool in_trap_band(std::uint32_t priority, const xfrm_ownership& own) {
+  if (!own.owns_policy_priority(priority)) return false;
+  auto off = priority - own.policy_priority_first;
   return off >= static_cast<std::uint32_t>(policy_kind::trap);
 }
 
@@ -282,14 +282,14 @@ bool sa_for_template(const std::vector<xfrm_sa_view>& sas, const xfrm_tmpl_view&
   return false;
 }
 
-void policy_sa_findings(const doctor_input& in, doctor_report& r) {
+void policy_sa_findings(const doctor_input& in, const xfrm_ownership& own, doctor_report& r) {
   const auto& pols = *in.policies;
   const auto& sas = *in.sas;
   // Policies without an SA, one finding per reqid (reqid-0 templates one per policy).
   std::map<std::uint32_t, std::vector<std::string>> missing;
   std::vector<std::string> missing_any;
   for (const auto& p : pols) {
-    if (!is_ipsec(p) || in_trap_band(p.priority)) continue;  // trap policies are meant to have no SA
+    if (!is_ipsec(p) || in_trap_band(p.priority, own)) continue;  // trap policies are meant to have no SA
     for (const auto& t : p.tmpls) {
       if (t.optional || sa_for_template(sas, t)) continue;
       if (t.reqid)
@@ -378,21 +378,27 @@ void policy_sa_findings(const doctor_input& in, doctor_report& r) {
          "reqid), or make the selectors disjoint"});
 }
 
-void stale_findings(const doctor_input& in, doctor_report& r) {
+std::string hex32(std::uint32_t v) {
+  char b[16];
+  std::snprintf(b, sizeof b, "0x%08x", v);
+  return b;
+}
+
+void stale_findings(const doctor_input& in, const xfrm_ownership& own, doctor_report& r) {
   std::vector<std::string> pols, sas;
   std::set<std::uint32_t> held;
   for (const auto& c : in.daemon.children) held.insert(c.reqid);
   if (in.policies)
     for (const auto& p : *in.policies) {
-      if (!owns_policy_priority(p.priority) || p.tmpls.empty()) continue;
+      if (!own.owns_policy_priority(p.priority) || p.tmpls.empty()) continue;
       // Trap policies belong to configured connections, not to SAs; the daemon does not list them.
-      if (in.daemon.reachable && in_trap_band(p.priority)) continue;
+      if (in.daemon.reachable && in_trap_band(p.priority, own)) continue;
       if (in.daemon.reachable && held.count(p.tmpls.front().reqid)) continue;
       pols.push_back(p.to_string());
     }
   if (in.sas)
     for (const auto& s : *in.sas) {
-      if (!owns_reqid(s.reqid)) continue;
+      if (!own.owns_reqid(s.reqid)) continue;
       if (in.daemon.reachable && held.count(s.reqid)) continue;
       sas.push_back(s.to_string());
     }
@@ -420,6 +426,26 @@ void stale_findings(const doctor_input& in, doctor_report& r) {
 
 }  // namespace
 
+chosen_ownership effective_ownership(const doctor_input& in) {
+  chosen_ownership c;
+  if (in.daemon.reachable && in.daemon.ownership) {
+    c.own = *in.daemon.ownership;
+    c.from = "aiked's [kernel] reqid_range and policy_priority_base";
+  } else if (in.daemon.reachable) {
+    c.from = "the defaults: aiked did not say its own" +
+             (in.daemon.ownership_why_not.empty() ? std::string() : " (" + in.daemon.ownership_why_not + ")");
+  } else {
+    c.from = "the defaults: aiked did not answer, so its configured reqid_range and policy_priority_base are not "
+             "known; aikectl doctor --reqid-range START-END names the range";
+  }
+  if (in.reqid_override) {
+    c.own.reqid_first = in.reqid_override->first;
+    c.own.reqid_count = in.reqid_override->count;
+    c.from += "; the reqid range from --reqid-range";
+  }
+  return c;
+}
+
 bool selectors_overlap(const xfrm_sel& a, const xfrm_sel& b) {
   if (a.v6 != b.v6) return false;
   if (a.proto && b.proto && a.proto != b.proto) return false;
@@ -442,8 +468,9 @@ doctor_report diagnose(const doctor_input& in) {
                           "the kernel's XFRM SAs could not be read: " + in.sas_error,
                           "without them no policy or SA check can run",
                           "run doctor as root (it needs CAP_NET_ADMIN) on a kernel with XFRM (CONFIG_XFRM_USER)"});
-  if (in.policies && in.sas) policy_sa_findings(in, r);
-  stale_findings(in, r);
+  auto chosen = effective_ownership(in);
+  if (in.policies && in.sas) policy_sa_findings(in, chosen.own, r);
+  stale_findings(in, chosen.own, r);
 
   if (in.policies && in.sas)
     r.notes.push_back("kernel: " + std::to_string(in.policies->size()) + " policies, " +
@@ -452,6 +479,11 @@ doctor_report diagnose(const doctor_input& in) {
     r.notes.push_back("this kernel has XFRM but refuses ESP states (" + in.esp_detail +
                       "): policies can be installed, SAs cannot (kernel = \"auto\" selects aiked's userspace backend on "
                       "such kernels), and SA checks only see what exists");
+  r.notes.push_back("aike's state is what has a reqid in " + hex32(chosen.own.reqid_first) + "-" +
+                    hex32(chosen.own.reqid_first + (chosen.own.reqid_count - 1)) + " or a policy priority in " +
+                    std::to_string(chosen.own.policy_priority_first) + "-" +
+                    std::to_string(chosen.own.policy_priority_first + (xfrm_ownership::policy_priority_span - 1)) +
+                    " (" + chosen.from + ")");
   if (in.daemon.reachable)
     r.notes.push_back("aiked answered: " + std::to_string(in.daemon.children.size()) + " CHILD_SAs");
   else

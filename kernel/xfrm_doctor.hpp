@@ -9,8 +9,9 @@
 //   policy-without-sa    an IPsec policy whose template's reqid no SA carries
 //   sa-without-policy    an SA whose reqid no policy template names
 //   overlapping-reqids   two policies of one direction whose selectors overlap, with different reqids
-//   stale                policies / SAs in aike's priority band / reqid range no CHILD_SA of the
-//                        running daemon owns (or aike state while no daemon answers)
+//   stale                policies / SAs in aike's priority band / reqid range (the running
+//                        daemon's, see effective_ownership) no CHILD_SA of it owns (or aike state
+//                        while no daemon answers)
 //   kernel-unreadable    the SPD, SAD or counters could not be read at all
 #pragma once
 #include <cstdint>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "engine/common/endpoint.hpp"
+#include "kernel/xfrm_ownership.hpp"
 
 namespace aike::kernel {
 
@@ -100,6 +102,16 @@ struct daemon_view {
   bool reachable = false;
   std::string why_not;  // when not reachable: what aikectl saw
   std::vector<daemon_child> children;
+  // The priority band and reqid range the running aiked marks its objects with (`stats --json`,
+  // its `kernel` object: `[kernel] reqid_range` / `policy_priority_base`); nullopt when it did not
+  // say (ownership_why_not: why), and then doctor uses the defaults.
+  std::optional<xfrm_ownership> ownership;
+  std::string ownership_why_not;
+};
+
+// The reqid range `aikectl doctor --reqid-range START-END` gives (both ends inclusive).
+struct reqid_span {
+  std::uint32_t first = 0, count = 0;
 };
 
 // --- input and output ---------------------------------------------------------------------------
@@ -114,7 +126,17 @@ struct doctor_input {
   std::optional<bool> esp_supported;  // whether the kernel accepts ESP states (nullopt: unknown)
   std::string esp_detail;             // the kernel's words when it does not
   daemon_view daemon;
+  std::optional<reqid_span> reqid_override;  // --reqid-range: replaces the range of effective_ownership
 };
+
+// What marks aike's policies and SAs for the stale check: the daemon's band and range when it said
+// them, else the defaults (kernel/xfrm_ownership.hpp); --reqid-range replaces the range. `from`
+// says where each came from, for the report's notes.
+struct chosen_ownership {
+  xfrm_ownership own;
+  std::string from;  // "aiked's [kernel] settings", "the defaults: ..." (+ "; reqid range from --reqid-range")
+};
+chosen_ownership effective_ownership(const doctor_input& in);
 
 enum class severity { error, warning };
 const char* to_string(severity s);

@@ -16,6 +16,7 @@
 #include "actors/control/json_writer.hpp"
 #include "actors/event_hub.hpp"
 #include "actors/messages.hpp"
+#include "config/reqid_range.hpp"
 #include "engine/common/number_text.hpp"
 #include "engine/common/spi_text.hpp"
 #include "engine/crypto/random.hpp"
@@ -444,10 +445,14 @@ caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor
         if (cmd == "stats") {
           auto rp = self->make_response_promise();
           auto started = st.started_at;
-          // The updown supervisor's counts first (zeros when it does not answer), then the registry's.
-          auto with_updown = [self, rp, json, started](std::uint64_t ud_running, std::uint64_t ud_queued) mutable {
+          // The kernel actor's backend name, then the updown supervisor's counts (zeros when it does
+          // not answer), then the registry's.
+          auto backend = std::make_shared<std::string>();
+          const auto own = st.cfg->daemon.xfrm_ownership;  // reloads keep the one in effect
+          auto with_updown = [self, rp, json, started, backend, own](std::uint64_t ud_running,
+                                                                      std::uint64_t ud_queued) mutable {
           self->request(self->state.registry, std::chrono::seconds(30), stats_atom::value)
-              .then([rp, json, started, ud_running, ud_queued](registry_stats& s) mutable {
+              .then([rp, json, started, ud_running, ud_queued, backend, own](registry_stats& s) mutable {
                 long rss = rss_bytes();
                 std::int64_t up = now_s() - started;
                 if (json) {
@@ -468,7 +473,13 @@ caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor
                   j.key("by_state").begin_object();
                   for (const auto& [k, n] : s.by_state) j.field(k, static_cast<std::uint64_t>(n));
                   j.end_object();
-                  j.field("rss_bytes", static_cast<std::int64_t>(rss)).field("uptime_s", up).end_object();
+                  j.field("rss_bytes", static_cast<std::int64_t>(rss)).field("uptime_s", up);
+                  // The backend and the marks of aiked's kernel objects (aikectl doctor's band).
+                  j.key("kernel").begin_object();
+                  j.field("backend", *backend)
+                      .field("reqid_range", config::format_reqid_range({own.reqid_first, own.reqid_count}))
+                      .field("policy_priority_base", static_cast<std::uint64_t>(own.policy_priority_first));
+                  j.end_object().end_object();
                   rp.deliver(exit_ok, j.str() + "\n");
                   return;
                 }
@@ -484,6 +495,9 @@ caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor
                   for (const auto& [k, n] : s.by_state) o += " " + k + "=" + std::to_string(n);
                   o += "\n";
                 }
+                o += "kernel: " + (backend->empty() ? std::string("?") : *backend) + " backend, reqids " +
+                     config::format_reqid_range({own.reqid_first, own.reqid_count}) + ", policy priorities from " +
+                     std::to_string(own.policy_priority_first) + "\n";
                 if (s.cookies_sent) o += "COOKIEs sent: " + std::to_string(s.cookies_sent) + "\n";
                 if (!s.drops.empty()) {
                   o += "dropped:";
@@ -494,14 +508,26 @@ caf::behavior control_actor(caf::stateful_actor<control_state>* self, caf::actor
               },
                     [rp](caf::error& e) mutable { rp.deliver(exit_failed, "stats failed: " + caf::to_string(e) + "\n"); });
           };
-          if (!st.updown) {
-            with_updown(0, 0);
-          } else {
-            self->request(st.updown, std::chrono::seconds(5), stats_atom::value)
+          auto ask_updown = [self, with_updown, updown = st.updown]() mutable {
+            if (!updown) {
+              with_updown(0, 0);
+              return;
+            }
+            self->request(updown, std::chrono::seconds(5), stats_atom::value)
                 .then([with_updown](std::uint64_t running, std::uint64_t queued, std::uint64_t, std::uint64_t) mutable {
                   with_updown(running, queued);
                 },
                       [with_updown](caf::error&) mutable { with_updown(0, 0); });
+          };
+          if (!st.kernel) {
+            ask_updown();
+          } else {
+            self->request(st.kernel, std::chrono::seconds(5), stats_atom::value)
+                .then([backend, ask_updown](const std::string& name) mutable {
+                  *backend = name;
+                  ask_updown();
+                },
+                      [ask_updown](caf::error&) mutable { ask_updown(); });
           }
           return caf::result<caf::message>(caf::delegated<caf::message>());
         }

@@ -5,7 +5,9 @@
 #    as separate tunnels" mistake): an overlapping-reqids finding, exit 1, in text and --json;
 #  - an ESP SA no policy uses (only where the kernel accepts ESP states; here it says it cannot);
 #  - aiked running with kernel = "xfrm" and a policy in aike's priority band that none of its
-#    CHILD_SAs owns: a stale finding that names the running daemon.
+#    CHILD_SAs owns: a stale finding that names the running daemon;
+#  - aiked with a reqid_range / policy_priority_base of its own: doctor judges by that band (from
+#    stats --json), or by --reqid-range; without aiked by the default band, and says so.
 set -u
 AIKE_BUILD=$(cd "$1" && pwd)
 . "$(dirname "$0")/lib/netns.sh"
@@ -78,4 +80,41 @@ grep -q "reqid 169738249" <<<"$stale" || fail "the stale finding does not name t
 echo "ok: with aiked running, a policy in aike's band that none of its CHILD_SAs owns is reported as stale"
 ip -n "$NS_B" xfrm policy delete src 10.2.0.0/24 dst 10.1.0.0/24 dir out
 aiked_stop "$B"
+
+# 5. aiked with a band and range of its own ([kernel] reqid_range, policy_priority_base): doctor
+# takes them from the daemon (stats --json), so a policy in that band no CHILD_SA owns is stale,
+# and one in the default band (not aiked's now) is not aike's at all.
+{ aiked_daemon_section "$B" | sed -e 's/^kernel = "null"/kernel = "xfrm"/' -e 's/^listen = .*/listen = ["10.250.0.2"]/'
+  printf '[kernel]\nreqid_range = "0x00100000-0x00100fff"\npolicy_priority_base = 2000000\n'; } >"$B/aiked.toml"
+rm -f "$B/token"
+aiked_start "$NS_B" "$B"
+st=$(aikectl_in "$NS_B" "$B" stats --json) || fail "stats --json: $st"
+[ "$(jq -c .kernel <<<"$st")" = '{"backend":"xfrm","reqid_range":"0x00100000-0x00100fff","policy_priority_base":2000000}' ] ||
+  fail "stats --json: kernel object $(jq -c .kernel <<<"$st")"
+ip -n "$NS_B" xfrm policy add src 10.2.0.0/24 dst 10.1.0.0/24 dir out priority 2010000 \
+  tmpl src 10.250.0.2 dst 10.250.0.1 proto esp reqid 0x00100009 mode tunnel || fail "adding a policy in aiked's band"
+ip -n "$NS_B" xfrm policy add src 10.2.5.0/24 dst 10.1.5.0/24 dir out priority 1510000 \
+  tmpl src 10.250.0.2 dst 10.250.0.1 proto esp reqid 0x0a1e0009 mode tunnel || fail "adding a policy in the default band"
+doctor_in "$NS_B" "$B" --json
+[ "$RC" = 1 ] || fail "configured band: exit $RC: $OUT"
+stale=$(jq -r '[.findings[] | select(.kind == "stale")] | map(.what) | join(" | ")' <<<"$OUT")
+grep -q "reqid 1048585" <<<"$stale" || fail "the policy in aiked's configured band (reqid 0x00100009) is not stale: $OUT"
+grep -q "reqid 169738249" <<<"$stale" && fail "the policy in the default band, not aiked's, is called stale: $OUT"
+jq -r '.notes[]' <<<"$OUT" | grep -q "0x00100000-0x00100fff or a policy priority in 2000000-2065535 (aiked's" ||
+  fail "doctor does not say it uses aiked's band: $OUT"
+echo "ok: with aiked's own band, its policy there is stale and the default band's is not aike's"
+doctor_in "$NS_B" "$B" --reqid-range 0x0a1e0000-0x0a1effff
+grep -q "0x0a1e0000-0x0a1effff or a policy priority in 2000000-2065535 (aiked's .*; the reqid range from --reqid-range)" <<<"$OUT" ||
+  fail "--reqid-range does not replace the range: $OUT"
+doctor_in "$NS_B" "$B" --reqid-range 5-1
+[ "$RC" = 2 ] && grep -q "aikectl doctor: --reqid-range 5-1" <<<"$OUT" || fail "a bad --reqid-range: exit $RC: $OUT"
+echo "ok: --reqid-range replaces the range; a bad one is a usage error"
+ip -n "$NS_B" xfrm policy delete src 10.2.0.0/24 dst 10.1.0.0/24 dir out
+ip -n "$NS_B" xfrm policy delete src 10.2.5.0/24 dst 10.1.5.0/24 dir out
+aiked_stop "$B"
+
+# 6. No aiked: the default band, and the report says so.
+doctor_in "$NS_B" "$B"
+grep -q "(the defaults: aiked did not answer" <<<"$OUT" || fail "without aiked doctor does not say it uses the default band: $OUT"
+echo "ok: without aiked doctor says it judges by the default band"
 echo "doctor: all passed"

@@ -5,7 +5,8 @@
 # daemon would. aiked must follow: the kernel's announcement reaches the xfrm listener, the
 # registry routes it to the IKE SA of that reqid, the IKE SA moves its local address (list-sas and
 # the log show it), and the next exchange (a CHILD_SA rekey) goes from the new address: the peer
-# sees 10.250.0.3. Skips (77) when the kernel refuses XFRM_MSG_MIGRATE.
+# sees 10.250.0.3. Then the same with a MIGRATE that names the kernel reqid of a CHILD_SA that is
+# gone, kept by another CHILD_SA's shared policies. Skips (77) when the kernel refuses XFRM_MSG_MIGRATE.
 set -u
 AIKE_BUILD=$(cd "$1" && pwd)
 . "$(dirname "$0")/lib/netns.sh"
@@ -102,6 +103,46 @@ b_in=$(jq -r '.[0].children[0].spi_in' <<<"$b")
 grep -qE "CHILD_SA net\{[0-9]+\} rekeyed \{[0-9]+\}" "$B/aiked.log" || fail "B did not log the rekey of net{$child}"
 expect_tmpls 10.250.0.3 "after the rekey"
 echo "ok: with 10.250.0.1 gone, rekey --child net completed with B (net{$child} -> net{$new}, SPI $a_out); the policies stay on 10.250.0.3"
+
+aiked_stop "$A"
+aiked_stop "$B"
+
+# A MIGRATE names the *kernel* reqid (kernel/shared_reqids.hpp). A second, independent IKE SA's
+# CHILD_SA net (own reqid R2) shares the first one's policies and so their template reqid R1; once
+# the first IKE SA is gone, nothing of aiked has reqid R1 any more, yet a MIGRATE of R1 moves the
+# second CHILD_SA's policies, and aiked must follow it with the second IKE SA.
+ip -n "$NS_A" addr add 10.250.0.1/24 dev veth0 || fail "adding 10.250.0.1 back to A"
+rm -f "$A/token" "$B/token"
+aiked_start "$NS_B" "$B"
+aiked_start "$NS_A" "$A"
+for n in 1 2; do
+  out=$(aikectl_in "$NS_A" "$A" initiate --child net --count 1 --timeout 10 2>&1) ||
+    grep -q "net: the kernel did not install the CHILD_SA: .*ESP SA" <<<"$out" || fail "initiate net ($n): $out"
+done
+sas=$(aikectl_in "$NS_A" "$A" list-sas --json) || fail "list-sas: $sas"
+[ "$(jq length <<<"$sas")" = 2 ] || fail "expected two IKE SAs on A: $sas"
+first_ike=$(jq -r 'sort_by(.id) | .[0].id' <<<"$sas")
+r1=$(jq -r 'sort_by(.id) | .[0].children[0].reqid' <<<"$sas")
+r2=$(jq -r 'sort_by(.id) | .[1].children[0].reqid' <<<"$sas")
+child2=$(jq -r 'sort_by(.id) | .[1].children[0].id' <<<"$sas")
+[ "$r1" != "$r2" ] || fail "the two CHILD_SAs have one reqid $r1: $sas"
+out=$(aikectl_in "$NS_A" "$A" terminate --ike-id "$first_ike" 2>&1) || fail "terminate --ike-id $first_ike: $out"
+wait_until 5 test "$(aikectl_in "$NS_A" "$A" list-sas --json | jq length)" = 1 || fail "IKE SA $first_ike did not go"
+reqid=$r1
+expect_tmpls 10.250.0.1 "with the first IKE SA gone"
+echo "ok: net{$child2} (reqid $r2) keeps the shared policies, whose templates name reqid $r1 of the CHILD_SA that is gone"
+for m in "out 10.1.0.0/24 10.2.0.0/24 10.250.0.1 10.250.0.2 10.250.0.3 10.250.0.2" \
+         "in 10.2.0.0/24 10.1.0.0/24 10.250.0.2 10.250.0.1 10.250.0.2 10.250.0.3" \
+         "fwd 10.2.0.0/24 10.1.0.0/24 10.250.0.2 10.250.0.1 10.250.0.2 10.250.0.3"; do
+  # shellcheck disable=SC2086
+  err=$(ip netns exec "$NS_A" "$MIGRATE" $m "$r1" 2>&1) || fail "xfrm_migrate $m $r1: $err"
+done
+expect_tmpls 10.250.0.3 "after the MIGRATE of reqid $r1"
+wait_until 5 test "$(local_addr)" = 10.250.0.3 ||
+  fail "aiked did not follow the MIGRATE of kernel reqid $r1 (net{$child2} has reqid $r2): list-sas shows local_addr $(local_addr)"
+grep -q "net{$child2}: kernel MIGRATE (reqid $r1, its kernel reqid; its own is $r2) moved its SAs and policies from 10.250.0.1 <-> 10.250.0.2 to 10.250.0.3 <-> 10.250.0.2" "$A/aiked.log" ||
+  fail "no 'kernel MIGRATE' line for net{$child2} in A's log"
+echo "ok: the MIGRATE of kernel reqid $r1 reached net{$child2} (reqid $r2); its IKE SA moved to 10.250.0.3"
 
 aiked_stop "$A"
 aiked_stop "$B"

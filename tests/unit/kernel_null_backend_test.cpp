@@ -26,3 +26,19 @@ TEST(NullBackend, InstallListRemove) {
   EXPECT_TRUE(b.remove(3).ok());
   EXPECT_TRUE(b.list().empty());
 }
+
+// Backends that share no policies (null, userspace) know each CHILD_SA by its own reqid.
+TEST(NullBackend, KernelReqidIsTheChildsOwn) {
+  kernel::null_backend b;
+  kernel::child_install c;
+  c.connection = "site";
+  c.child.name = "net";
+  for (std::uint32_t id : {3u, 4u, 5u}) {
+    c.child.id = id;
+    c.child.reqid = id == 5 ? 9 : 1;
+    ASSERT_TRUE(b.install(c).ok());
+  }
+  EXPECT_EQ(b.children_with_kernel_reqid(1), (std::vector<std::uint32_t>{3, 4}));
+  EXPECT_EQ(b.children_with_kernel_reqid(9), (std::vector<std::uint32_t>{5}));
+  EXPECT_TRUE(b.children_with_kernel_reqid(2).empty());
+}

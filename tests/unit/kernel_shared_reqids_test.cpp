@@ -81,6 +81,28 @@ TEST(SharedReqids, RekeyOfTheFirstWhileTheSecondLives) {
   EXPECT_EQ(m.kernel_reqid(3), 100u);
 }
 
+// A kernel MIGRATE (or expire) names the kernel reqid: once the older CHILD_SA is gone, the reqid
+// its shared policies keep names the newer CHILD_SA, whose own reqid is another one.
+TEST(SharedReqids, KernelReqidOfAGoneChildNamesTheNewerOne) {
+  using ids = std::vector<std::uint32_t>;
+  shared_reqids m;
+  m.add(1, 100, "site/net{1}", net_keys);
+  m.add(2, 200, "site/net{2}", net_keys);  // the peer's reauthentication
+  EXPECT_EQ(m.children_with_kernel_reqid(100), (ids{1, 2}));
+  EXPECT_TRUE(m.children_with_kernel_reqid(200).empty()) << "the kernel knows no SA or template by reqid 200";
+  m.remove(1);
+  EXPECT_EQ(m.children_with_kernel_reqid(100), (ids{2})) << "the newer CHILD_SA keeps the older one's kernel reqid";
+  EXPECT_TRUE(m.children_with_kernel_reqid(200).empty());
+  m.add(3, 200, "site/net{3}", net_keys);  // its rekey
+  m.remove(2);
+  EXPECT_EQ(m.children_with_kernel_reqid(100), (ids{3}));
+  // A CHILD_SA with policies of its own is named by its own reqid.
+  m.add(4, 400, "site/other{4}", {"out 10.9/24-10.8/24"});
+  EXPECT_EQ(m.children_with_kernel_reqid(400), (ids{4}));
+  m.remove(3);
+  EXPECT_TRUE(m.children_with_kernel_reqid(100).empty());
+}
+
 TEST(SharedReqids, ThirdDuplicateJoinsTheSameKernelReqid) {
   shared_reqids m;
   m.add(1, 100, "a{1}", net_keys);

@@ -273,6 +273,56 @@ TEST(Doctor, StaleAikeStateTheDaemonDoesNotOwn) {
   EXPECT_TRUE(of_kind(diagnose(in), "stale").empty());
 }
 
+// A daemon with `[kernel] reqid_range` / `policy_priority_base` of its own: state in its band is
+// judged as its own, state in the default band (someone else's now) is not aike's.
+TEST(Doctor, StaleIsJudgedByTheDaemonsConfiguredBand) {
+  xfrm_ownership own;
+  own.reqid_first = 0x00100000;
+  own.reqid_count = 0x1000;
+  own.policy_priority_first = 2'000'000;
+  auto prio = policy_priority(policy_kind::ipsec, selector_shape{}, own);
+  auto in = clean();
+  in.daemon.ownership = own;
+  daemon_child held;
+  held.reqid = own.reqid_at(1);
+  in.daemon.children.push_back(held);
+  in.policies->push_back(policy(xfrm_dir::out, sel("10.1.0.0", 24, "10.2.0.0", 24), own.reqid_at(1), prio));
+  in.sas->push_back(sa(0xc0000001, own.reqid_at(1)));
+  // Not held by the daemon, in its band and range: stale.
+  in.policies->push_back(policy(xfrm_dir::out, sel("10.1.9.0", 24, "10.2.9.0", 24), own.reqid_at(2), prio));
+  in.sas->push_back(sa(0xc0000002, own.reqid_at(2)));
+  // In the default band and range, which this daemon does not use: not aike's.
+  in.policies->push_back(policy(xfrm_dir::out, sel("10.5.0.0", 24, "10.6.0.0", 24), reqid_at(3),
+                                policy_priority(policy_kind::ipsec, selector_shape{})));
+  in.sas->push_back(sa(0xc0000003, reqid_at(3)));
+  auto r = diagnose(in);
+  auto f = of_kind(r, "stale");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_NE(f[0].what.find("reqid " + std::to_string(own.reqid_at(2))), std::string::npos) << f[0].what;
+  EXPECT_EQ(f[0].what.find("reqid " + std::to_string(own.reqid_at(1))), std::string::npos) << f[0].what;
+  EXPECT_EQ(f[0].what.find("reqid " + std::to_string(reqid_at(3))), std::string::npos) << f[0].what;
+  EXPECT_NE(render_text(r).find("0x00100000-0x00100fff or a policy priority in 2000000-2065535 (aiked's"),
+            std::string::npos)
+      << render_text(r);
+
+  // --reqid-range replaces the range: the default one's SA is now aike's and stale.
+  in.reqid_override = reqid_span{reqid_first, reqid_count};
+  f = of_kind(diagnose(in), "stale");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_NE(f[0].what.find("reqid " + std::to_string(reqid_at(3))), std::string::npos) << f[0].what;
+  EXPECT_NE(render_text(diagnose(in)).find("the reqid range from --reqid-range"), std::string::npos);
+}
+
+TEST(Doctor, WithoutTheDaemonTheDefaultBandIsUsedAndSaidSo) {
+  auto in = clean();
+  in.daemon = daemon_view{};
+  in.daemon.why_not = "cannot reach aiked";
+  auto c = effective_ownership(in);
+  EXPECT_EQ(c.own, default_ownership);
+  EXPECT_NE(c.from.find("the defaults: aiked did not answer"), std::string::npos) << c.from;
+  EXPECT_NE(render_text(diagnose(in)).find("the defaults: aiked did not answer"), std::string::npos);
+}
+
 TEST(Doctor, WithoutTheDaemonAikeStateIsSuspectAndSaidSo) {
   auto in = clean();
   in.daemon = daemon_view{};

@@ -150,6 +150,9 @@ TEST(XfrmSharedReqid, PoliciesOutliveTheFirstChildWithATemplateTheOthersSasCarry
   ASSERT_TRUE(b->remove(40).ok());
   EXPECT_EQ(template_reqids(3), std::set<std::uint32_t>{b->kernel_reqid(41)});
   expect_sa_reqid(second, b->kernel_reqid(41), refused);
+  // What a kernel MIGRATE of the templates' reqid reaches: the second CHILD_SA, not r2.
+  EXPECT_EQ(b->children_with_kernel_reqid(r1), std::vector<std::uint32_t>{41});
+  EXPECT_TRUE(b->children_with_kernel_reqid(r2).empty());
 
   // A rekey of the second CHILD_SA (same reqid) keeps the kernel reqid, also once the old one is gone.
   auto rekeyed = child(42, r2, {"10.1.0.0/24"});
