@@ -165,6 +165,25 @@ TEST(CryptoHmac, EmptyKeyAfterNonEmptyKey) {
   EXPECT_EQ(to_hex(out), empty_key_sha256);
 }
 
+TEST(CryptoHmac, EmptyKeyWhileTheCachedContextHoldsAKey) {
+  // While a session holds the thread's SHA-256 context keyed with "Jefe", an empty-key hmac or
+  // session starts from a copy of that context: the copy must lose "Jefe".
+  hmac_session keyed;
+  ASSERT_TRUE(keyed.start("SHA256", to_bytes("Jefe")).ok());
+  auto h = hmac::create("SHA256", {});
+  ASSERT_TRUE(h.ok());
+  auto r = h->compute({});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(to_hex(*r), empty_key_sha256);
+  EXPECT_EQ(to_hex(make(wire::prf::hmac_sha2_256).compute({}, {})), empty_key_sha256);
+  auto plus = make(wire::prf::hmac_sha2_256).plus({}, to_bytes("s"), 40);
+  ASSERT_TRUE(plus.ok());
+  EXPECT_EQ(to_hex(*plus), to_hex(one_shot_plus("SHA256", {}, to_bytes("s"), 40)));
+  bytes out(keyed.size());
+  ASSERT_TRUE(keyed.compute({}, out.data()).ok());
+  EXPECT_EQ(to_hex(out), to_hex(one_shot("SHA256", to_bytes("Jefe"), {})));
+}
+
 TEST(CryptoHmac, KeyedObjectKeepsItsKeyWhileSessionsRun) {
   auto a = hmac::create("SHA384", to_bytes("key A"));
   ASSERT_TRUE(a.ok());
