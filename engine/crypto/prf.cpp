@@ -22,11 +22,11 @@ result<prf> prf::create(std::uint16_t transform_id) {
 }
 
 bytes prf::compute(bytes_view key, bytes_view data) const {
-  auto mac = hmac::create(digest_, key);
-  if (!mac) return {};
-  auto out = mac->compute({data});
-  if (!out) return {};
-  return std::move(out).value();
+  hmac_session mac;
+  if (!mac.start(digest_, key)) return {};
+  bytes out(out_size_);
+  if (mac.size() != out_size_ || !mac.compute({data}, out.data())) return {};
+  return out;
 }
 
 result<bytes> prf::plus(bytes_view key, bytes_view seed, std::size_t length) const {
@@ -37,23 +37,20 @@ result<bytes> prf::plus(bytes_view key, bytes_view seed, std::size_t length) con
                                                   std::to_string(blocks) + " blocks, more than 255");
   bytes out;
   if (blocks == 0) return out;
-  auto mac = hmac::create(digest_, key);
-  if (!mac) return mac.err();
-  out.reserve(blocks * out_size_);
-  bytes t;  // T(n-1)
+  hmac_session mac;  // keyed once; each block restarts from the keyed state
+  if (auto s = mac.start(digest_, key); !s) return s.err();
+  if (mac.size() != out_size_) return make_error(errc::crypto_failure, "prf+: unexpected HMAC size");
+  // Each block goes straight into `out`; T(n-1) is read from there.
+  out.resize(blocks * out_size_);
   for (std::size_t n = 1; n <= blocks; ++n) {
     const std::uint8_t counter = static_cast<std::uint8_t>(n);
-    auto block = mac->compute({t, seed, bytes_view(&counter, 1)});
-    if (!block) {
-      wipe(t);
+    std::uint8_t* block = out.data() + (n - 1) * out_size_;
+    const bytes_view prev = n == 1 ? bytes_view() : bytes_view(block - out_size_, out_size_);
+    if (auto s = mac.compute({prev, seed, bytes_view(&counter, 1)}, block); !s) {
       wipe(out);
-      return block.err();
+      return s.err();
     }
-    wipe(t);
-    t = std::move(block).value();
-    append(out, t);
   }
-  wipe(t);
   // Shrinking does not reallocate, so the cut-off tail is cleared in place first.
   OPENSSL_cleanse(out.data() + length, out.size() - length);
   out.resize(length);
