@@ -23,6 +23,18 @@ std::uint32_t hex_or_zero(const std::string& s) {
   }
 }
 
+// list-sas prints selectors in ts::selector's notation; one that does not read back is left out
+// (doctor then judges that CHILD_SA by SPI and reqid alone).
+std::vector<ts::selector> selectors_of(const json_value& child, const char* key) {
+  std::vector<ts::selector> out;
+  const json_value* list = child.get(key);
+  if (!list || list->t != json_value::type::array) return out;
+  for (const auto& item : list->items)
+    if (item.t == json_value::type::string)
+      if (auto s = ts::selector::parse(item.str)) out.push_back(*s);
+  return out;
+}
+
 }  // namespace
 
 kernel::daemon_view daemon_unreachable(const std::string& why) {
@@ -51,6 +63,8 @@ kernel::daemon_view daemon_view_from_list_sas(const std::string& json_text) {
       d.reqid = static_cast<std::uint32_t>(c.uint_or("reqid"));
       d.spi_in = hex_or_zero(c.string_or("spi_in"));
       d.spi_out = hex_or_zero(c.string_or("spi_out"));
+      d.local_ts = selectors_of(c, "local_ts");
+      d.remote_ts = selectors_of(c, "remote_ts");
       v.children.push_back(std::move(d));
     }
   }

@@ -7,6 +7,7 @@
 
 #include "engine/common/spi_text.hpp"
 #include "kernel/xfrm_ownership.hpp"
+#include "kernel/xfrm_selectors.hpp"
 
 namespace aike::kernel {
 
@@ -384,22 +385,72 @@ std::string hex32(std::uint32_t v) {
   return b;
 }
 
+// Whether the policy's selector is one the XFRM backend installs for this CHILD_SA: out from its
+// local to its remote selectors, in and fwd the reverse (kernel/xfrm_backend.cpp, plan_policies).
+bool child_selects(const daemon_child& c, const xfrm_policy_view& p) {
+  const auto& s = p.sel;
+  auto same_side = [&](const prefix_port& k, const ip_address& addr, unsigned prefix, std::uint16_t port,
+                       std::uint16_t mask) {
+    return k.prefix == prefix && prefixes_intersect(ip_address{s.v6, k.addr}, k.prefix, addr, prefix) &&
+           k.port_mask == mask && (k.port & k.port_mask) == (port & mask);
+  };
+  bool out = p.dir == xfrm_dir::out;
+  for (const auto& l : c.local_ts)
+    for (const auto& r : c.remote_ts) {
+      if (l.v6 != r.v6 || l.v6 != s.v6) continue;
+      auto ks = out ? to_kernel_selectors(l, r) : to_kernel_selectors(r, l);
+      if (!ks) continue;  // the backend could not install these either
+      for (const auto& k : *ks)
+        if (k.protocol == s.proto && same_side(k.src, s.src, s.src_prefix, s.sport, s.sport_mask) &&
+            same_side(k.dst, s.dst, s.dst_prefix, s.dport, s.dport_mask))
+          return true;
+    }
+  return false;
+}
+
+// What the running aiked holds. Its CHILD_SAs list their own reqids, but the XFRM backend gives a
+// CHILD_SA whose policies another one installed that policy's template reqid as its kernel reqid
+// (kernel/shared_reqids.hpp), and it keeps it after the other is gone. So an SA is held when a
+// CHILD_SA has its SPI (or its reqid), and a policy when its template reqid is a held SA's, a
+// CHILD_SA's selectors make it, or its reqid is a CHILD_SA's own — the selectors are what is left
+// on a kernel without ESP states, where no SA exists.
+struct held_state {
+  std::set<std::uint32_t> own_reqids, spis, sa_reqids;
+  const std::vector<daemon_child>* children = nullptr;
+
+  explicit held_state(const doctor_input& in) : children(&in.daemon.children) {
+    for (const auto& c : in.daemon.children) {
+      own_reqids.insert(c.reqid);
+      for (auto spi : {c.spi_in, c.spi_out})
+        if (spi) spis.insert(spi);
+    }
+    if (in.sas)
+      for (const auto& s : *in.sas)
+        if (holds(s)) sa_reqids.insert(s.reqid);
+  }
+  bool holds(const xfrm_sa_view& s) const { return spis.count(s.spi) || own_reqids.count(s.reqid); }
+  bool holds(const xfrm_policy_view& p) const {
+    std::uint32_t reqid = p.tmpls.front().reqid;
+    if (own_reqids.count(reqid) || (reqid && sa_reqids.count(reqid))) return true;
+    return std::any_of(children->begin(), children->end(), [&](const daemon_child& c) { return child_selects(c, p); });
+  }
+};
+
 void stale_findings(const doctor_input& in, const xfrm_ownership& own, doctor_report& r) {
   std::vector<std::string> pols, sas;
-  std::set<std::uint32_t> held;
-  for (const auto& c : in.daemon.children) held.insert(c.reqid);
+  held_state held(in);
   if (in.policies)
     for (const auto& p : *in.policies) {
       if (!own.owns_policy_priority(p.priority) || p.tmpls.empty()) continue;
       // Trap policies belong to configured connections, not to SAs; the daemon does not list them.
       if (in.daemon.reachable && in_trap_band(p.priority, own)) continue;
-      if (in.daemon.reachable && held.count(p.tmpls.front().reqid)) continue;
+      if (in.daemon.reachable && held.holds(p)) continue;
       pols.push_back(p.to_string());
     }
   if (in.sas)
     for (const auto& s : *in.sas) {
       if (!own.owns_reqid(s.reqid)) continue;
-      if (in.daemon.reachable && held.count(s.reqid)) continue;
+      if (in.daemon.reachable && held.holds(s)) continue;
       sas.push_back(s.to_string());
     }
   if (pols.empty() && sas.empty()) return;
@@ -410,7 +461,7 @@ void stale_findings(const doctor_input& in, const xfrm_ownership& own, doctor_re
             " SAs with a reqid in aike's range: " + join(sas, "; ");
   if (in.daemon.reachable)
     r.findings.push_back({severity::warning, "stale", "aike state",
-                          what + " — and no CHILD_SA of the running aiked has their reqid",
+                          what + " — and no CHILD_SA of the running aiked has their SPI, reqid or selectors",
                           "left over from an earlier aiked that did not stop cleanly (or from a CHILD_SA whose "
                           "removal failed): stale policies drop or divert the traffic they select",
                           "restart aiked (at start it removes what it owns that no SA of its own matches), or "

@@ -10,8 +10,10 @@
 //   sa-without-policy    an SA whose reqid no policy template names
 //   overlapping-reqids   two policies of one direction whose selectors overlap, with different reqids
 //   stale                policies / SAs in aike's priority band / reqid range (the running
-//                        daemon's, see effective_ownership) no CHILD_SA of it owns (or aike state
-//                        while no daemon answers)
+//                        daemon's, see effective_ownership) no CHILD_SA of it holds — judged by SPI,
+//                        by the reqids of held SAs and by selectors, not only by the CHILD_SAs' own
+//                        reqids, which differ from the kernel's when policies are shared
+//                        (kernel/shared_reqids.hpp) — or aike state while no daemon answers
 //   kernel-unreadable    the SPD, SAD or counters could not be read at all
 #pragma once
 #include <cstdint>
@@ -21,6 +23,7 @@
 #include <vector>
 
 #include "engine/common/endpoint.hpp"
+#include "engine/ts/selector.hpp"
 #include "kernel/xfrm_ownership.hpp"
 
 namespace aike::kernel {
@@ -94,8 +97,9 @@ struct daemon_child {
   std::uint32_t ike_id = 0;
   std::string child_name;
   std::uint32_t child_id = 0;
-  std::uint32_t reqid = 0;
+  std::uint32_t reqid = 0;  // its own reqid; its SAs and policies may carry another (shared_reqids)
   std::uint32_t spi_in = 0, spi_out = 0;
+  std::vector<ts::selector> local_ts, remote_ts;  // the negotiated selectors
 };
 
 struct daemon_view {

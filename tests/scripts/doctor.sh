@@ -7,7 +7,10 @@
 #  - aiked running with kernel = "xfrm" and a policy in aike's priority band that none of its
 #    CHILD_SAs owns: a stale finding that names the running daemon;
 #  - aiked with a reqid_range / policy_priority_base of its own: doctor judges by that band (from
-#    stats --json), or by --reqid-range; without aiked by the default band, and says so.
+#    stats --json), or by --reqid-range; without aiked by the default band, and says so;
+#  - a live CHILD_SA (two aiked, kernel = "null") and an out policy in aike's band with its
+#    selectors but another reqid (the shared-reqid case): not stale, judged by the selectors from
+#    list-sas --json; the same selectors reversed on an out policy are stale.
 set -u
 AIKE_BUILD=$(cd "$1" && pwd)
 . "$(dirname "$0")/lib/netns.sh"
@@ -117,4 +120,34 @@ aiked_stop "$B"
 doctor_in "$NS_B" "$B"
 grep -q "(the defaults: aiked did not answer" <<<"$OUT" || fail "without aiked doctor does not say it uses the default band: $OUT"
 echo "ok: without aiked doctor says it judges by the default band"
+
+# 7. A live CHILD_SA whose kernel reqid is not its own (kernel/shared_reqids.hpp): a policy with
+# its selectors is held by them, whatever its template reqid; reversed selectors are not.
+doctor_side() {
+  aiked_peer_daemon "$WORK/$1" "$2" '{ default = "info" }'
+  aiked_psk_conn site "$2" "$3" "$4" "$5"
+  aiked_child site net "10.$6.0.0/24" "10.$7.0.0/24"
+  aiked_psk_secret doctor-secret "a.test b.test"
+}
+aiked_pair_conf doctor_side
+rm -f "$A/token" "$B/token"
+aiked_pair_start
+out=$(ctl_a initiate --child net 2>&1) || fail "initiate --child net: $out"
+own=$(ctl_a list-sas --json | jq '.[0].children[0].reqid')
+[ -n "$own" ] && [ "$own" != null ] || fail "no CHILD_SA in A's list-sas"
+other=$((own + 64))
+ip -n "$NS_A" xfrm policy add src 10.1.0.0/24 dst 10.2.0.0/24 dir out priority 1510000 \
+  tmpl src 10.250.0.1 dst 10.250.0.2 proto esp reqid "$other" mode tunnel || fail "adding the CHILD_SA's out policy"
+ip -n "$NS_A" xfrm policy add src 10.2.0.0/24 dst 10.1.0.0/24 dir out priority 1510000 \
+  tmpl src 10.250.0.1 dst 10.250.0.2 proto esp reqid "$other" mode tunnel || fail "adding a reversed out policy"
+doctor_in "$NS_A" "$A" --json
+stale=$(jq -r '[.findings[] | select(.kind == "stale")] | map(.what) | join(" | ")' <<<"$OUT")
+grep -q "out 10.2.0.0/24 -> 10.1.0.0/24" <<<"$stale" || fail "the reversed out policy is not stale: $OUT"
+grep -q "out 10.1.0.0/24 -> 10.2.0.0/24" <<<"$stale" &&
+  fail "the out policy with the live CHILD_SA's selectors (reqid $other, its own $own) is called stale: $OUT"
+echo "ok: a policy with a live CHILD_SA's selectors but another reqid is not stale; reversed selectors are"
+ip -n "$NS_A" xfrm policy delete src 10.1.0.0/24 dst 10.2.0.0/24 dir out
+ip -n "$NS_A" xfrm policy delete src 10.2.0.0/24 dst 10.1.0.0/24 dir out
+aiked_stop "$WORK/a"
+aiked_stop "$WORK/b"
 echo "doctor: all passed"

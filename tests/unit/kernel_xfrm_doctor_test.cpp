@@ -53,6 +53,18 @@ doctor_input clean() {
   return in;
 }
 
+// A live CHILD_SA as list-sas describes it: its own reqid, SPIs and negotiated selectors.
+daemon_child child(std::uint32_t reqid, std::uint32_t spi_in, std::uint32_t spi_out, const char* local,
+                   const char* remote) {
+  daemon_child c;
+  c.reqid = reqid;
+  c.spi_in = spi_in;
+  c.spi_out = spi_out;
+  c.local_ts.push_back(*ts::selector::parse(local));
+  c.remote_ts.push_back(*ts::selector::parse(remote));
+  return c;
+}
+
 std::vector<finding> of_kind(const doctor_report& r, const std::string& kind) {
   std::vector<finding> out;
   for (const auto& f : r.findings)
@@ -311,6 +323,113 @@ TEST(Doctor, StaleIsJudgedByTheDaemonsConfiguredBand) {
   ASSERT_EQ(f.size(), 1u);
   EXPECT_NE(f[0].what.find("reqid " + std::to_string(reqid_at(3))), std::string::npos) << f[0].what;
   EXPECT_NE(render_text(diagnose(in)).find("the reqid range from --reqid-range"), std::string::npos);
+}
+
+// The shared-reqid case (kernel/shared_reqids.hpp): CHILD_SA reqid_at(2), made by the peer's
+// make-before-break reauthentication, found all its policies installed by CHILD_SA reqid_at(1) and
+// took reqid_at(1) as its kernel reqid for its SAs; then reqid_at(1) went. Its SAs (by SPI), its
+// policies (by the held SAs' reqid, or by its selectors when there are no SAs) are not stale.
+TEST(Doctor, ChildSaWithAnotherGoneChildSasKernelReqidIsNotStale) {
+  auto prio = policy_priority(policy_kind::ipsec, selector_shape{});
+  auto in = clean();
+  in.daemon.children.push_back(child(reqid_at(2), 0xc0000011, 0xc0000012, "10.1.0.0/24", "10.2.0.0/24"));
+  in.policies->push_back(policy(xfrm_dir::out, sel("10.1.0.0", 24, "10.2.0.0", 24), reqid_at(1), prio));
+  in.policies->push_back(policy(xfrm_dir::in, sel("10.2.0.0", 24, "10.1.0.0", 24), reqid_at(1), prio));
+  in.policies->push_back(policy(xfrm_dir::fwd, sel("10.2.0.0", 24, "10.1.0.0", 24), reqid_at(1), prio));
+  in.sas->push_back(sa(0xc0000011, reqid_at(1)));
+  in.sas->push_back(sa(0xc0000012, reqid_at(1)));
+  EXPECT_TRUE(of_kind(diagnose(in), "stale").empty()) << render_text(diagnose(in));
+
+  // Without selectors in the daemon's view the policies are held through the held SAs' reqid.
+  auto no_ts = in;
+  no_ts.daemon.children.front().local_ts.clear();
+  no_ts.daemon.children.front().remote_ts.clear();
+  EXPECT_TRUE(of_kind(diagnose(no_ts), "stale").empty()) << render_text(diagnose(no_ts));
+
+  // A kernel without ESP states: no SAs at all, the selectors hold the policies.
+  auto no_esp = in;
+  no_esp.sas->clear();
+  no_esp.esp_supported = false;
+  no_esp.esp_detail = "Requested type not found";
+  EXPECT_TRUE(of_kind(diagnose(no_esp), "stale").empty()) << render_text(diagnose(no_esp));
+}
+
+// Next to such a CHILD_SA, what none of SPI, reqid or selectors ties to a live CHILD_SA is still
+// stale — including an SA with the shared kernel reqid whose SPI no live CHILD_SA has.
+TEST(Doctor, StateWithNeitherSpiReqidNorSelectorsOfALiveChildSaIsStale) {
+  auto prio = policy_priority(policy_kind::ipsec, selector_shape{});
+  auto in = clean();
+  in.daemon.children.push_back(child(reqid_at(2), 0xc0000011, 0xc0000012, "10.1.0.0/24", "10.2.0.0/24"));
+  in.policies->push_back(policy(xfrm_dir::out, sel("10.1.0.0", 24, "10.2.0.0", 24), reqid_at(1), prio));
+  in.sas->push_back(sa(0xc0000011, reqid_at(1)));
+  in.sas->push_back(sa(0xc0000012, reqid_at(1)));
+  in.policies->push_back(policy(xfrm_dir::out, sel("10.1.9.0", 24, "10.2.9.0", 24), reqid_at(3), prio));
+  in.sas->push_back(sa(0xc0000099, reqid_at(3)));
+  in.sas->push_back(sa(0xc0000077, reqid_at(1)));  // the gone CHILD_SA's SA, left behind
+  auto f = of_kind(diagnose(in), "stale");
+  ASSERT_EQ(f.size(), 1u);
+  const auto& w = f[0].what;
+  EXPECT_NE(w.find("10.1.9.0/24 -> 10.2.9.0/24"), std::string::npos) << w;
+  EXPECT_NE(w.find("0xc0000099"), std::string::npos) << w;
+  EXPECT_NE(w.find("0xc0000077"), std::string::npos) << w;
+  EXPECT_EQ(w.find("10.1.0.0/24 -> 10.2.0.0/24"), std::string::npos) << w;
+  EXPECT_EQ(w.find("0xc0000011"), std::string::npos) << w;
+  EXPECT_EQ(w.find("0xc0000012"), std::string::npos) << w;
+  EXPECT_NE(w.find("1 policies in aike's priority band"), std::string::npos) << w;
+  EXPECT_NE(w.find("2 SAs with a reqid in aike's range"), std::string::npos) << w;
+  EXPECT_NE(w.find("no CHILD_SA of the running aiked has their SPI, reqid or selectors"), std::string::npos) << w;
+}
+
+// Selectors hold a policy only as the backend installs them: out local -> remote, in/fwd remote ->
+// local, with the same prefixes, protocol and ports. Kernel without ESP, so no SA reqid helps.
+TEST(Doctor, SelectorsInTheWrongDirectionOrWithOtherPrefixesDoNotHoldAPolicy) {
+  auto prio = policy_priority(policy_kind::ipsec, selector_shape{});
+  auto base = clean();
+  base.esp_supported = false;
+  base.esp_detail = "Requested type not found";
+  base.daemon.children.push_back(child(reqid_at(2), 0xc0000011, 0xc0000012, "10.1.0.0/24", "10.2.0.0/24[tcp/443]"));
+  auto tcp443 = [](xfrm_sel s, bool to_remote) {
+    s.proto = 6;
+    (to_remote ? s.dport : s.sport) = 443;
+    (to_remote ? s.dport_mask : s.sport_mask) = 0xffff;
+    return s;
+  };
+  // What the backend installs for it: held, although the templates name the gone reqid_at(1).
+  auto held = base;
+  held.policies->push_back(policy(xfrm_dir::out, tcp443(sel("10.1.0.0", 24, "10.2.0.0", 24), true), reqid_at(1), prio));
+  held.policies->push_back(policy(xfrm_dir::in, tcp443(sel("10.2.0.0", 24, "10.1.0.0", 24), false), reqid_at(1), prio));
+  held.policies->push_back(policy(xfrm_dir::fwd, tcp443(sel("10.2.0.0", 24, "10.1.0.0", 24), false), reqid_at(1), prio));
+  EXPECT_TRUE(of_kind(diagnose(held), "stale").empty()) << render_text(diagnose(held));
+
+  struct bad_case {
+    const char* what;
+    xfrm_dir dir;
+    xfrm_sel sel;
+  };
+  auto any_proto = sel("10.1.0.0", 24, "10.2.0.0", 24);
+  auto port80 = tcp443(sel("10.1.0.0", 24, "10.2.0.0", 24), true);
+  port80.dport = 80;
+  auto src_port = tcp443(sel("10.1.0.0", 24, "10.2.0.0", 24), false);
+  const bad_case bad[] = {
+      {"out, reversed", xfrm_dir::out, tcp443(sel("10.2.0.0", 24, "10.1.0.0", 24), false)},
+      {"in, not reversed", xfrm_dir::in, tcp443(sel("10.1.0.0", 24, "10.2.0.0", 24), true)},
+      {"fwd, not reversed", xfrm_dir::fwd, tcp443(sel("10.1.0.0", 24, "10.2.0.0", 24), true)},
+      {"out, narrower source", xfrm_dir::out, tcp443(sel("10.1.0.0", 25, "10.2.0.0", 24), true)},
+      {"out, wider source", xfrm_dir::out, tcp443(sel("10.1.0.0", 16, "10.2.0.0", 24), true)},
+      {"out, other destination", xfrm_dir::out, tcp443(sel("10.1.0.0", 24, "10.2.1.0", 24), true)},
+      {"out, any protocol", xfrm_dir::out, any_proto},
+      {"out, other port", xfrm_dir::out, port80},
+      {"out, port on the wrong side", xfrm_dir::out, src_port},
+  };
+  for (const auto& b : bad) {
+    auto in = held;
+    in.policies->push_back(policy(b.dir, b.sel, reqid_at(1), prio));
+    auto f = of_kind(diagnose(in), "stale");
+    ASSERT_EQ(f.size(), 1u) << b.what << ": " << render_text(diagnose(in));
+    EXPECT_NE(f[0].what.find("1 policies in aike's priority band: " + in.policies->back().to_string()),
+              std::string::npos)
+        << b.what << ": " << f[0].what;
+  }
 }
 
 TEST(Doctor, WithoutTheDaemonTheDefaultBandIsUsedAndSaidSo) {
