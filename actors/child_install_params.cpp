@@ -38,6 +38,17 @@ kernel::sa_lifetime volume_lifetime_for(const sa::child_config& cc, const std::f
   return l;
 }
 
+void add_time_backstop(kernel::sa_lifetime& l, const sa::child_config& cc) {
+  auto seconds_after = [](std::chrono::milliseconds t) -> std::uint64_t {
+    if (t.count() <= 0) return 0;
+    return static_cast<std::uint64_t>((t.count() + 999) / 1000) + kernel_time_margin_s;
+  };
+  l.hard_seconds = seconds_after(cc.life_time);
+  l.soft_seconds = seconds_after(cc.rekey_time);
+  // A soft limit at or past the hard one would never fire.
+  if (l.hard_seconds != 0 && l.soft_seconds >= l.hard_seconds) l.soft_seconds = 0;
+}
+
 kernel::child_install child_install_params(std::uint32_t ike_id, const sa::connection* conn, const sa::child_sa& child,
                                            const endpoint& local, const endpoint& remote,
                                            const std::function<std::uint64_t()>& random) {
@@ -52,6 +63,7 @@ kernel::child_install child_install_params(std::uint32_t ike_id, const sa::conne
       if (cc.name == child.name) {
         ci.replay_window = cc.replay_window;
         ci.lifetime = volume_lifetime_for(cc, random);
+        add_time_backstop(ci.lifetime, cc);
         std::tie(ci.mark_in, ci.mark_out) = resolve_marks(cc, child.reqid);
         break;
       }

@@ -43,7 +43,32 @@ TEST(ChildInstallParams, CarryTheConfiguredLimits) {
   EXPECT_EQ(ci.lifetime.hard_bytes, 550000000u);
   EXPECT_EQ(ci.lifetime.soft_packets, 200u);
   EXPECT_EQ(ci.lifetime.hard_packets, 220u);
-  EXPECT_EQ(ci.lifetime.soft_seconds, 0u);  // time lifetimes are the IKE SA's timers
+  EXPECT_EQ(ci.lifetime.soft_seconds, 0u);  // no rekey_time / life_time configured: none
+  EXPECT_EQ(ci.lifetime.hard_seconds, 0u);
+}
+
+// Time limits: the kernel's come after the IKE SA's own timers, by the margin.
+TEST(ChildInstallParams, TimeLimitsAreABackstopAfterTheOwnTimers) {
+  auto c = conn_with({0, 0, 0}, {0, 0, 0});
+  c.children[1].rekey_time = std::chrono::milliseconds(3'600'000);
+  c.children[1].life_time = std::chrono::milliseconds(3'960'500);  // rounded up to whole seconds
+  auto ci = child_install_params(1, &c, child_named("net"), endpoint{}, endpoint{}, [] { return std::uint64_t{0}; });
+  EXPECT_EQ(ci.lifetime.soft_seconds, 3600u + kernel_time_margin_s);
+  EXPECT_EQ(ci.lifetime.hard_seconds, 3961u + kernel_time_margin_s);
+  EXPECT_EQ(ci.lifetime.soft_bytes, 0u);
+
+  // Only a life_time: a hard limit, no soft one; a rekey_time past life_time: no soft one either.
+  c.children[1].rekey_time = std::chrono::milliseconds(0);
+  ci = child_install_params(1, &c, child_named("net"), endpoint{}, endpoint{}, [] { return std::uint64_t{0}; });
+  EXPECT_EQ(ci.lifetime.soft_seconds, 0u);
+  EXPECT_EQ(ci.lifetime.hard_seconds, 3961u + kernel_time_margin_s);
+  c.children[1].rekey_time = std::chrono::milliseconds(5'000'000);
+  ci = child_install_params(1, &c, child_named("net"), endpoint{}, endpoint{}, [] { return std::uint64_t{0}; });
+  EXPECT_EQ(ci.lifetime.soft_seconds, 0u);
+  // Only a rekey_time: a soft limit, no hard one.
+  c.children[1].life_time = std::chrono::milliseconds(0);
+  ci = child_install_params(1, &c, child_named("net"), endpoint{}, endpoint{}, [] { return std::uint64_t{0}; });
+  EXPECT_EQ(ci.lifetime.soft_seconds, 5000u + kernel_time_margin_s);
   EXPECT_EQ(ci.lifetime.hard_seconds, 0u);
 }
 
