@@ -483,6 +483,20 @@ caf::result<bulk_result> start_child_initiate(self_ptr self, const config::conne
 }
 
 // (childmade, op, ike id, child, ok, error) from an SA actor: one CHILD_SA of an initiate is done.
+// Counts one reported outcome of a bulk operation; a failure is listed as "<SA><what>: <error>",
+// the SA by its label while the registry still has it, else by its id.
+void count_outcome(registry_state& st, bulk_op& op, std::uint32_t ike_id, bool ok, const std::string& what,
+                   const std::string& error) {
+  if (ok) {
+    ++op.result.completed;
+    return;
+  }
+  ++op.result.failed;
+  auto e = st.sas.find(ike_id);
+  std::string who = e == st.sas.end() ? std::to_string(ike_id) : label(e->second, ike_id);
+  op.result.errors.push_back(who + what + ": " + error);
+}
+
 void on_child_made(self_ptr self, std::uint64_t op_id, std::uint32_t ike_id, const std::string& child, bool ok,
                    const std::string& error) {
   auto& st = self->state;
@@ -492,14 +506,7 @@ void on_child_made(self_ptr self, std::uint64_t op_id, std::uint32_t ike_id, con
   auto n = std::find(op.child_names.begin(), op.child_names.end(), child);
   if (n == op.child_names.end()) return;
   op.child_names.erase(n);
-  if (ok) {
-    ++op.result.completed;
-  } else {
-    ++op.result.failed;
-    auto e = st.sas.find(ike_id);
-    std::string who = e == st.sas.end() ? std::to_string(ike_id) : label(e->second, ike_id);
-    op.result.errors.push_back(who + " " + child + ": " + error);
-  }
+  count_outcome(st, op, ike_id, ok, " " + child, error);
   if (op.child_names.empty()) op.pending.clear();
   maybe_complete(self, op_id);
 }
@@ -678,27 +685,14 @@ void on_rekeyed(self_ptr self, std::uint64_t op_id, std::uint32_t ike_id, std::u
   auto& op = it->second;
   if (op.what == bulk_op::kind::rekey_ike) {
     if (!op.pending.erase(ike_id)) return;
-    if (ok) {
-      ++op.result.completed;
-    } else {
-      ++op.result.failed;
-      auto e = st.sas.find(ike_id);
-      op.result.errors.push_back((e == st.sas.end() ? std::to_string(ike_id) : label(e->second, ike_id)) + ": " + error);
-    }
+    count_outcome(st, op, ike_id, ok, "", error);
     maybe_complete(self, op_id);
     return;
   }
   if (op.what != bulk_op::kind::rekey_child) return;
   auto c = op.children.find(ike_id);
   if (c == op.children.end() || !c->second.erase(child_id)) return;
-  if (ok) {
-    ++op.result.completed;
-  } else {
-    ++op.result.failed;
-    auto e = st.sas.find(ike_id);
-    std::string who = e == st.sas.end() ? std::to_string(ike_id) : label(e->second, ike_id);
-    op.result.errors.push_back(who + "{" + std::to_string(child_id) + "}: " + error);
-  }
+  count_outcome(st, op, ike_id, ok, "{" + std::to_string(child_id) + "}", error);
   if (c->second.empty()) {
     op.children.erase(c);
     op.pending.erase(ike_id);
