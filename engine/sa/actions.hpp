@@ -105,6 +105,15 @@ struct reauth_complete {
   std::uint32_t old_id = 0;
 };
 
+// The peer, behind a NAT, now sends from another address or port (its NAT's mapping changed) and
+// a message from there passed the integrity check: the SA moved its remote endpoint there (RFC 7296
+// §2.23) and sends everything, retransmissions included, to `new_remote` from now on. The owner
+// moves the CHILD_SAs' outer destination (ESP in UDP) with it. Only a side that is not behind a
+// NAT itself follows its peer like this.
+struct remote_moved {
+  endpoint old_remote, new_remote;
+};
+
 // A datagram was ignored (undecryptable, unexpected message id, malformed); the owner counts
 // drops by reason.
 struct dropped {
@@ -118,6 +127,6 @@ struct log_line {
 
 using action = std::variant<send_datagram, arm_timer, install_child, remove_child, ike_established,
                             ike_closed, dropped, log_line, ike_rekeyed, ike_retired, ike_spi_added, reauth_due,
-                            reauth_complete, child_create_failed>;
+                            reauth_complete, child_create_failed, remote_moved>;
 
 }  // namespace aike::sa

@@ -227,6 +227,24 @@ void ike_sa::switch_to_natt_ports() {
   if (remote_.port == 500) remote_.port = params_.natt_port;
 }
 
+// RFC 7296 §2.23: a host not behind a NAT whose peer is behind one sends to wherever the peer's
+// last authenticated message came from (its NAT may have a new mapping). A host behind a NAT
+// does not: anyone on the path could redirect its traffic by replaying a message from elsewhere.
+void ike_sa::follow_peer(const endpoint& from) {
+  if (from == remote_) return;
+  if (!nat_remote_ || nat_local_) {
+    log(log_level::debug, "authenticated message from " + from.to_string() + ", the SA's peer is " +
+                              remote_.to_string() + ": not moving (" +
+                              (nat_local_ ? "we are behind a NAT" : "no NAT detected in front of the peer") + ")");
+    return;
+  }
+  remote_moved moved{remote_, from};
+  remote_ = from;
+  log(log_level::info, "peer moved from " + moved.old_remote.to_string() + " to " + from.to_string() +
+                           " (its NAT mapping changed): sending there from now on");
+  actions_.push_back(std::move(moved));
+}
+
 bool ike_sa::derive_ike_keys(bytes_view peer_ke) {
   auto alg = proposal::algorithms_of(ike_proposal_);
   auto shared = ke_->shared_secret(peer_ke);
@@ -1243,7 +1261,7 @@ void ike_sa::handle_protected(const wire::ike_header& h, bytes_view raw, const e
     window_.response_received();
     timer_tokens_.erase(timer_kind::retransmit);
     received_since_dpd_ = true;
-    if (nat_detected() && !(remote == remote_)) remote_ = remote;
+    follow_peer(remote);
     if (h.exchange_type == wire::exchange::ike_auth && state_ == ike_state::auth_sent) {
       handle_auth_response(m);
       if (params_.reauth_of && state_ == ike_state::established && !reauth_started_) continue_reauth();
@@ -1314,7 +1332,7 @@ void ike_sa::handle_protected(const wire::ike_header& h, bytes_view raw, const e
     drop("unexpected_exchange", std::string(wire::name_of(h.exchange_type)) + " request before the SA is established");
     return;
   }
-  if (nat_detected() && !(remote == remote_)) remote_ = remote;
+  follow_peer(remote);
   std::vector<wire::payload> reply;
   if (h.exchange_type == wire::exchange::informational) {
     handle_informational_request(*m, reply);

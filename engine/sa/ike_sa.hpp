@@ -170,6 +170,8 @@ class ike_sa {
   void check_nat_detection(const std::vector<wire::payload>& ps, std::uint64_t spi_r, const endpoint& local, const endpoint& remote);
   bool derive_ike_keys(bytes_view peer_ke);
   void switch_to_natt_ports();
+  // An authenticated message came from `from`: follow the peer there if RFC 7296 §2.23 says so.
+  void follow_peer(const endpoint& from);
 
   // IKE_AUTH
   void send_auth_request();

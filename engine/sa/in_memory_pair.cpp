@@ -61,6 +61,8 @@ void in_memory_pair::collect(ike_sa& sa, bool is_a) {
       if (is_a) reauth_complete_a.push_back(rc->old_id);
     } else if (auto* f = std::get_if<child_create_failed>(&act)) {
       (is_a ? failed_a : failed_b).push_back(*f);
+    } else if (auto* mv = std::get_if<remote_moved>(&act)) {
+      (is_a ? moved_a : moved_b).push_back(*mv);
     } else if (std::get_if<dropped>(&act)) {
       ++drops;
     } else if (auto* l = std::get_if<log_line>(&act)) {

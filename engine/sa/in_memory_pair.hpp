@@ -59,6 +59,8 @@ class in_memory_pair {
   std::vector<std::uint32_t> reauth_complete_a;
   // New CHILD_SAs that were not created (child_create_failed).
   std::vector<child_create_failed> failed_a, failed_b;
+  // Remote endpoint moves (RFC 7296 §2.23) each side reported.
+  std::vector<remote_moved> moved_a, moved_b;
   std::vector<std::string> logs;  // "A: ..." / "B: ..."
   std::string closed_a, closed_b;
   bool dead_a = false;
