@@ -108,6 +108,10 @@ class backend {
                                      const ip_address& /*new_remote*/) {
     return 0;
   }
+  // The peer of an installed CHILD_SA moved (RFC 7296 §2.23, its NAT's mapping changed): `c` is the
+  // CHILD_SA as installed (same id, SPIs, keys) with c.remote its new outer endpoint. The backend
+  // sends ESP in UDP there from now on. Default: nothing to move (ok).
+  virtual status update_remote(const child_install& /*c*/) { return ok_v; }
   // The CHILD_SAs (child ids) whose SAs and policies the kernel knows by `reqid` (the reqid a
   // kernel MIGRATE or expire names). A backend that shares policies between CHILD_SAs under one
   // kernel reqid (XFRM) answers by that; the default: the CHILD_SAs listed with that reqid.

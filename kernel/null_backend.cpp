@@ -14,6 +14,14 @@ status null_backend::remove(std::uint32_t child_id) {
   return ok_v;
 }
 
+status null_backend::update_remote(const child_install& c) {
+  auto it = children_.find(c.child.id);
+  if (it == children_.end())
+    return make_error(errc::invalid_argument, "CHILD_SA " + std::to_string(c.child.id) + " is not installed");
+  it->second.remote = c.remote;
+  return ok_v;
+}
+
 std::vector<installed_child> null_backend::list() const {
   std::vector<installed_child> out;
   out.reserve(children_.size());

@@ -13,6 +13,8 @@ class null_backend final : public backend {
   status install(const child_install& c) override;
   status remove(std::uint32_t child_id) override;
   std::vector<installed_child> list() const override;
+  // Records the new remote endpoint (list() shows it).
+  status update_remote(const child_install& c) override;
 
  private:
   std::map<std::uint32_t, installed_child> children_;

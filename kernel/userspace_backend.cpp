@@ -36,6 +36,7 @@ struct userspace_backend::sa_entry {
 
 struct userspace_backend::table {
   std::vector<std::shared_ptr<sa_entry>> outbound;  // newest first
+  std::vector<endpoint> peers;                       // per entry of `outbound`: where its ESP goes
   outbound_index index;                             // over `outbound`'s selectors, in that order
   std::unordered_map<std::uint32_t, std::shared_ptr<sa_entry>> by_spi;
 };
@@ -101,6 +102,7 @@ void userspace_backend::stop() {
     reader_.join();
   }
   children_.clear();
+  peers_.clear();
   route_refs_.clear();
   publish();
   tun_->close();  // the kernel removes the device and every route through it
@@ -116,6 +118,11 @@ void userspace_backend::publish() {
   // Retired inbound halves open what is still in flight; they never send.
   for (const auto& r : retired_in_) t->by_spi.emplace(r.second->info.spi_in, r.second);
   std::sort(t->outbound.begin(), t->outbound.end(), [](const auto& a, const auto& b) { return a->order > b->order; });
+  t->peers.reserve(t->outbound.size());
+  for (const auto& e : t->outbound) {
+    auto p = peers_.find(e->info.child_id);
+    t->peers.push_back(p != peers_.end() ? p->second : e->info.remote);
+  }
   outbound_index::builder rules;
   for (const auto& e : t->outbound) rules.add(e->info.local_ts, e->info.remote_ts);
   t->index = std::move(rules).build();
@@ -196,6 +203,20 @@ status userspace_backend::install(const child_install& c) {
                            c.remote.addr.to_string();
   }
   children_[ch.id] = std::move(e);
+  peers_[ch.id] = c.remote;
+  publish();
+  return ok_v;
+}
+
+status userspace_backend::update_remote(const child_install& c) {
+  auto it = children_.find(c.child.id);
+  if (it == children_.end())
+    return make_error(errc::invalid_argument, "CHILD_SA " + std::to_string(c.child.id) + " is not installed");
+  auto& peer = peers_[c.child.id];
+  if (peer == c.remote) return ok_v;
+  // The TUN routes were chosen to leave out the peer's install address; a new address inside a
+  // routed subnet is not handled here (the routes stay as they are).
+  peer = c.remote;
   publish();
   return ok_v;
 }
@@ -212,6 +233,7 @@ status userspace_backend::remove(std::uint32_t child_id) {
   }
   const auto gone = it->second;
   children_.erase(it);
+  peers_.erase(child_id);
   // The newest SA of the same selectors takes over sending (confirmed or not).
   std::shared_ptr<sa_entry> newest;
   for (const auto& [id, e] : children_)
@@ -249,6 +271,7 @@ std::vector<installed_child> userspace_backend::list() const {
   v.reserve(children_.size());
   for (const auto& [id, e] : children_) {
     installed_child i = e->info;
+    if (auto p = peers_.find(id); p != peers_.end()) i.remote = p->second;
     const auto& in = e->in->counters();
     const auto& out = e->out->counters();
     i.packets_in = load(in.packets);
@@ -298,6 +321,7 @@ userspace_drops userspace_backend::drops() const {
 // batch or an empty device sends them).
 struct userspace_backend::tx_batch {
   const sa_entry* sa = nullptr;
+  const endpoint* peer = nullptr;  // in the table snapshot `sa` came from
   std::size_t count = 0;
   bytes sealed[send_batch];
   bytes_view views[send_batch];
@@ -375,6 +399,7 @@ void userspace_backend::handle_outbound(const table& t, outbound_flow_cache& cac
   if (e->out->soft_expired() && !e->soft_reported.load(std::memory_order_relaxed))
     report_expire(*e, false, e->info.spi_out);
   batch.sa = e.get();
+  batch.peer = &t.peers[pos];
   batch.views[batch.count++] = sealed;
   if (batch.count == send_batch) flush(batch);
 }
@@ -382,10 +407,11 @@ void userspace_backend::handle_outbound(const table& t, outbound_flow_cache& cac
 void userspace_backend::flush(tx_batch& batch) {
   if (batch.count == 0) return;
   std::span<const bytes_view> packets(batch.views, batch.count);
-  std::size_t sent = send_(batch.sa->info.local, batch.sa->info.remote, packets);
+  std::size_t sent = send_(batch.sa->info.local, *batch.peer, packets);
   if (sent < batch.count) drops_.send_failures.fetch_add(batch.count - sent, std::memory_order_relaxed);
   batch.count = 0;
   batch.sa = nullptr;
+  batch.peer = nullptr;
 }
 
 void userspace_backend::receive_esp(bytes_view esp_packet) {

@@ -84,6 +84,9 @@ class userspace_backend final : public backend {
   status install(const child_install& c) override;
   status remove(std::uint32_t child_id) override;
   std::vector<installed_child> list() const override;
+  // The outbound SA's packets go to c.remote from the next batch on (the TUN thread picks it up
+  // with the next table); inbound ESP is taken from any source anyway.
+  status update_remote(const child_install& c) override;
   std::chrono::milliseconds purge_retired() override;
   // Starts the TUN reader thread; the lines name the device and its MTU.
   result<std::vector<std::string>> start(bool flush_on_start) override;
@@ -121,6 +124,9 @@ class userspace_backend final : public backend {
   std::map<std::uint32_t, std::shared_ptr<sa_entry>> children_;
   // Inbound halves of removed, rekeyed SAs, until their deadline (see retired_inbound_grace).
   std::vector<std::pair<std::chrono::steady_clock::time_point, std::shared_ptr<sa_entry>>> retired_in_;
+  // Each CHILD_SA's current peer endpoint (its install's, or where update_remote moved it); the
+  // published table carries a copy, so sa_entry::info stays immutable.
+  std::map<std::uint32_t, endpoint> peers_;
   std::map<tun_route, unsigned> route_refs_;  // routes shared by CHILD_SAs (a rekey overlaps)
   std::uint64_t install_order_ = 0;
 

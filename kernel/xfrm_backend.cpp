@@ -526,7 +526,10 @@ status xfrm_backend::remove_trap(std::uint32_t reqid) {
   return result;
 }
 
-status xfrm_backend::add_sa(const child_install& c, bool inbound, std::uint32_t kernel_reqid) {
+namespace {
+
+// One direction of a CHILD_SA as an XFRM state.
+result<sa_params> sa_params_for(const child_install& c, bool inbound, std::uint32_t kernel_reqid) {
   const auto& ch = c.child;
   auto alg = map_esp_proposal(ch.proposal, (inbound ? ch.encr_in : ch.encr_out).size(),
                               (inbound ? ch.integ_in : ch.integ_out).size());
@@ -547,6 +550,15 @@ status xfrm_backend::add_sa(const child_install& c, bool inbound, std::uint32_t 
   p.alg = *alg;
   p.encr_key = inbound ? bytes_view(ch.encr_in) : bytes_view(ch.encr_out);
   p.integ_key = inbound ? bytes_view(ch.integ_in) : bytes_view(ch.integ_out);
+  return p;
+}
+
+}  // namespace
+
+status xfrm_backend::add_sa(const child_install& c, bool inbound, std::uint32_t kernel_reqid) {
+  auto params = sa_params_for(c, inbound, kernel_reqid);
+  if (!params) return params.err();
+  sa_params& p = *params;
   auto larval = larval_.find({address_key(p.dst), p.spi});
   bool update = inbound && larval != larval_.end();
   std::string what = std::string("adding the ") + (inbound ? "inbound" : "outbound") + " ESP SA " + spi_hex(p.spi) +
@@ -608,6 +620,7 @@ status xfrm_backend::install(const child_install& c) {
   child_record rec;
   rec.info = describe(c);
   rec.kernel_reqid = assigned.kernel_reqid;
+  rec.lifetime = c.lifetime;
 
   if (auto r = add_policies(c, *plan, rec.kernel_reqid, rec); !r) {
     for (const auto& k : rec.policies) release_policy(k);
@@ -677,6 +690,42 @@ std::uint32_t xfrm_backend::note_migrate(std::uint32_t reqid, const ip_address& 
     ++n;
   }
   return n;
+}
+
+status xfrm_backend::update_remote(const child_install& c) {
+  auto it = children_.find(c.child.id);
+  if (it == children_.end())
+    return make_error(errc::invalid_argument, "CHILD_SA " + std::to_string(c.child.id) + " is not installed");
+  auto& rec = it->second;
+  const std::string name = c.connection + "/" + c.child.name + "{" + std::to_string(c.child.id) + "}";
+  if (rec.info.remote == c.remote) return ok_v;
+  if (!(rec.info.remote.addr == c.remote.addr))
+    return make_error(errc::unsupported, "CHILD_SA " + name + ": the peer moved to " + c.remote.to_string() +
+                                             ", but its kernel SAs and policies stay with " +
+                                             rec.info.remote.to_string() +
+                                             " (a new peer address needs XFRM_MSG_MIGRATE, which aike does not send)");
+  // Without UDP encapsulation no port is in the kernel; SAs the kernel refused are not there.
+  if (!rec.info.encap || rec.sas.empty()) {
+    rec.info.remote = c.remote;
+    return ok_v;
+  }
+  child_install now = c;
+  now.local = rec.info.local;
+  now.lifetime = rec.lifetime;
+  for (const auto& s : rec.sas) {
+    bool inbound = s.spi == c.child.spi_in;
+    auto p = sa_params_for(now, inbound, rec.kernel_reqid);
+    if (!p) return p.err();
+    p->mark_value = s.mark_value;  // as installed: the kernel finds the state by mark too
+    p->mark_mask = s.mark_mask;
+    auto msg = build_sa(*p, true);
+    if (!msg) return msg.err();
+    std::string what = std::string("moving the ") + (inbound ? "inbound" : "outbound") + " ESP SA " + spi_hex(s.spi) +
+                       " of " + name + " to peer port " + std::to_string(c.remote.port);
+    if (auto r = sock_.request(*msg, what); !r) return r;
+  }
+  rec.info.remote = c.remote;
+  return ok_v;
 }
 
 std::vector<installed_child> xfrm_backend::list() const {

@@ -67,6 +67,13 @@ class xfrm_backend final : public backend {
   void release_spi(const ip_address& local, std::uint32_t spi) override;
   std::uint32_t note_migrate(std::uint32_t reqid, const ip_address& old_local, const ip_address& old_remote,
                              const ip_address& new_local, const ip_address& new_remote) override;
+  // A new peer port (same address): XFRM_MSG_UPDSA of both SAs with the new encap template (the
+  // outbound SA's destination port, the inbound SA's source port); the kernel keeps keys, replay
+  // state and counters of a valid state and takes the encap and lifetimes from the update (this
+  // backend sends the lifetimes of the install again). A new peer address is refused: the
+  // kernel finds SAs by destination address, and moving them and the policies' templates needs
+  // XFRM_MSG_MIGRATE, which this backend does not send.
+  status update_remote(const child_install& c) override;
   // flush_on_start: flush every SA and policy of anyone; else reconcile().
   result<std::vector<std::string>> start(bool flush_on_start) override;
   void stop() override;
@@ -107,6 +114,7 @@ class xfrm_backend final : public backend {
     std::vector<std::string> policies;  // keys into policies_
     std::vector<sa_ref> sas;
     std::uint32_t kernel_reqid = 0;  // reqid of its SAs and of the templates it installed
+    sa_lifetime lifetime;            // as installed (update_remote sends it again)
   };
   struct planned_policy {
     std::uint8_t dir;

@@ -42,3 +42,16 @@ TEST(NullBackend, KernelReqidIsTheChildsOwn) {
   EXPECT_EQ(b.children_with_kernel_reqid(9), (std::vector<std::uint32_t>{5}));
   EXPECT_TRUE(b.children_with_kernel_reqid(2).empty());
 }
+
+TEST(NullBackend, UpdateRemoteIsListed) {
+  kernel::null_backend b;
+  kernel::child_install c;
+  c.child.id = 3;
+  c.remote = endpoint{*ip_address::parse("192.0.2.2"), 4500};
+  ASSERT_TRUE(b.install(c).ok());
+  c.remote.port = 31337;
+  ASSERT_TRUE(b.update_remote(c).ok());
+  EXPECT_EQ(b.list()[0].remote, c.remote);
+  c.child.id = 4;
+  EXPECT_FALSE(b.update_remote(c).ok());  // not installed
+}

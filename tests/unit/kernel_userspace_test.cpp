@@ -423,5 +423,28 @@ TEST(UserspaceBackendOpen, RefusesANameTakenByAnotherKindOfDevice) {
   EXPECT_NE(b.err().message.find("tun_name"), std::string::npos) << b.err().message;
 }
 
+
+// RFC 7296 §2.23: the peer's NAT mapping changed; its CHILD_SA's ESP follows to the new endpoint.
+TEST_F(UserspaceBackend, UpdateRemoteSendsToThePeersNewEndpoint) {
+  auto sent_to_now = [&] {
+    std::lock_guard<std::mutex> lock(mutex);
+    return sent_to;
+  };
+  ASSERT_EQ(spi_sealed_for("10.2.0.5", mutex, sent), 0xc0000002u);
+  EXPECT_EQ(sent_to_now(), c.remote);
+  auto moved = c;
+  moved.remote.port = 31337;
+  auto ok = backend->update_remote(moved);
+  ASSERT_TRUE(ok) << ok.err().message;
+  ASSERT_EQ(spi_sealed_for("10.2.0.5", mutex, sent), 0xc0000002u);
+  EXPECT_EQ(sent_to_now(), moved.remote);
+  auto listed = backend->list();
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].remote, moved.remote);
+  auto unknown = c;
+  unknown.child.id = 99;
+  EXPECT_FALSE(backend->update_remote(unknown));
+}
+
 }  // namespace
 }  // namespace aike

@@ -105,6 +105,7 @@ struct seen_sa {
   std::uint32_t spi = 0, reqid = 0;
   std::string dst;
   std::uint64_t soft_bytes = 0, hard_bytes = 0, soft_packets = 0, hard_packets = 0;
+  unsigned encap_sport = 0, encap_dport = 0;  // 0 without UDP encapsulation
 };
 
 std::vector<seen_sa> read_sas() {
@@ -118,6 +119,9 @@ std::vector<seen_sa> read_sas() {
       s.soft_packets = xfrmnl_ltime_cfg_get_soft_packetlimit(lt);
       s.hard_packets = xfrmnl_ltime_cfg_get_hard_packetlimit(lt);
     }
+    unsigned type = 0;
+    nl_addr* oa = nullptr;
+    (void)xfrmnl_sa_get_encap_tmpl(sa, &type, &s.encap_sport, &s.encap_dport, &oa);
     out.push_back(s);
   });
   return out;
@@ -557,4 +561,45 @@ TEST(XfrmBackend, SasCarryTheReqidOfThePolicies) {
   }
   EXPECT_TRUE(b->remove(16).ok());
   EXPECT_TRUE(read_sas().empty());
+}
+
+// RFC 7296 §2.23: the peer's NAT mapping changed. A new port moves both SAs' encap (UPDSA); a new
+// address is refused (it would need XFRM_MSG_MIGRATE) and nothing moves.
+TEST(XfrmBackend, UpdateRemoteMovesTheEncapPortButNotTheAddress) {
+  REQUIRE_NETNS();
+  auto esp = kernel::probe_esp();
+  auto b = open_backend();
+  ASSERT_TRUE(b);
+  auto c = make_child(17, {"10.1.0.0/24"}, {"10.2.0.0/24"});
+  c.child.encap = true;
+  auto r = b->install(c);
+  if (esp.esp) ASSERT_TRUE(r.ok()) << r.err().message;
+  auto elsewhere = c;
+  elsewhere.remote.addr = *ip_address::parse("192.0.2.3");
+  auto refused = b->update_remote(elsewhere);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.err().message.find("XFRM_MSG_MIGRATE"), std::string::npos) << refused.err().message;
+  ASSERT_EQ(b->list().size(), 1u);
+  EXPECT_EQ(b->list()[0].remote, c.remote);
+
+  auto moved = c;
+  moved.remote.port = 31337;
+  auto ok = b->update_remote(moved);
+  ASSERT_TRUE(ok.ok()) << ok.err().message;
+  EXPECT_EQ(b->list()[0].remote, moved.remote);
+  if (esp.esp) {
+    auto sas = read_sas();
+    ASSERT_EQ(sas.size(), 2u);
+    for (const auto& s : sas) {
+      if (s.spi == c.child.spi_out) {
+        EXPECT_EQ(s.encap_sport, 4500u);
+        EXPECT_EQ(s.encap_dport, 31337u);
+      } else {
+        EXPECT_EQ(s.encap_sport, 31337u);
+        EXPECT_EQ(s.encap_dport, 4500u);
+      }
+    }
+  }
+  EXPECT_FALSE(b->update_remote(make_child(99, {"10.1.0.0/24"}, {"10.2.0.0/24"})).ok());  // not installed
+  EXPECT_TRUE(b->remove(17).ok());
 }
