@@ -243,6 +243,22 @@ void drain(self_ptr self) {
       self->send(st.registry, reauth_atom::value, r->old_id, st.sa->unique_id());
     } else if (auto* f = std::get_if<sa::child_create_failed>(&act)) {
       st.creates.failed(f->name, f->reason);
+    } else if (auto* mv = std::get_if<sa::remote_moved>(&act)) {
+      // RFC 7296 §2.23: the peer's NAT mapping changed; its CHILD_SAs' ESP follows (one-way: the
+      // kernel actor logs what it could not move).
+      st.log(level::info, "moving the CHILD_SAs' ESP to " + mv->new_remote.to_string() + " (was " +
+                              mv->old_remote.to_string() + ")");
+      for (const auto& [id, child] : st.sa->children()) {
+        // A CHILD_SA this same event installs goes in with the new endpoint already.
+        bool installing = false;
+        for (const auto& a : acts)
+          if (auto* in = std::get_if<sa::install_child>(&a); in && in->child.id == id) installing = true;
+        if (installing) continue;
+        self->send(st.kernel, remote_moved_atom::value,
+                   child_install_params(st.sa->unique_id(), st.sa->conn(), child, st.sa->local(), mv->new_remote,
+                                        crypto::random_u64));
+      }
+      changed = true;  // list-sas shows the new endpoint
     } else if (auto* d = std::get_if<sa::dropped>(&act)) {
       self->send(st.registry, drop_atom::value, d->reason);
     } else if (auto* l = std::get_if<sa::log_line>(&act)) {

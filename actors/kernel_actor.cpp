@@ -101,6 +101,15 @@ caf::behavior kernel_actor(caf::stateful_actor<kernel_state>* self, std::shared_
                                            " CHILD_SA(s) now " + new_local.to_string() + " <-> " + new_remote.to_string());
         return children;
       },
+      [self, be](remote_moved_atom, const kernel::child_install& c) {
+        const std::string name = c.child.name + "{" + std::to_string(c.child.id) + "}";
+        if (auto r = be->update_remote(c); !r)
+          self->state.log(level::warning, "CHILD_SA " + name + " not moved to " + c.remote.to_string() + ": " +
+                                              r.err().message);
+        else
+          self->state.log(level::info, "CHILD_SA " + name + ": ESP now goes to " + c.remote.to_string() + " (" +
+                                           be->name() + ")");
+      },
       // No reply: the registry sends this one-way.
       [self, be](trap_atom, remove_atom, std::uint32_t reqid) {
         if (auto r = be->remove_trap(reqid); !r)

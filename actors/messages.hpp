@@ -71,6 +71,9 @@ using kevent_atom = caf::atom_constant<caf::atom("kevent")>;  // XFRM listener -
 // itself: (spi) refreshes every address's reservations (actors/spi_pool.hpp)
 using spi_atom = caf::atom_constant<caf::atom("spi")>;
 using migrate_atom = caf::atom_constant<caf::atom("migrate")>;
+// SA -> kernel: (remotemv, kernel::child_install) the CHILD_SA's peer moved to c.remote (RFC 7296
+// §2.23, NAT mapping change); no reply, the kernel actor logs the outcome
+using remote_moved_atom = caf::atom_constant<caf::atom("remotemv")>;
 
 // --- logging ---
 using log_atom = caf::atom_constant<caf::atom("log")>;  // (log, int level, bool write, std::string line)
