@@ -573,7 +573,9 @@ TEST(XfrmBackend, UpdateRemoteMovesTheEncapPortButNotTheAddress) {
   auto c = make_child(17, {"10.1.0.0/24"}, {"10.2.0.0/24"});
   c.child.encap = true;
   auto r = b->install(c);
-  if (esp.esp) ASSERT_TRUE(r.ok()) << r.err().message;
+  if (esp.esp) {
+    ASSERT_TRUE(r.ok()) << r.err().message;
+  }
   auto elsewhere = c;
   elsewhere.remote.addr = *ip_address::parse("192.0.2.3");
   auto refused = b->update_remote(elsewhere);
