@@ -214,6 +214,7 @@ void ike_sa::check_nat_detection(const std::vector<wire::payload>& ps, std::uint
   }
   if (any_src) nat_remote_ = !src_match;
   if (dst_seen) nat_local_ = !dst_match;
+  if (dst_seen) detected_behind_nat_ = !dst_match;
   if (conn_ && conn_->force_encap) nat_local_ = true;
   if (nat_local_ || nat_remote_)
     log(log_level::info, std::string("NAT detected: ") + (nat_local_ ? "we are" : "the peer is") +
@@ -230,12 +231,15 @@ void ike_sa::switch_to_natt_ports() {
 // RFC 7296 §2.23: a host not behind a NAT whose peer is behind one sends to wherever the peer's
 // last authenticated message came from (its NAT may have a new mapping). A host behind a NAT
 // does not: anyone on the path could redirect its traffic by replaying a message from elsewhere.
+// "Behind a NAT" is what detection found: our own force_encap (which the userspace backend sets
+// for every connection) only makes the peer believe it, so it does not stop us from following.
 void ike_sa::follow_peer(const endpoint& from) {
   if (from == remote_) return;
-  if (!nat_remote_ || nat_local_) {
+  if (!nat_remote_ || detected_behind_nat_) {
     log(log_level::debug, "authenticated message from " + from.to_string() + ", the SA's peer is " +
                               remote_.to_string() + ": not moving (" +
-                              (nat_local_ ? "we are behind a NAT" : "no NAT detected in front of the peer") + ")");
+                              (detected_behind_nat_ ? "we are behind a NAT" : "no NAT detected in front of the peer") +
+                              ")");
     return;
   }
   remote_moved moved{remote_, from};

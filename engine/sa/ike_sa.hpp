@@ -327,6 +327,9 @@ class ike_sa {
   bool peer_fragmentation_ = false;
   wire::fragment_reassembly fragments_;
   bool nat_local_ = false, nat_remote_ = false;
+  // NAT detection found a NAT in front of us (the peer's NAT_DETECTION_DESTINATION_IP did not
+  // match), unlike nat_local_ also without force_encap: RFC 7296 §2.23's "behind a NAT".
+  bool detected_behind_nat_ = false;
 
   // Keys
   std::optional<crypto::prf> prf_;

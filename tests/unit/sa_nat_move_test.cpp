@@ -115,11 +115,33 @@ TEST(SaNatMove, AuthenticatedResponseFromANewPortMovesToo) {
 }
 
 TEST(SaNatMove, HostBehindANatDoesNotMove) {
-  nat_pair h(false, true);  // the responder is (pretends to be) behind a NAT
-  h.establish();
+  // A real NAT in front of the responder: A sends to B's public address, B sees its private one.
+  // A forces encapsulation, so B also sees "NAT in front of the peer": only B's own NAT keeps it.
+  nat_pair h(true, false);
+  const endpoint b_private{*ip_address::parse("192.168.0.2"), 0};
+  auto to_private = [&](send_datagram d) {  // A -> B through the NAT
+    d.remote.addr = b_private.addr;
+    return d;
+  };
+  h.start();
+  while (!h.to_b.empty() || !h.to_a.empty()) {
+    if (!h.to_b.empty()) {
+      auto d = to_private(h.to_b.front());
+      h.to_b.pop_front();
+      h.deliver_to_b(d);
+    }
+    if (!h.to_a.empty()) {
+      auto d = h.to_a.front();
+      h.to_a.pop_front();
+      d.local.addr = h.b.addr;  // B -> A: the NAT puts the public address back
+      h.deliver_to_a(d);
+    }
+  }
+  ASSERT_EQ(h.responder->state(), ike_state::established) << h.closed_b;
   ASSERT_TRUE(h.responder->nat_detected());
+  ASSERT_EQ(h.responder->local().addr, b_private.addr);
   const endpoint before = h.responder->remote();
-  auto d = h.request_from_a();
+  auto d = to_private(h.request_from_a());
   d.local.port = 31337;
   h.deliver_to_b(d);
   EXPECT_EQ(h.drops, 0);
@@ -131,6 +153,31 @@ TEST(SaNatMove, HostBehindANatDoesNotMove) {
   h.collect_b();
   ASSERT_EQ(h.to_a.size(), 1u);
   EXPECT_EQ(h.to_a.front().remote, before);
+}
+
+// force_encap on our own side (the userspace backend sets it for every connection) is no NAT in
+// front of us: both sides force it, both detect "NAT" for the peer, and each still follows.
+TEST(SaNatMove, OwnForcedEncapStillFollowsThePeer) {
+  nat_pair h(true, true);
+  h.establish();
+  auto d = h.request_from_a();
+  d.local.port = 31337;
+  h.deliver_to_b(d);
+  EXPECT_EQ(h.responder->remote(), source_of(d));
+  EXPECT_EQ(h.moved_b.size(), 1u);
+}
+
+// The peer forces encapsulation, but we are not behind a NAT and the peer is not either.
+TEST(SaNatMove, PeerNotBehindANatDoesNotMove) {
+  nat_pair h(false, true);  // B forces encap: A sees "NAT in front of B", B sees none in front of A
+  h.establish();
+  ASSERT_TRUE(h.responder->nat_detected());
+  const endpoint before = h.responder->remote();
+  auto d = h.request_from_a();
+  d.local.port = 31337;
+  h.deliver_to_b(d);
+  EXPECT_EQ(h.responder->remote(), before);
+  EXPECT_TRUE(h.moved_b.empty());
 }
 
 TEST(SaNatMove, MessageFailingIntegrityDoesNotMove) {
