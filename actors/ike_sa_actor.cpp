@@ -138,14 +138,42 @@ sa::ike_sa& sa_of(self_ptr self) {
   return *self->state.sa;
 }
 
+// The datagrams of one batch of actions that installs CHILD_SAs: sent once the kernel actor has
+// answered every install of the batch. A responder's IKE_AUTH or CREATE_CHILD_SA response must not
+// reach the initiator before the new inbound SA exists: the initiator starts sending on it as soon
+// as it has the response (a packet sealed for an SPI not yet installed would be dropped).
+struct held_sends {
+  std::vector<sa::send_datagram> datagrams;
+  int installs = 0;  // not yet answered
+};
+
+void send_now(self_ptr self, const sa::send_datagram& s) {
+  if (!self->state.io->send(s.local, s.remote, s.data))
+    self->state.log(level::debug, "sending to " + s.remote.to_string() + " failed");
+}
+
+void release(self_ptr self, const std::shared_ptr<held_sends>& held) {
+  if (!held || --held->installs > 0) return;
+  for (const auto& d : held->datagrams) send_now(self, d);
+  held->datagrams.clear();
+}
+
 void drain(self_ptr self) {
   auto& st = self->state;
   bool changed = false;
   auto acts = st.sa->take_actions();
+  std::shared_ptr<held_sends> held;
+  for (const auto& act : acts)
+    if (std::holds_alternative<sa::install_child>(act)) {
+      if (!held) held = std::make_shared<held_sends>();
+      ++held->installs;
+    }
   for (auto& act : acts) {
     if (auto* s = std::get_if<sa::send_datagram>(&act)) {
-      if (!st.io->send(s->local, s->remote, s->data))
-        st.log(level::debug, "sending to " + s->remote.to_string() + " failed");
+      if (held)
+        held->datagrams.push_back(std::move(*s));
+      else
+        send_now(self, *s);
     } else if (auto* t = std::get_if<sa::arm_timer>(&act)) {
       if (st.timers)
         st.timers->arm(caf::actor_cast<caf::strong_actor_ptr>(self), t->after, static_cast<int>(t->kind), t->token);
@@ -165,7 +193,8 @@ void drain(self_ptr self) {
       if (!replaces) st.creates.made(i->child.name, i->child.id);
       self->request(st.kernel, caf::infinite, install_atom::value, std::move(ci))
           .then(
-              [self, up = std::move(up), replaces, child_id](bool ok, const std::string& why) mutable {
+              [self, up = std::move(up), replaces, child_id, held](bool ok, const std::string& why) mutable {
+                release(self, held);
                 --self->state.kernel_pending;
                 if (replaces)
                   self->state.rekeys.installed(replaces, child_id, ok);
@@ -179,7 +208,8 @@ void drain(self_ptr self) {
                 }
                 maybe_finish(self);
               },
-              [self, id = i->child.id](caf::error&) {
+              [self, id = i->child.id, held](caf::error&) {
+                release(self, held);
                 --self->state.kernel_pending;
                 self->state.creates.installed(id, false);
                 flush_creates(self);
