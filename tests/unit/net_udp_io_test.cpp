@@ -125,6 +125,18 @@ class inbox {
   std::vector<datagram> items_;
 };
 
+// The inbox got exactly `want`, in order, each from `from` to `to`.
+void expect_delivered_in_order(inbox& in, const std::vector<bytes>& want, const endpoint& from, const endpoint& to) {
+  ASSERT_TRUE(in.wait_for(want.size()));
+  auto got = in.items();
+  ASSERT_EQ(got.size(), want.size());
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(got[i].data, want[i]) << i;
+    EXPECT_EQ(got[i].remote, from);
+    EXPECT_EQ(got[i].local, to);
+  }
+}
+
 std::unique_ptr<udp_io> open_io(std::vector<const char*> listen) {
   udp_config cfg;
   for (const char* a : listen) cfg.listen.push_back(addr(a));
@@ -434,14 +446,7 @@ TEST(UdpIo, SendEspBatchToUdpIoGivesOneHandlerCallPerPacket) {
   endpoint from{addr("127.0.0.1"), tx->bound_port(true)};
   endpoint to{addr("127.0.0.1"), rx->bound_port(true)};
   EXPECT_EQ(tx->send_esp_batch(from, to, views), packets.size());
-  ASSERT_TRUE(esp.wait_for(packets.size()));
-  auto got = esp.items();
-  ASSERT_EQ(got.size(), packets.size());
-  for (std::size_t i = 0; i < packets.size(); ++i) {
-    EXPECT_EQ(got[i].data, packets[i]) << i;
-    EXPECT_EQ(got[i].remote, from);
-    EXPECT_EQ(got[i].local, to);
-  }
+  expect_delivered_in_order(esp, packets, from, to);
   EXPECT_TRUE(ike.items().empty());
   EXPECT_EQ(rx->counters().esp, packets.size());
 }
@@ -508,14 +513,7 @@ TEST(UdpIo, QueuedSendsToUdpIoGiveOneHandlerCallPerMessage) {
   endpoint from{addr("127.0.0.1"), tx->bound_port(false)};
   endpoint to{addr("127.0.0.1"), rx->bound_port(false)};
   for (const auto& m : msgs) ASSERT_TRUE(tx->send(from, to, m));
-  ASSERT_TRUE(rx_in.wait_for(msgs.size()));
-  auto got = rx_in.items();
-  ASSERT_EQ(got.size(), msgs.size());
-  for (std::size_t i = 0; i < msgs.size(); ++i) {
-    EXPECT_EQ(got[i].data, msgs[i]) << i;
-    EXPECT_EQ(got[i].remote, from);
-    EXPECT_EQ(got[i].local, to);
-  }
+  expect_delivered_in_order(rx_in, msgs, from, to);
   EXPECT_EQ(rx->counters().received, msgs.size());
 }
 
